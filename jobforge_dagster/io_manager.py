@@ -1,0 +1,117 @@
+"""Provenance parquet IO manager on dagster-polars: atomic zstd parquet per layer and table, catalogued."""
+
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from dagster import InitResourceContext, InputContext, OutputContext, ResourceDependency
+from dagster_polars import PolarsParquetIOManager
+
+from jobforge_dagster.catalog import CatalogManager, TransitionFacts, dagster_metadata, generate_table_metadata
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
+from jobforge_dagster.storage import atomic_path
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+#: Parquet key-value metadata written into every layer file, read back by the next layer.
+PARQUET_META_KEYS = ("batch_id", "source_sha256", "table", "source_layer")
+
+
+class LayerWriteError(RuntimeError):
+    """Writing a layer's parquet failed; the previous file, if any, is untouched."""
+
+
+def stamp_layer(frame: pl.LazyFrame, layer: Layer) -> pl.LazyFrame:
+    """Set `_layer` and keep the provenance columns last, in their standard order."""
+    stamped = frame.with_columns(pl.lit(layer.value, dtype=pl.String).alias(LAYER))
+    names = stamped.collect_schema().names()
+    data = [name for name in names if name not in PROVENANCE_COLUMNS]
+    return stamped.select(*data, *[name for name in PROVENANCE_COLUMNS if name in names])
+
+
+def sink_parquet_atomic(frame: pl.LazyFrame | pl.DataFrame, path: "UPath | Any", metadata: dict[str, str]) -> None:
+    """Stream a frame to zstd parquet through a hidden temporary file, renamed into place at the end."""
+    with atomic_path(path) as temporary:
+        frame.lazy().sink_parquet(temporary, compression="zstd", statistics=True, metadata=metadata or None)
+
+
+class ProvenanceParquetIOManager(PolarsParquetIOManager):
+    """Writes `<data root>/<layer>/<table>.parquet` atomically with `_layer` stamped, and mirrors the catalog.
+
+    Asset keys are `[layer, table]`. Inputs load lazily as `pl.LazyFrame` (or eagerly if annotated
+    `pl.DataFrame`). Each write saves the table's catalog JSON and, for medallion transitions, a lineage log.
+    """
+
+    jobforge: ResourceDependency[JobForgeConfig]
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        from upath import UPath
+
+        self._base_path = UPath(self.jobforge.data_root)
+
+    def _get_path(self, context: InputContext | OutputContext) -> "UPath":
+        from upath import UPath
+
+        layer, table = self._layer_and_table(context)
+        return UPath(self.jobforge.table_path(layer, table))
+
+    @staticmethod
+    def _layer_and_table(context: InputContext | OutputContext) -> tuple[Layer, str]:
+        path = context.asset_key.path
+        if len(path) != 2 or path[0] not in Layer.__members__.values():
+            raise ValueError(f"asset key {path} is not [layer, table] with a layer in {[m.value for m in Layer]}")
+        return Layer(path[0]), path[1]
+
+    def scan_df_from_path(self, path: "UPath", context: InputContext, partition_key: str | None = None) -> pl.LazyFrame:
+        # dagster-polars passes rechunk= and retries= to pl.scan_parquet, which polars 2 removed.
+        return pl.scan_parquet(str(path))
+
+    def write_df_to_path(self, context: OutputContext, df: pl.DataFrame, path: "UPath") -> None:
+        self.sink_df_to_path(context, df.lazy(), path)
+
+    def sink_df_to_path(self, context: OutputContext, df: pl.LazyFrame, path: "UPath") -> None:
+        layer, _ = self._layer_and_table(context)
+        facts = TransitionFacts.from_metadata(context.output_metadata)
+        metadata = {} if facts is None else {f"jobforge.{key}": str(getattr(facts, key)) for key in PARQUET_META_KEYS}
+        sink_parquet_atomic(stamp_layer(df, layer), path, metadata)
+
+    def handle_output(self, context: OutputContext, obj: pl.LazyFrame | pl.DataFrame | None) -> None:
+        if obj is None:
+            return
+        layer, table = self._layer_and_table(context)
+        path = self._get_path(context)
+        facts = TransitionFacts.from_metadata(context.output_metadata)
+        catalog = CatalogManager(self.jobforge)
+        relative = self.jobforge.relative(path)
+        try:
+            self.sink_df_to_path(context, obj.lazy(), path)
+        except Exception as error:
+            message = f"writing {relative} failed: {error}"
+            if facts is not None:
+                catalog.save_lineage_log(
+                    facts.log(layer.value, context.run_id, target_file=None, row_count_out=None,
+                              status="failed", errors=[message])
+                )
+            raise LayerWriteError(f"{facts.source_files[0] + ' -> ' if facts else ''}{message}") from error
+
+        definition = {key: getattr(value, "value", value) for key, value in (context.definition_metadata or {}).items()}
+        upstream = definition.get("upstream_tables")
+        table_metadata = generate_table_metadata(
+            path,
+            layer.value,
+            domain=str(definition.get("domain", "general")),
+            description=str(definition.get("description", "")),
+            business_purpose=str(definition.get("business_purpose", "")),
+            upstream_tables=list(getattr(upstream, "value", upstream) or []),
+            file_path=relative,
+            batch_id=facts.batch_id if facts else None,
+            source_sha256=facts.source_sha256 if facts else None,
+        )
+        catalog.save_table_metadata(table_metadata)
+        metadata = dagster_metadata(table_metadata, uri=path.as_uri())
+        if facts is not None:
+            log = facts.log(layer.value, context.run_id, target_file=relative, row_count_out=table_metadata.row_count)
+            catalog.save_lineage_log(log)
+            metadata |= {"rows_out": table_metadata.row_count, "transition_id": log.transition_id}
+        context.add_output_metadata(metadata)

@@ -1,0 +1,36 @@
+"""Layer names and provenance column names: the one place that defines them."""
+
+from enum import StrEnum
+
+
+class Layer(StrEnum):
+    """Medallion layers, in build order."""
+
+    STAGED = "staged"
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+
+    @property
+    def previous(self) -> "Layer | None":
+        """The layer this one is built from (None for staged, which reads the source file)."""
+        index = LAYERS.index(self)
+        return LAYERS[index - 1] if index else None
+
+
+LAYERS: tuple[Layer, ...] = tuple(Layer)
+
+#: Name used for the source file as the origin of the staged layer in lineage logs.
+SOURCE = "source"
+
+SOURCE_FILE = "_source_file"
+INGESTED_AT = "_ingested_at"
+BATCH_ID = "_batch_id"
+LAYER = "_layer"
+SOURCE_ROW = "_source_row"
+
+#: Provenance columns, in the order they are appended to every layer's table.
+PROVENANCE_COLUMNS: tuple[str, ...] = (SOURCE_FILE, SOURCE_ROW, INGESTED_AT, BATCH_ID, LAYER)
+
+#: Column added to quarantined rows: why the row was set aside.
+QUARANTINE_REASON = "_quarantine_reason"

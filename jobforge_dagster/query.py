@@ -1,0 +1,142 @@
+"""Read-only SQL over the gold layer with DuckDB, returning polars frames."""
+
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, Layer
+
+
+class QueryError(ValueError):
+    """A query that was refused or failed, with the reason."""
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class GoldQueryEngine:
+    """One DuckDB connection with a view per gold parquet file, sandboxed to the gold folder.
+
+    Only single SELECT (or WITH ... SELECT) statements run. DuckDB itself refuses any file outside the
+    gold folder (`enable_external_access = false`, `allowed_directories`), and `lock_configuration`
+    stops SQL from changing that.
+    """
+
+    def __init__(
+        self,
+        config: JobForgeConfig,
+        duckdb_resource: DuckDBResource | None = None,
+        timeout_seconds: float | None = 300.0,
+    ) -> None:
+        self.gold_dir = config.layer_dir(Layer.GOLD)
+        self.gold_dir.mkdir(parents=True, exist_ok=True)
+        self.timeout_seconds = timeout_seconds
+        resource = duckdb_resource or DuckDBResource(database=":memory:")
+        self._connection_context = resource.get_connection()
+        self._connection: duckdb.DuckDBPyConnection = self._connection_context.__enter__()
+        allowed = quote_literal(str(self.gold_dir.resolve()) + "/")
+        for statement in (
+            "SET python_enable_replacements = false",
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            f"SET allowed_directories = [{allowed}]",
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",
+        ):
+            self._connection.execute(statement)
+        self._views: set[str] = set()
+        self.register_gold_tables()
+
+    def close(self) -> None:
+        self._connection_context.__exit__(None, None, None)
+
+    def __enter__(self) -> "GoldQueryEngine":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def register_gold_tables(self) -> list[str]:
+        """(Re)create one view per `gold/<table>.parquet`; drop views whose file is gone."""
+        files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
+        for gone in self._views - files.keys():
+            self._connection.execute(f"DROP VIEW IF EXISTS {quote_identifier(gone)}")
+        for name, path in files.items():
+            self._connection.execute(
+                f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS "
+                f"SELECT * FROM read_parquet({quote_literal(str(path.resolve()))})"
+            )
+        self._views = set(files)
+        return sorted(files)
+
+    def list_tables(self) -> list[str]:
+        return sorted(self._views)
+
+    @staticmethod
+    def check_read_only(sql: str) -> None:
+        """Refuse anything but exactly one SELECT statement, using DuckDB's own parser."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as error:
+            raise QueryError(f"cannot parse query: {error}") from error
+        if len(statements) != 1:
+            raise QueryError(f"exactly one statement is allowed, got {len(statements)}")
+        kind = statements[0].type
+        if kind != duckdb.StatementType.SELECT:
+            raise QueryError(f"only SELECT queries are allowed, got {kind.name}")
+
+    def query(self, sql: str) -> pl.DataFrame:
+        """Run one read-only query and return its result as a polars DataFrame."""
+        self.check_read_only(sql)
+        timer = None
+        if self.timeout_seconds:
+            timer = threading.Timer(self.timeout_seconds, self._connection.interrupt)
+            timer.start()
+        try:
+            return self._connection.sql(sql).pl()
+        except duckdb.InterruptException as error:
+            raise QueryError(f"query cancelled after {self.timeout_seconds} s") from error
+        except duckdb.Error as error:
+            raise QueryError(f"query failed: {error}") from error
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def query_with_provenance(self, sql: str) -> dict[str, Any]:
+        """The result plus, for each gold table the query reads, where its rows came from."""
+        data = self.query(sql)
+        tables = sorted(duckdb.get_table_names(sql, qualified=False) & self._views)
+        return {"data": data, "tables": tables, "lineage": {table: self.get_lineage(table) for table in tables}}
+
+    def get_lineage(self, table: str) -> dict[str, Any]:
+        """Rows per source file, batches, and the first and last ingestion time of a gold table."""
+        if table not in self._views:
+            raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
+        name = quote_identifier(table)
+        per_file = self.query(
+            f"SELECT {SOURCE_FILE} AS source_file, count(*) AS row_count FROM {name} GROUP BY 1 ORDER BY 1"
+        )
+        summary = self.query(
+            f"SELECT list(DISTINCT {BATCH_ID} ORDER BY {BATCH_ID}) AS batches, min({INGESTED_AT}) AS first_ingested,"
+            f" max({INGESTED_AT}) AS last_ingested, count(*) AS row_count FROM {name}"
+        ).row(0, named=True)
+        return {
+            "table": table,
+            "file": Path(self.gold_dir.name, f"{table}.parquet").as_posix(),
+            "row_count": summary["row_count"],
+            "source_files": dict(zip(per_file["source_file"], per_file["row_count"], strict=True)),
+            "batches": summary["batches"],
+            "first_ingested_at": summary["first_ingested"],
+            "last_ingested_at": summary["last_ingested"],
+        }

@@ -1,0 +1,162 @@
+"""The declarative source registry: which file feeds which table, and how each layer treats it."""
+
+import fnmatch
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jobforge_dagster.naming import table_name_for
+
+REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
+
+#: Source formats read into the staged layer, by file suffix.
+FORMATS: dict[str, str] = {".csv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"]
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int8": pl.Int8(),
+    "int16": pl.Int16(),
+    "int32": pl.Int32(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
+}
+
+
+class SilverRule(BaseModel):
+    """A row-level validation rule on one bronze column; failing rows go to quarantine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    not_null: bool = False
+    pattern: str | None = Field(default=None, description="Regular expression the whole value must match.")
+    allowed: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def name(self) -> str:
+        parts = []
+        if self.not_null:
+            parts.append("not null")
+        if self.pattern is not None:
+            parts.append(f"matches {self.pattern}")
+        if self.allowed is not None:
+            parts.append(f"in {self.allowed}")
+        if self.min is not None:
+            parts.append(f">= {self.min:g}")
+        if self.max is not None:
+            parts.append(f"<= {self.max:g}")
+        return f"{self.column} " + " and ".join(parts)
+
+
+class TableSpec(BaseModel):
+    """One table: the source file it comes from and what each layer does to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Table name: a safe SQL identifier, unique in the registry.")
+    pattern: str = Field(description="Glob, relative to source/, matching exactly one source file.")
+    domain: str = "general"
+    description: str = ""
+    business_purpose: str = ""
+    encoding: str = Field(default="utf8", description="Source text encoding (utf8 by default).")
+    separator: str = ","
+    key_columns: list[str] = Field(default_factory=list, description="Bronze column names forming the key.")
+    renames: dict[str, str] = Field(default_factory=dict, description="Bronze renames: normalised -> new name.")
+    types: dict[str, ColumnType] = Field(default_factory=dict, description="Bronze casts, by final column name.")
+    rules: list[SilverRule] = Field(default_factory=list)
+    gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
+    declared: bool = Field(default=True, description="False for tables made from an unregistered file.")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if table_name_for(value) != value:
+            raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
+        return value
+
+    def matches(self, relative_path: str) -> bool:
+        return fnmatch.fnmatchcase(relative_path, self.pattern)
+
+    def polars_types(self) -> dict[str, pl.DataType]:
+        return {column: POLARS_TYPES[name] for column, name in self.types.items()}
+
+
+class SourceRegistry(BaseModel):
+    """All declared tables, loaded from one YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tables: list[TableSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "SourceRegistry":
+        names = [table.name for table in self.tables]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"table names declared twice in the registry: {repeated}")
+        return self
+
+    @classmethod
+    def load(cls, path: Path = REGISTRY_FILE) -> "SourceRegistry":
+        with open(path, encoding="utf-8") as handle:
+            return cls.model_validate(yaml.safe_load(handle) or {})
+
+    @cached_property
+    def by_name(self) -> dict[str, TableSpec]:
+        return {table.name: table for table in self.tables}
+
+    def spec_for(self, relative_path: str) -> TableSpec | None:
+        """The first declared table whose pattern matches a path relative to source/."""
+        return next((table for table in self.tables if table.matches(relative_path)), None)
+
+    def with_unregistered(self, source_dir: Path) -> list[TableSpec]:
+        """Declared tables plus a default table for each source file that no pattern matches."""
+        tables = list(self.tables)
+        taken = {table.name for table in tables}
+        for relative in list_source_files(source_dir):
+            if self.spec_for(relative) is not None:
+                continue
+            name = table_name_for(Path(relative).stem)
+            if name in taken:
+                raise ValueError(
+                    f"source/{relative}: its default table name {name!r} is already taken; "
+                    "declare it in the registry with another name"
+                )
+            taken.add(name)
+            tables.append(TableSpec(name=name, pattern=relative, declared=False))
+        return tables
+
+
+def list_source_files(source_dir: Path) -> list[str]:
+    """Readable source files under `source_dir`, as sorted POSIX paths relative to it (hidden files skipped)."""
+    if not source_dir.is_dir():
+        return []
+    found = []
+    for path in source_dir.rglob("*"):
+        relative = path.relative_to(source_dir)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix.lower() in FORMATS and path.is_file():
+            found.append(relative.as_posix())
+    return sorted(found)
+
+
+def find_source_file(spec: TableSpec, source_dir: Path) -> Path | None:
+    """The one source file matching the table's pattern, None if there is none; several is an error."""
+    matches = [name for name in list_source_files(source_dir) if spec.matches(name)]
+    if len(matches) > 1:
+        raise ValueError(
+            f"table {spec.name!r}: pattern {spec.pattern!r} matches {len(matches)} files in {source_dir}: "
+            f"{matches[:5]}; a table takes one source file"
+        )
+    return source_dir / matches[0] if matches else None

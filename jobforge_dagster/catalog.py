@@ -97,6 +97,29 @@ class TransitionFacts(BaseModel):
     quarantine_file: str | None = None
     started_at: datetime = Field(default_factory=utc_now)
 
+    @classmethod
+    def start(
+        cls, table: str, batch: BatchRecord, source_layer: str, source_files: list[str], rows_in: int | None
+    ) -> "TransitionFacts":
+        return cls(
+            table=table,
+            batch_id=batch.batch_id,
+            source_sha256=batch.sha256,
+            source_layer=source_layer,
+            source_files=source_files,
+            rows_in=rows_in,
+        )
+
+    def failed(self, target_layer: str, run_id: str | None, error: BaseException) -> LayerTransitionLog:
+        return self.log(
+            target_layer,
+            run_id,
+            target_file=None,
+            row_count_out=None,
+            status=TransitionStatus.FAILED,
+            errors=[f"{type(error).__name__}: {error}"],
+        )
+
     def to_metadata(self) -> dict[str, MetadataValue]:
         metadata: dict[str, MetadataValue] = {
             "table": MetadataValue.text(self.table),

@@ -31,7 +31,9 @@ class JobForgeConfig(ConfigurableResource):
     """
 
     data_root: str = Field(description="Folder holding every layer (absolute path).")
-    source_root: str | None = Field(default=None, description="Folder of source files; `<data_root>/source` when unset.")
+    source_root: str | None = Field(
+        default=None, description="Folder of source files; `<data_root>/source` when unset."
+    )
 
     @classmethod
     def from_env(cls) -> "JobForgeConfig":

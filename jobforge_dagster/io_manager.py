@@ -6,7 +6,12 @@ import polars as pl
 from dagster import InitResourceContext, InputContext, OutputContext, ResourceDependency
 from dagster_polars import PolarsParquetIOManager
 
-from jobforge_dagster.catalog import CatalogManager, TransitionFacts, dagster_metadata, generate_table_metadata
+from jobforge_dagster.catalog import (
+    CatalogManager,
+    TransitionFacts,
+    dagster_metadata,
+    generate_table_metadata,
+)
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.storage import atomic_path
@@ -87,13 +92,10 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
         try:
             self.sink_df_to_path(context, obj.lazy(), path)
         except Exception as error:
-            message = f"writing {relative} failed: {error}"
             if facts is not None:
-                catalog.save_lineage_log(
-                    facts.log(layer.value, context.run_id, target_file=None, row_count_out=None,
-                              status="failed", errors=[message])
-                )
-            raise LayerWriteError(f"{facts.source_files[0] + ' -> ' if facts else ''}{message}") from error
+                catalog.save_lineage_log(facts.failed(layer.value, context.run_id, error))
+            origin = f"{facts.source_files[0]} -> " if facts else ""
+            raise LayerWriteError(f"{origin}{relative}: {error}") from error
 
         definition = {key: getattr(value, "value", value) for key, value in (context.definition_metadata or {}).items()}
         upstream = definition.get("upstream_tables")

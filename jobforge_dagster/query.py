@@ -117,7 +117,11 @@ class GoldQueryEngine:
         """The result plus, for each gold table the query reads, where its rows came from."""
         data = self.query(sql)
         tables = sorted(duckdb.get_table_names(sql, qualified=False) & self._views)
-        return {"data": data, "tables": tables, "lineage": {table: self.get_lineage(table) for table in tables}}
+        return {
+            "data": data,
+            "tables": tables,
+            "lineage": {table: self.get_lineage(table) for table in tables},
+        }
 
     def get_lineage(self, table: str) -> dict[str, Any]:
         """Rows per source file, batches, and the first and last ingestion time of a gold table."""

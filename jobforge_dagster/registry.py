@@ -14,7 +14,13 @@ from jobforge_dagster.naming import table_name_for
 REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
 
 #: Source formats read into the staged layer, by file suffix.
-FORMATS: dict[str, str] = {".csv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
 
 ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"]
 

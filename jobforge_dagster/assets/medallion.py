@@ -24,12 +24,12 @@ from dagster import (
 
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts, parquet_row_count, utc_now
 from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.io_manager import sink_parquet_atomic
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.registry import TableSpec, find_source_file
 from jobforge_dagster.storage import sha256_file
 from jobforge_dagster.transforms import bronze, silver, staged
 from jobforge_dagster.transforms.gold import gold_transform
-from jobforge_dagster.io_manager import sink_parquet_atomic
 
 LAYER_DESCRIPTIONS = {
     Layer.STAGED: "Source as it is: every value the string in the file, plus row provenance.",
@@ -66,6 +66,31 @@ def read_batch(path: Path) -> tuple[str, str]:
         return metadata[b"jobforge.batch_id"].decode(), metadata[b"jobforge.source_sha256"].decode()
     except KeyError:
         raise ValueError(f"{path} carries no JobForge batch metadata; rebuild it from its source") from None
+
+
+def open_batch(spec: TableSpec, config: JobForgeConfig, catalog: CatalogManager) -> tuple[Path, BatchRecord] | None:
+    """The table's source file and its batch record (saved), or None when no file matches."""
+    source = find_source_file(spec, config.source_dir())
+    if source is None:
+        return None
+    sha = sha256_file(source)
+    batch = BatchRecord(
+        batch_id=batch_id_for(spec.name, sha),
+        table=spec.name,
+        source_file=config.relative(source),
+        sha256=sha,
+        size_bytes=source.stat().st_size,
+    )
+    catalog.save_batch(batch)
+    return source, batch
+
+
+def batch_of(path: Path, spec: TableSpec, catalog: CatalogManager) -> BatchRecord:
+    """The batch a layer file was built from."""
+    batch_id, sha = read_batch(path)
+    return catalog.get_batch(batch_id) or BatchRecord(
+        batch_id=batch_id, table=spec.name, source_file="", sha256=sha, size_bytes=0
+    )
 
 
 def build_staged(spec: TableSpec, source: Path, batch: BatchRecord) -> LayerBuild:
@@ -111,93 +136,82 @@ def build_gold(spec: TableSpec, upstream: pl.LazyFrame) -> LayerBuild:
     return LayerBuild(transform(upstream), [f"gold transform: {spec.gold_transform or 'identity'}"], {})
 
 
+def build_from_previous(
+    layer: Layer, spec: TableSpec, config: JobForgeConfig, batch: BatchRecord, keys: dict[Layer, AssetKey]
+) -> LayerBuild:
+    upstream = pl.scan_parquet(config.table_path(layer.previous, spec.name))
+    if layer is Layer.BRONZE:
+        return build_bronze(spec, upstream, batch.source_file, keys)
+    if layer is Layer.SILVER:
+        return build_silver(spec, upstream, config, batch.batch_id)
+    return build_gold(spec, upstream)
+
+
 def materialize_table(
     context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec
 ) -> Iterator[Output[pl.LazyFrame]]:
-    """Build each selected layer of one table from the one before it, in order."""
+    """Build each selected layer of one table from the one before it, in order.
+
+    Each output is written by the IO manager when it is yielded, so the next layer reads the file
+    just written. A failure before the write is logged as a failed transition here; one during the
+    write, by the IO manager.
+    """
     keys = asset_keys(spec.name)
     catalog = CatalogManager(config)
-    selected = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
     batch: BatchRecord | None = None
-    for layer in selected:
-        started = utc_now()
-        facts: TransitionFacts | None = None
+    for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
+        facts = None
         try:
             if layer is Layer.STAGED:
-                source = find_source_file(spec, config.source_dir())
-                if source is None:
-                    context.log.warning(
-                        f"{spec.name}: no file in {config.source_dir()} matches {spec.pattern!r}; nothing to do"
-                    )
+                opened = open_batch(spec, config, catalog)
+                if opened is None:
+                    context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
                     return
-                sha = sha256_file(source)
-                batch = BatchRecord(
-                    batch_id=batch_id_for(spec.name, sha),
-                    table=spec.name,
-                    source_file=config.relative(source),
-                    sha256=sha,
-                    size_bytes=source.stat().st_size,
-                )
-                catalog.save_batch(batch)
+                source, batch = opened
                 if not spec.declared:
                     context.log.info(f"{batch.source_file} has no registry entry: table {spec.name!r} uses defaults")
+                facts = TransitionFacts.start(spec.name, batch, SOURCE, [batch.source_file], rows_in=None)
                 build = build_staged(spec, source, batch)
-                rows_in, source_files = None, [batch.source_file]
             else:
                 previous = config.table_path(layer.previous, spec.name)
                 if not previous.exists():
                     raise FileNotFoundError(
-                        f"{config.relative(previous)} does not exist: materialize {layer.previous.value}/{spec.name} first"
+                        f"{config.relative(previous)} does not exist: "
+                        f"materialize {layer.previous.value}/{spec.name} first"
                     )
-                if batch is None:
-                    batch_id, sha = read_batch(previous)
-                    batch = catalog.get_batch(batch_id) or BatchRecord(
-                        batch_id=batch_id, table=spec.name, source_file="", sha256=sha, size_bytes=0
-                    )
-                upstream = pl.scan_parquet(previous)
-                rows_in, source_files = parquet_row_count(previous), [config.relative(previous)]
-                if layer is Layer.BRONZE:
-                    build = build_bronze(spec, upstream, batch.source_file, keys)
-                elif layer is Layer.SILVER:
-                    build = build_silver(spec, upstream, config, batch.batch_id)
-                else:
-                    build = build_gold(spec, upstream)
-            facts = TransitionFacts(
-                table=spec.name,
-                batch_id=batch.batch_id,
-                source_sha256=batch.sha256,
-                source_layer=layer.previous.value if layer.previous else SOURCE,
-                source_files=source_files,
-                rows_in=rows_in,
-                transforms=build.transforms,
-                quarantined_rows=build.quarantined_rows,
-                quarantine_file=build.quarantine_file,
-                started_at=started,
-            )
+                batch = batch or batch_of(previous, spec, catalog)
+                facts = TransitionFacts.start(
+                    spec.name, batch, layer.previous.value, [config.relative(previous)], parquet_row_count(previous)
+                )
+                build = build_from_previous(layer, spec, config, batch, keys)
         except Exception as error:
-            if batch is not None:
-                failed = facts or TransitionFacts(
-                    table=spec.name,
-                    batch_id=batch.batch_id,
-                    source_sha256=batch.sha256,
-                    source_layer=layer.previous.value if layer.previous else SOURCE,
-                    source_files=[batch.source_file],
-                    started_at=started,
-                )
-                catalog.save_lineage_log(
-                    failed.log(layer.value, context.run_id, target_file=None, row_count_out=None,
-                               status="failed", errors=[str(error)])
-                )
+            if facts is not None:
+                catalog.save_lineage_log(facts.failed(layer.value, context.run_id, error))
             raise
+        facts = facts.model_copy(
+            update={
+                "transforms": build.transforms,
+                "quarantined_rows": build.quarantined_rows,
+                "quarantine_file": build.quarantine_file,
+            }
+        )
         if build.quarantined_rows:
             context.log.warning(f"{spec.name}: {build.quarantined_rows} rows quarantined in {build.quarantine_file}")
-        yield Output(build.frame, output_name=keys[layer].to_python_identifier(), metadata=facts.to_metadata() | build.metadata)
+        yield Output(
+            build.frame,
+            output_name=keys[layer].to_python_identifier(),
+            metadata=facts.to_metadata() | build.metadata,
+        )
 
 
 def medallion_assets(spec: TableSpec) -> AssetsDefinition:
     """The four layer assets of one table, as one subsettable multi-asset."""
     keys = asset_keys(spec.name)
-    common = {"domain": spec.domain, "description": spec.description, "business_purpose": spec.business_purpose}
+    common = {
+        "domain": spec.domain,
+        "description": spec.description,
+        "business_purpose": spec.business_purpose,
+    }
     outs = {
         keys[layer].to_python_identifier(): AssetOut(
             key=keys[layer],
@@ -205,8 +219,10 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
             is_required=False,
             group_name=spec.domain,
             description=f"{spec.description or spec.name} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
-            metadata=common | {
-                "upstream_tables": [keys[layer.previous].to_user_string()] if layer.previous
+            metadata=common
+            | {
+                "upstream_tables": [keys[layer.previous].to_user_string()]
+                if layer.previous
                 else [f"{SOURCE}/{spec.pattern}"],
             },
             kinds={"polars", "parquet"},
@@ -214,9 +230,7 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
         )
         for layer in LAYERS
     }
-    deps = {
-        keys[layer].to_python_identifier(): {keys[layer.previous]} if layer.previous else set() for layer in LAYERS
-    }
+    deps = {keys[layer].to_python_identifier(): {keys[layer.previous]} if layer.previous else set() for layer in LAYERS}
 
     @multi_asset(name=f"{spec.name}_medallion", outs=outs, internal_asset_deps=deps, can_subset=True)
     def _medallion(context: AssetExecutionContext, jobforge: JobForgeConfig) -> Iterator[Output[pl.LazyFrame]]:

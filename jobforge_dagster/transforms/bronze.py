@@ -50,9 +50,7 @@ def standardise(frame: pl.LazyFrame, mapping: dict[str, str], types: dict[str, p
     return renamed.with_columns(_cast(column, dtype).alias(column) for column, dtype in types.items())
 
 
-def check_casts(
-    staged: pl.LazyFrame, mapping: dict[str, str], types: dict[str, pl.DataType], source_file: str
-) -> None:
+def check_casts(staged: pl.LazyFrame, mapping: dict[str, str], types: dict[str, pl.DataType], source_file: str) -> None:
     """Raise a SourceDataError naming row, column and value for the first cells that fail their cast."""
     if not types:
         return

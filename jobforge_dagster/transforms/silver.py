@@ -20,9 +20,7 @@ class SilverSplit:
 def clean(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Trim string cells and turn empty strings into nulls (provenance columns untouched)."""
     strings = [
-        name
-        for name, dtype in frame.collect_schema().items()
-        if dtype == pl.String and name not in PROVENANCE_COLUMNS
+        name for name, dtype in frame.collect_schema().items() if dtype == pl.String and name not in PROVENANCE_COLUMNS
     ]
     trimmed = pl.col(strings).str.strip_chars()
     return frame.with_columns(pl.when(trimmed == "").then(None).otherwise(trimmed).name.keep())
@@ -52,24 +50,17 @@ def split(frame: pl.LazyFrame, key_columns: list[str], rules: list[SilverRule]) 
     missing = sorted(({rule.column for rule in rules} | set(key_columns)) - set(schema.names()))
     if missing:
         raise ValueError(f"rules or key name columns the table does not have: {missing}")
-    reasons: list[pl.Expr] = [
-        pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}"))
-        for rule in rules
-    ]
+    reasons: list[pl.Expr] = [pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}")) for rule in rules]
     transforms = ["trim strings", "empty strings to null"] + [f"rule: {rule.name}" for rule in rules]
     if key_columns:
         key = ", ".join(key_columns)
-        reasons.append(
-            pl.when(pl.any_horizontal(pl.col(key_columns).is_null())).then(pl.lit(f"null key ({key})"))
-        )
+        reasons.append(pl.when(pl.any_horizontal(pl.col(key_columns).is_null())).then(pl.lit(f"null key ({key})")))
         first = pl.struct(key_columns).is_first_distinct()
         reasons.append(pl.when(first.not_()).then(pl.lit(f"duplicate key ({key}): an earlier row has it")))
         transforms.append(f"de-duplicate on ({key}), first row kept")
     if not reasons:
         return SilverSplit(passed=frame, quarantined=frame.clear(), transforms=transforms)
-    flagged = frame.with_columns(
-        pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(QUARANTINE_REASON)
-    )
+    flagged = frame.with_columns(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(QUARANTINE_REASON))
     bad = pl.col(QUARANTINE_REASON).is_not_null() & (pl.col(QUARANTINE_REASON) != "")
     return SilverSplit(
         passed=flagged.filter(bad.not_()).drop(QUARANTINE_REASON),

@@ -1,5 +1,6 @@
 """Source file -> staged: every value as the string in the file, plus row provenance."""
 
+import csv
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +18,10 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> pl.LazyFrame:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt == "csv":
         if spec.encoding.lower() in UTF8:
-            return pl.scan_csv(path, infer_schema=False, separator=spec.separator, raise_if_empty=False)
+            header = read_header(path, spec.separator, display_name)
+            return pl.scan_csv(
+                path, infer_schema=False, separator=spec.separator, new_columns=header, raise_if_empty=False
+            )
         try:
             text = path.read_bytes().decode(spec.encoding)
         except (UnicodeDecodeError, LookupError) as error:
@@ -28,8 +32,29 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> pl.LazyFrame:
     elif fmt == "parquet":
         frame = pl.scan_parquet(path)
     else:
-        raise SourceDataError(f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name)
+        raise SourceDataError(
+            f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name
+        )
     return frame.select(pl.all().cast(pl.String))
+
+
+def read_header(path: Path, separator: str, display_name: str) -> list[str]:
+    """The header record, parsed by the csv module: polars keeps doubled quotes (`""`) in header names."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle, delimiter=separator), [])
+    except UnicodeDecodeError as error:
+        raise SourceDataError(
+            f"header is not valid UTF-8 ({error}); declare the file's encoding", file=display_name
+        ) from error
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            raise SourceDataError(
+                f"duplicate header name {name!r} in columns {seen[name]} and {position}", file=display_name
+            )
+        seen[name] = position
+    return header
 
 
 def add_provenance(frame: pl.LazyFrame, source_file: str, batch_id: str, ingested_at: datetime) -> pl.LazyFrame:

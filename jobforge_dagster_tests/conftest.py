@@ -1,0 +1,51 @@
+"""Shared fixtures: a data root under tmp_path, the bundled sample sources, and a way to run the job."""
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.registry import SourceRegistry
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_SOURCES = REPO / "data" / "source"
+REAL_DATA = (REPO / ".." / "shared" / "data" / "noc2021").resolve()
+
+Runner = Callable[..., dg.ExecuteInProcessResult]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> JobForgeConfig:
+    """An empty data root with the bundled sample sources in its source/ folder."""
+    root = tmp_path / "data"
+    shutil.copytree(SAMPLE_SOURCES, root / "source")
+    return JobForgeConfig(data_root=str(root))
+
+
+def run_job(
+    config: JobForgeConfig,
+    registry: SourceRegistry | None = None,
+    selection: list[dg.AssetKey] | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Run medallion_pipeline (or a selection of it) in process on an ephemeral instance."""
+    defs = build_definitions(config, registry)
+    job = defs.resolve_job_def("medallion_pipeline")
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=selection, raise_on_error=raise_on_error
+    )
+
+
+@pytest.fixture
+def run() -> Runner:
+    return run_job
+
+
+def require_real_data() -> Path:
+    if not (REAL_DATA / "SHA256SUMS").exists():
+        pytest.skip(f"the real NOC 2021 files are not at {REAL_DATA} (a clone without ../shared)")
+    return REAL_DATA

@@ -1,0 +1,85 @@
+"""Catalog models, metadata from parquet footers, and the JSON catalog on disk."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from jobforge_dagster.catalog import (
+    BatchRecord,
+    CatalogManager,
+    LayerTransitionLog,
+    TransitionFacts,
+    TransitionStatus,
+    generate_table_metadata,
+)
+from jobforge_dagster.config import JobForgeConfig
+
+
+def test_generate_table_metadata_reads_footer(tmp_path: Path) -> None:
+    path = tmp_path / "noc.parquet"
+    pl.DataFrame({"code": ["00010", None, "00012"], "teer": [0, 0, 1]}).write_parquet(path)
+    meta = generate_table_metadata(path, "gold", "noc", "NOC codes", "joins", ["silver/noc"])
+    assert (meta.table_name, meta.layer, meta.domain) == ("noc", "gold", "noc")
+    assert meta.row_count == 3 and meta.column_count == 2
+    assert meta.file_size_bytes == path.stat().st_size
+    assert [(c.name, c.data_type, c.nullable, c.null_count) for c in meta.columns] == [
+        ("code", "String", True, 1),
+        ("teer", "Int64", False, 0),
+    ]
+    assert meta.upstream_tables == ["silver/noc"]
+
+
+def test_catalog_round_trip(tmp_path: Path) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path))
+    catalog = CatalogManager(config)
+    path = tmp_path / "gold" / "noc.parquet"
+    path.parent.mkdir()
+    pl.DataFrame({"code": ["00010"]}).write_parquet(path)
+    meta = generate_table_metadata(path, "gold", "noc", file_path="gold/noc.parquet")
+    saved = catalog.save_table_metadata(meta)
+    assert saved == tmp_path / "catalog" / "tables" / "gold" / "noc.json"
+    assert catalog.load_table_metadata("noc", "gold") == meta
+    assert catalog.load_table_metadata("noc", "silver") is None
+    assert [t.table_name for t in catalog.list_tables("gold")] == ["noc"]
+    assert catalog.list_tables("silver") == []
+
+
+def test_lineage_logs_filtered_by_batch_and_sorted(tmp_path: Path) -> None:
+    catalog = CatalogManager(JobForgeConfig(data_root=str(tmp_path)))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = BatchRecord(batch_id="noc-abc", table="noc", source_file="source/noc.csv", sha256="ab" * 32, size_bytes=9)
+    for offset, (source, target) in enumerate([("staged", "bronze"), ("source", "staged")]):
+        facts = TransitionFacts.start("noc", batch, source, [f"{source}/noc"], rows_in=3)
+        facts = facts.model_copy(update={"started_at": start + timedelta(minutes=1 - offset)})
+        catalog.save_lineage_log(facts.log(target, "run-1", target_file=f"{target}/noc.parquet", row_count_out=3))
+    other = TransitionFacts.start("noc", batch.model_copy(update={"batch_id": "noc-def"}), "source", [], None)
+    catalog.save_lineage_log(other.failed("staged", "run-2", ValueError("bad row")))
+    logs = catalog.get_lineage_logs(batch_id="noc-abc")
+    assert [(log.source_layer, log.target_layer) for log in logs] == [("source", "staged"), ("staged", "bronze")]
+    assert all(log.status is TransitionStatus.SUCCESS for log in logs)
+    failed = catalog.get_lineage_logs(batch_id="noc-def")
+    assert failed[0].status is TransitionStatus.FAILED and failed[0].errors == ["ValueError: bad row"]
+    assert len(catalog.get_lineage_logs()) == 3
+    stored = LayerTransitionLog.model_validate_json(
+        next((tmp_path / "catalog" / "lineage").glob(f"{logs[0].transition_id}.json")).read_text()
+    )
+    assert stored == logs[0]
+
+
+def test_quarantine_makes_a_transition_partial() -> None:
+    batch = BatchRecord(batch_id="b", table="t", source_file="source/t.csv", sha256="0" * 64, size_bytes=1)
+    facts = TransitionFacts.start("t", batch, "bronze", ["bronze/t.parquet"], 10).model_copy(
+        update={"quarantined_rows": 2}
+    )
+    assert facts.log("silver", None, target_file="silver/t.parquet", row_count_out=8).status is TransitionStatus.PARTIAL
+    assert TransitionFacts.from_metadata(facts.to_metadata()) == facts
+
+
+def test_batches_are_recorded_once(tmp_path: Path) -> None:
+    catalog = CatalogManager(JobForgeConfig(data_root=str(tmp_path)))
+    batch = BatchRecord(batch_id="t-1", table="t", source_file="source/t.csv", sha256="1" * 64, size_bytes=5)
+    catalog.save_batch(batch)
+    catalog.save_batch(batch.model_copy(update={"first_seen_at": datetime(2030, 1, 1, tzinfo=UTC)}))
+    assert catalog.get_batch("t-1") == batch
+    assert catalog.get_batch("missing") is None

@@ -1,0 +1,111 @@
+"""The gold query engine: views over gold parquet, read-only SQL, no file access beyond gold."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.query import GoldQueryEngine, QueryError
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    gold = config.layer_dir(Layer.GOLD)
+    gold.mkdir(parents=True)
+    frame = pl.DataFrame(
+        {
+            "noc_code": ["00010", "00011", "21211"],
+            "_source_file": ["source/noc.csv", "source/noc.csv", "source/extra.csv"],
+            "_batch_id": ["noc-a", "noc-a", "noc-b"],
+            "_ingested_at": pl.Series(
+                ["2026-01-01T00:00:00", "2026-01-01T00:00:00", "2026-02-01T00:00:00"]
+            ).str.to_datetime(time_zone="UTC"),
+        }
+    )
+    frame.write_parquet(gold / "noc.parquet")
+    frame.head(1).write_parquet(gold / "odd name; drop.parquet")
+    (tmp_path / "secret.csv").write_text("a\n1\n")
+    with GoldQueryEngine(config, timeout_seconds=2) as engine:
+        yield engine
+
+
+def test_views_per_gold_file_with_quoted_names(engine: GoldQueryEngine) -> None:
+    assert engine.list_tables() == ["noc", "odd name; drop"]
+    assert engine.query('SELECT count(*) AS n FROM "odd name; drop"')["n"][0] == 1
+
+
+def test_query_returns_polars(engine: GoldQueryEngine) -> None:
+    result = engine.query("WITH c AS (SELECT noc_code FROM noc) SELECT * FROM c ORDER BY 1")
+    assert isinstance(result, pl.DataFrame)
+    assert result["noc_code"].to_list() == ["00010", "00011", "21211"]
+
+
+def test_lineage_and_provenance(engine: GoldQueryEngine) -> None:
+    lineage = engine.get_lineage("noc")
+    assert lineage["source_files"] == {"source/extra.csv": 1, "source/noc.csv": 2}
+    assert lineage["batches"] == ["noc-a", "noc-b"]
+    assert lineage["row_count"] == 3
+    assert lineage["first_ingested_at"] < lineage["last_ingested_at"]
+    result = engine.query_with_provenance("SELECT noc_code FROM noc WHERE noc_code = '00010'")
+    assert result["data"]["noc_code"].to_list() == ["00010"]
+    assert result["tables"] == ["noc"] and result["lineage"]["noc"]["row_count"] == 3
+    with pytest.raises(QueryError, match="no gold table"):
+        engine.get_lineage("missing")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE t AS SELECT 1",
+        "DROP VIEW noc",
+        "INSERT INTO noc VALUES ('1')",
+        "DELETE FROM noc",
+        "COPY noc TO 'out.csv'",
+        "ATTACH 'other.db'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "PRAGMA version",
+        "SELECT 1; SELECT 2",
+        "SELECT 1; DROP VIEW noc",
+    ],
+)
+def test_refuses_anything_but_one_select(engine: GoldQueryEngine, sql: str) -> None:
+    with pytest.raises(QueryError):
+        engine.query(sql)
+    assert engine.query("SELECT count(*) AS n FROM noc")["n"][0] == 3
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM '{root}/secret.csv'",
+        "SELECT * FROM read_csv('{root}/data/gold/../../secret.csv')",
+    ],
+)
+def test_refuses_files_outside_gold(engine: GoldQueryEngine, sql: str) -> None:
+    root = engine.gold_dir.parent.parent
+    with pytest.raises(QueryError, match="(?i)permission|access|disabled"):
+        engine.query(sql.format(root=root))
+
+
+def test_bad_sql_and_timeout_give_clear_errors(engine: GoldQueryEngine) -> None:
+    with pytest.raises(QueryError, match="parse"):
+        engine.query("SELEC oops")
+    with pytest.raises(QueryError, match="failed"):
+        engine.query("SELECT missing_column FROM noc")
+    with pytest.raises(QueryError, match="cancelled"):
+        engine.query("SELECT count(*) FROM range(100000000000) a, range(100000) b")
+
+
+def test_register_picks_up_new_and_removed_files(engine: GoldQueryEngine) -> None:
+    pl.DataFrame({"x": [1]}).write_parquet(engine.gold_dir / "later.parquet")
+    (engine.gold_dir / "noc.parquet").unlink()
+    assert engine.register_gold_tables() == ["later", "odd name; drop"]
+    with pytest.raises(QueryError):
+        engine.query("SELECT * FROM noc")

@@ -64,6 +64,35 @@ class SilverRule(BaseModel):
         return f"{self.column} " + " and ".join(parts)
 
 
+class Reference(BaseModel):
+    """Values of `column` must exist in `<table>.<table_column>` of the gold layer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    table: str = "dim_noc"
+    table_column: str = "noc_code"
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: float
+    max: float
+
+
+class TableChecks(BaseModel):
+    """Gold asset checks beyond the ones every table gets (provenance, key uniqueness, row reconciliation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code_formats: dict[str, str] = Field(
+        default_factory=dict, description="Gold column -> regex every non-aggregate, non-null value must match."
+    )
+    ranges: dict[str, Range] = Field(default_factory=dict, description="Gold column -> inclusive published range.")
+    foreign_keys: list[Reference] = Field(default_factory=list, description="Gold columns that must resolve.")
+
+
 class TableSpec(BaseModel):
     """One table: the source file it comes from and what each layer does to it."""
 
@@ -78,23 +107,59 @@ class TableSpec(BaseModel):
     separator: str = ","
     key_columns: list[str] = Field(default_factory=list, description="Bronze column names forming the key.")
     renames: dict[str, str] = Field(default_factory=dict, description="Bronze renames: normalised -> new name.")
-    types: dict[str, ColumnType] = Field(default_factory=dict, description="Bronze casts, by final column name.")
+    types: dict[str, ColumnType] = Field(
+        default_factory=dict,
+        description="Bronze casts by column name or glob (`col_20*`); the first matching entry wins.",
+    )
+    null_values: list[str] = Field(
+        default_factory=list, description="Bronze: cells equal to one of these (trimmed) become null, counted."
+    )
+    thousands_separator: str | None = Field(default=None, description="Bronze: removed before numeric casts.")
+    pad_codes: dict[str, int] = Field(
+        default_factory=dict, description="Silver: all-digit codes left-padded with zeros to this width."
+    )
+    references: list[Reference] = Field(
+        default_factory=list,
+        description="Silver: rows whose value is not in the referenced gold table go to quarantine.",
+    )
     rules: list[SilverRule] = Field(default_factory=list)
+    gold_name: str | None = Field(default=None, description="Name of the gold table (default: the table name).")
     gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
+    checks: TableChecks = Field(default_factory=TableChecks)
     declared: bool = Field(default=True, description="False for tables made from an unregistered file.")
 
-    @field_validator("name")
+    @field_validator("name", "gold_name")
     @classmethod
-    def _safe_name(cls, value: str) -> str:
-        if table_name_for(value) != value:
+    def _safe_name(cls, value: str | None) -> str | None:
+        if value is not None and table_name_for(value) != value:
             raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
         return value
+
+    @property
+    def gold_table(self) -> str:
+        return self.gold_name or self.name
 
     def matches(self, relative_path: str) -> bool:
         return fnmatch.fnmatchcase(relative_path, self.pattern)
 
-    def polars_types(self) -> dict[str, pl.DataType]:
-        return {column: POLARS_TYPES[name] for column, name in self.types.items()}
+    def resolve_types(self, columns: list[str]) -> dict[str, pl.DataType]:
+        """Bronze column -> polars type, by exact name or glob, first match wins; a pattern matching nothing is an error."""
+        resolved: dict[str, pl.DataType] = {}
+        used: set[str] = set()
+        for column in columns:
+            for pattern, name in self.types.items():
+                if fnmatch.fnmatchcase(column, pattern):
+                    used.add(pattern)
+                    if name != "string":
+                        resolved[column] = POLARS_TYPES[name]
+                    break
+        unused = [pattern for pattern in self.types if pattern not in used]
+        if unused:
+            raise ValueError(f"types name columns the table does not have: {unused}; columns are {columns}")
+        return resolved
+
+    def referenced_tables(self) -> set[str]:
+        return {ref.table for ref in self.references} | {ref.table for ref in self.checks.foreign_keys}
 
 
 class SourceRegistry(BaseModel):
@@ -106,10 +171,10 @@ class SourceRegistry(BaseModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> "SourceRegistry":
-        names = [table.name for table in self.tables]
+        names = [table.name for table in self.tables] + [t.gold_name for t in self.tables if t.gold_name]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise ValueError(f"table names declared twice in the registry: {repeated}")
+            raise ValueError(f"table names declared twice in the registry (names and gold names): {repeated}")
         return self
 
     @classmethod

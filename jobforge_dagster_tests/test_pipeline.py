@@ -55,7 +55,7 @@ def test_transitions_logged_with_row_counts(config, run) -> None:
     assert [log.row_count_in for log in logs] == [None, source_rows, source_rows, source_rows]
     assert logs[0].source_files == [SAMPLE_FILE]
     assert logs[-1].target_file == f"gold/{SAMPLE}.parquet"
-    assert any("cast teer to int8" in step for step in logs[1].transforms_applied)
+    assert any("cast teer to Int8" in step for step in logs[1].transforms_applied)
     tables = {(meta.layer, meta.table_name): meta for meta in catalog.list_tables()}
     assert tables[("gold", SAMPLE)].row_count == source_rows
     assert tables[("gold", SAMPLE)].domain == "noc"

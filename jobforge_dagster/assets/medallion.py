@@ -100,24 +100,39 @@ def build_staged(spec: TableSpec, source: Path, batch: BatchRecord) -> LayerBuil
     return LayerBuild(frame, transforms, {})
 
 
+def bronze_plan(spec: TableSpec, staged_columns: list[str]) -> bronze.BronzePlan:
+    mapping = bronze.column_mapping(staged_columns, spec.renames)
+    return bronze.BronzePlan(
+        mapping=mapping,
+        types=spec.resolve_types(list(mapping.values())),
+        null_values=spec.null_values,
+        null_exempt=spec.key_columns,
+        thousands_separator=spec.thousands_separator,
+    )
+
+
 def build_bronze(spec: TableSpec, upstream: pl.LazyFrame, source_file: str, keys: dict[Layer, AssetKey]) -> LayerBuild:
-    mapping = bronze.column_mapping(upstream.collect_schema().names(), spec.renames)
-    types = spec.polars_types()
-    bronze.check_casts(upstream, mapping, types, source_file)
+    plan = bronze_plan(spec, upstream.collect_schema().names())
+    bronze.check_casts(upstream, plan, source_file)
+    null_tokens = bronze.count_null_tokens(upstream, plan)
     transforms = ["headers to unique snake_case identifiers"]
     transforms += [f"rename {old} -> {new}" for old, new in spec.renames.items()]
-    transforms += [f"cast {column} to {name}" for column, name in spec.types.items()]
+    if spec.null_values:
+        transforms.append(f"null tokens {spec.null_values} to null: {sum(null_tokens.values())} cells")
+    if spec.thousands_separator:
+        transforms.append(f"thousands separator {spec.thousands_separator!r} removed before numeric casts")
+    transforms += [f"cast {column} to {dtype}" for column, dtype in plan.types.items()]
     lineage = TableColumnLineage(
         deps_by_column={
-            new: [TableColumnDep(asset_key=keys[Layer.STAGED], column_name=old)] for old, new in mapping.items()
+            new: [TableColumnDep(asset_key=keys[Layer.STAGED], column_name=old)] for old, new in plan.mapping.items()
         }
     )
-    renamed = {old: new for old, new in mapping.items() if old != new}
     metadata = {
         "dagster/column_lineage": MetadataValue.column_lineage(lineage),
-        "renamed_columns": MetadataValue.json(renamed),
+        "renamed_columns": MetadataValue.json({old: new for old, new in plan.mapping.items() if old != new}),
+        "null_tokens": MetadataValue.json(null_tokens),
     }
-    return LayerBuild(bronze.standardise(upstream, mapping, types), transforms, metadata)
+    return LayerBuild(bronze.standardise(upstream, plan), transforms, metadata)
 
 
 def build_silver(spec: TableSpec, upstream: pl.LazyFrame, config: JobForgeConfig, batch_id: str) -> LayerBuild:

@@ -1,4 +1,6 @@
-"""Staged -> bronze: technical standardisation (column names, renames, declared casts)."""
+"""Staged -> bronze: technical standardisation (column names, renames, null tokens, declared casts)."""
+
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -8,6 +10,27 @@ from jobforge_dagster.naming import unique_snake_case
 
 #: How many bad cells an error message lists.
 MAX_REPORTED = 5
+
+NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Float64)
+
+
+@dataclass(frozen=True)
+class BronzePlan:
+    """What bronze does to a staged table: header mapping, null tokens, separators, casts."""
+
+    mapping: dict[str, str]
+    types: dict[str, pl.DataType] = field(default_factory=dict)
+    null_values: list[str] = field(default_factory=list)
+    null_exempt: list[str] = field(default_factory=list)
+    thousands_separator: str | None = None
+
+    @property
+    def header(self) -> dict[str, str]:
+        """Bronze name -> source header."""
+        return {new: old for old, new in self.mapping.items()}
+
+    def null_token_columns(self) -> list[str]:
+        return [name for name in self.mapping.values() if name not in self.null_exempt] if self.null_values else []
 
 
 def column_mapping(columns: list[str], renames: dict[str, str]) -> dict[str, str]:
@@ -25,8 +48,17 @@ def column_mapping(columns: list[str], renames: dict[str, str]) -> dict[str, str
     return mapping
 
 
-def _cast(column: str, dtype: pl.DataType) -> pl.Expr:
-    value = pl.col(column).str.strip_chars()
+def _without_tokens(column: str, plan: BronzePlan) -> pl.Expr:
+    value = pl.col(column)
+    if column in plan.null_token_columns():
+        value = pl.when(value.str.strip_chars().is_in(plan.null_values)).then(None).otherwise(value)
+    return value
+
+
+def _cast(column: str, dtype: pl.DataType, plan: BronzePlan) -> pl.Expr:
+    value = _without_tokens(column, plan).str.strip_chars()
+    if plan.thousands_separator and isinstance(dtype, NUMERIC):
+        value = value.str.replace_all(plan.thousands_separator, "", literal=True)
     if dtype == pl.Date:
         return value.str.to_date(strict=False)
     if dtype == pl.Boolean:
@@ -41,24 +73,35 @@ def _cast(column: str, dtype: pl.DataType) -> pl.Expr:
     return value.cast(dtype, strict=False)
 
 
-def standardise(frame: pl.LazyFrame, mapping: dict[str, str], types: dict[str, pl.DataType]) -> pl.LazyFrame:
-    """Rename to bronze names and apply declared casts (blank cells become null, other failures stay visible)."""
-    unknown = sorted(set(types) - set(mapping.values()))
-    if unknown:
-        raise ValueError(f"types name columns the table does not have: {unknown}")
-    renamed = frame.rename(mapping)
-    return renamed.with_columns(_cast(column, dtype).alias(column) for column, dtype in types.items())
+def standardise(frame: pl.LazyFrame, plan: BronzePlan) -> pl.LazyFrame:
+    """Rename to bronze names, null the declared tokens, apply declared casts."""
+    renamed = frame.rename(plan.mapping)
+    tokens = [_without_tokens(c, plan).alias(c) for c in plan.null_token_columns() if c not in plan.types]
+    casts = [_cast(column, dtype, plan).alias(column) for column, dtype in plan.types.items()]
+    return renamed.with_columns(*tokens, *casts)
 
 
-def check_casts(staged: pl.LazyFrame, mapping: dict[str, str], types: dict[str, pl.DataType], source_file: str) -> None:
+def count_null_tokens(frame: pl.LazyFrame, plan: BronzePlan) -> dict[str, int]:
+    """Cells per bronze column that held a declared null token (e.g. `N/A`), only columns that had any."""
+    columns = plan.null_token_columns()
+    if not columns:
+        return {}
+    renamed = frame.rename(plan.mapping)
+    counts = renamed.select(
+        pl.col(column).str.strip_chars().is_in(plan.null_values).sum().alias(column) for column in columns
+    ).collect()
+    return {column: value for column, value in counts.row(0, named=True).items() if value}
+
+
+def check_casts(staged: pl.LazyFrame, plan: BronzePlan, source_file: str) -> None:
     """Raise a SourceDataError naming row, column and value for the first cells that fail their cast."""
-    if not types:
+    if not plan.types:
         return
-    renamed = staged.rename(mapping)
+    renamed = staged.rename(plan.mapping)
     failures = []
-    for column, dtype in types.items():
-        raw = pl.col(column).str.strip_chars()
-        failed = raw.is_not_null() & (raw != "") & _cast(column, dtype).is_null()
+    for column, dtype in plan.types.items():
+        raw = _without_tokens(column, plan).str.strip_chars()
+        failed = raw.is_not_null() & (raw != "") & _cast(column, dtype, plan).is_null()
         failures.append(
             renamed.filter(failed)
             .select(pl.col(SOURCE_ROW), pl.lit(column).alias("column"), pl.col(column).alias("value"))
@@ -66,13 +109,12 @@ def check_casts(staged: pl.LazyFrame, mapping: dict[str, str], types: dict[str, 
         )
     bad = pl.concat(failures).sort(SOURCE_ROW).head(MAX_REPORTED).collect()
     if bad.height:
-        header = {new: old for old, new in mapping.items()}
         first = bad.row(0, named=True)
         others = "; ".join(f"row {r[SOURCE_ROW]} {r['column']}={r['value']!r}" for r in bad.rows(named=True)[1:])
         raise SourceDataError(
-            f"value {first['value']!r} is not a valid {types[first['column']]}"
+            f"value {first['value']!r} is not a valid {plan.types[first['column']]}"
             + (f" (also: {others})" if others else ""),
             file=source_file,
             row=first[SOURCE_ROW],
-            column=header[first["column"]],
+            column=plan.header[first["column"]],
         )

@@ -3,7 +3,7 @@
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_duckdb import DuckDBResource
 
-from jobforge_dagster.assets import medallion_assets
+from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.io_manager import ProvenanceParquetIOManager
 from jobforge_dagster.registry import SourceRegistry
@@ -22,8 +22,9 @@ def build_definitions(config: JobForgeConfig | None = None, registry: SourceRegi
     config = config or JobForgeConfig.from_env()
     registry = registry or SourceRegistry.load()
     tables = registry.with_unregistered(config.source_dir())
+    models = [model for model in (oasis_attribute_dimension(tables),) if model is not None]
     return Definitions(
-        assets=[medallion_assets(spec) for spec in tables],
+        assets=[*(medallion_assets(spec) for spec in tables), *models],
         jobs=[medallion_pipeline],
         resources={
             "jobforge": config,

@@ -1,8 +1,11 @@
 """Provenance parquet IO manager on dagster-polars: atomic zstd parquet per layer and table, catalogued."""
 
+import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import pyarrow.parquet as pq
 from dagster import InitResourceContext, InputContext, OutputContext, ResourceDependency
 from dagster_polars import PolarsParquetIOManager
 
@@ -35,10 +38,23 @@ def stamp_layer(frame: pl.LazyFrame, layer: Layer) -> pl.LazyFrame:
     return stamped.select(*data, *[name for name in PROVENANCE_COLUMNS if name in names])
 
 
-def sink_parquet_atomic(frame: pl.LazyFrame | pl.DataFrame, path: "UPath | Any", metadata: dict[str, str]) -> None:
-    """Stream a frame to zstd parquet through a hidden temporary file, renamed into place at the end."""
+def sink_parquet_atomic(
+    frame: pl.LazyFrame | pl.DataFrame, path: "UPath | Any", metadata: dict[str, str], keep_empty: bool = True
+) -> int:
+    """Stream a frame to zstd parquet through a hidden temporary file renamed into place; return its rows.
+
+    With `keep_empty=False` a frame with no rows writes nothing (and an existing file at `path` is removed).
+    """
     with atomic_path(path) as temporary:
         frame.lazy().sink_parquet(temporary, compression="zstd", statistics=True, metadata=metadata or None)
+        rows = pq.read_metadata(temporary).num_rows
+        if rows or keep_empty:
+            return rows
+        temporary.unlink()
+    Path(path).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        Path(path).parent.rmdir()
+    return 0
 
 
 class ProvenanceParquetIOManager(PolarsParquetIOManager):

@@ -1,6 +1,7 @@
 """The declarative source registry: which file feeds which table, and how each layer treats it."""
 
 import fnmatch
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -118,6 +119,10 @@ class TableSpec(BaseModel):
     pad_codes: dict[str, int] = Field(
         default_factory=dict, description="Silver: all-digit codes left-padded with zeros to this width."
     )
+    decimal_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Silver: restore decimal codes a spreadsheet shortened, format `5.2` (`10010` -> `10010.00`).",
+    )
     references: list[Reference] = Field(
         default_factory=list,
         description="Silver: rows whose value is not in the referenced gold table go to quarantine.",
@@ -125,6 +130,7 @@ class TableSpec(BaseModel):
     rules: list[SilverRule] = Field(default_factory=list)
     gold_name: str | None = Field(default=None, description="Name of the gold table (default: the table name).")
     gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
+    gold_key: list[str] | None = Field(default=None, description="Gold key columns (default: key_columns).")
     checks: TableChecks = Field(default_factory=TableChecks)
     declared: bool = Field(default=True, description="False for tables made from an unregistered file.")
 
@@ -135,15 +141,34 @@ class TableSpec(BaseModel):
             raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
         return value
 
+    @field_validator("decimal_codes")
+    @classmethod
+    def _decimal_formats(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {column: fmt for column, fmt in value.items() if not re.fullmatch(r"\d+\.\d+", fmt)}
+        if bad:
+            raise ValueError(f"decimal_codes formats must look like 5.2 (digits.decimals): {bad}")
+        return value
+
+    def decimal_code_formats(self) -> dict[str, tuple[int, int]]:
+        return {column: tuple(int(part) for part in fmt.split(".")) for column, fmt in self.decimal_codes.items()}
+
     @property
     def gold_table(self) -> str:
         return self.gold_name or self.name
+
+    def layer_table(self, layer: str) -> str:
+        """The table's name in a layer: the gold name in gold, the table name elsewhere."""
+        return self.gold_table if layer == "gold" else self.name
+
+    @property
+    def gold_key_columns(self) -> list[str]:
+        return self.key_columns if self.gold_key is None else self.gold_key
 
     def matches(self, relative_path: str) -> bool:
         return fnmatch.fnmatchcase(relative_path, self.pattern)
 
     def resolve_types(self, columns: list[str]) -> dict[str, pl.DataType]:
-        """Bronze column -> polars type, by exact name or glob, first match wins; a pattern matching nothing is an error."""
+        """Bronze column -> polars type by name or glob, first match wins; a pattern matching nothing is an error."""
         resolved: dict[str, pl.DataType] = {}
         used: set[str] = set()
         for column in columns:
@@ -179,8 +204,10 @@ class SourceRegistry(BaseModel):
 
     @classmethod
     def load(cls, path: Path = REGISTRY_FILE) -> "SourceRegistry":
+        """Load and validate the registry; top-level `x-...` keys hold YAML anchors and are ignored."""
         with open(path, encoding="utf-8") as handle:
-            return cls.model_validate(yaml.safe_load(handle) or {})
+            document = yaml.safe_load(handle) or {}
+        return cls.model_validate({key: value for key, value in document.items() if not key.startswith("x-")})
 
     @cached_property
     def by_name(self) -> dict[str, TableSpec]:

@@ -12,11 +12,17 @@ from pydantic import BaseModel
 
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a hidden temporary path beside `final`; rename it over `final` only if the block succeeds."""
+    """Yield a hidden temporary path beside `final`; rename it over `final` only if the block succeeds.
+
+    A block that deletes the temporary file leaves `final` as it was.
+    """
+    final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
     try:
         yield temporary
+        if not temporary.exists():
+            return
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, final)

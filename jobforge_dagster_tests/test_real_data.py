@@ -1,82 +1,95 @@
-"""All 32 real NOC 2021 / OaSIS / COPS / job architecture files, source to gold, every value unchanged."""
+"""All 32 real NOC 2021 / OaSIS / COPS / job architecture files, source to gold, checked against the CSVs.
+
+Every expected figure is computed here from the CSV files with Python's csv module, not taken from the pipeline.
+"""
 
 import csv
 import hashlib
 import io
+import re
+import shutil
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.catalog import CatalogManager
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW, Layer
+from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry, list_source_files
-from jobforge_dagster_tests.conftest import require_real_data, run_job
+from jobforge_dagster_tests.conftest import REPO, require_real_data, run_job
 
 
-def read_csv_independently(path: Path) -> tuple[list[str], list[list[str]]]:
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """The file as Python's csv module sees it: header and data records, as strings."""
-    text = path.read_bytes().decode("utf-8-sig")
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    records = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
     return records[0], records[1:]
+
+
+def column(path: Path, name: str) -> list[str]:
+    header, records = read_csv(path)
+    index = header.index(name)
+    return [record[index] for record in records]
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class RealRun:
+    def __init__(self, config: JobForgeConfig, source: Path, result: dg.ExecuteInProcessResult, sums: dict) -> None:
+        self.config, self.source, self.result, self.sums_before = config, source, result, sums
+        self.registry = SourceRegistry.load()
+        self.tables = [spec for spec in self.registry.with_unregistered(source)]
+
+    def gold(self, table: str) -> pl.DataFrame:
+        return pl.read_parquet(self.config.table_path(Layer.GOLD, table))
+
+    def fed_tables(self):
+        files = list_source_files(self.source)
+        return [spec for spec in self.tables if any(spec.matches(name) for name in files)]
+
+
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[JobForgeConfig, Path, dict[str, str]]:
-    real = require_real_data()
-    sums_before = {name: sha256(real / name) for name in list_source_files(real)}
-    config = JobForgeConfig(data_root=str(tmp_path_factory.mktemp("real") / "data"), source_root=str(real))
-    result = run_job(config)
-    assert result.success
-    return config, real, sums_before
+def real(tmp_path_factory: pytest.TempPathFactory) -> RealRun:
+    source = require_real_data()
+    sums_before = {name: sha256(source / name) for name in list_source_files(source)}
+    config = JobForgeConfig(data_root=str(tmp_path_factory.mktemp("real") / "data"), source_root=str(source))
+    result = run_job(config, raise_on_error=False)
+    return RealRun(config, source, result, sums_before)
 
 
-def test_every_real_file_reaches_gold(real_run) -> None:
-    config, real, _ = real_run
-    files = list_source_files(real)
-    assert len(files) == 32
-    registry = SourceRegistry.load()
-    tables = registry.with_unregistered(real)
-    fed = {spec.name for spec in tables if any(spec.matches(name) for name in files)}
-    assert len(fed) == 32
-    for table in fed:
-        assert config.table_path(Layer.GOLD, table).exists(), table
+def test_run_succeeds_and_every_asset_check_passes(real: RealRun) -> None:
+    assert real.result.success
+    evaluations = real.result.get_asset_check_evaluations()
+    assert len(evaluations) > 150
+    failed = [(e.asset_key.to_user_string(), e.check_name, e.description) for e in evaluations if not e.passed]
+    assert failed == []
 
 
-def test_gold_reconciles_with_source_and_quarantine(real_run) -> None:
-    config, real, _ = real_run
-    catalog = CatalogManager(config)
-    for spec in SourceRegistry.load().with_unregistered(real):
-        gold_path = config.table_path(Layer.GOLD, spec.name)
-        if not gold_path.exists():
-            continue
-        gold = pl.read_parquet(gold_path)
-        source = real / gold["_source_file"][0].removeprefix("source/")
-        _, records = read_csv_independently(source)
-        quarantined = 0
-        batch_id = gold["_batch_id"][0]
-        quarantine = config.quarantine_path(spec.name, batch_id)
-        if quarantine.exists():
-            quarantined = pl.read_parquet(quarantine).height
-        assert gold.height + quarantined == len(records), spec.name
-        silver_logs = [log for log in catalog.get_lineage_logs(batch_id=batch_id) if log.target_layer == "silver"]
-        assert silver_logs[-1].quarantined_rows == quarantined
+def test_every_real_file_reaches_gold(real: RealRun) -> None:
+    assert len(list_source_files(real.source)) == 32
+    fed = real.fed_tables()
+    assert len(fed) == 32 and all(spec.declared for spec in fed)
+    for spec in fed:
+        assert real.config.table_path(Layer.GOLD, spec.gold_table).exists(), spec.name
 
 
-def test_staged_keeps_every_value_exactly(real_run) -> None:
-    config, real, _ = real_run
-    for spec in SourceRegistry.load().with_unregistered(real):
-        staged_path = config.table_path(Layer.STAGED, spec.name)
-        if not staged_path.exists():
-            continue
-        staged = pl.read_parquet(staged_path)
-        source = real / staged["_source_file"][0].removeprefix("source/")
-        header, records = read_csv_independently(source)
+def test_gold_reconciles_with_source_and_quarantine(real: RealRun) -> None:
+    for spec in real.fed_tables():
+        gold = real.gold(spec.gold_table)
+        _, records = read_csv(real.source / gold["_source_file"][0].removeprefix("source/"))
+        quarantine = real.config.quarantine_path(spec.name, gold["_batch_id"][0])
+        quarantined = pl.read_parquet(quarantine).height if quarantine.exists() else 0
+        assert gold[SOURCE_ROW].n_unique() + quarantined == len(records), spec.name
+        assert set(PROVENANCE_COLUMNS) <= set(gold.columns), spec.name
+
+
+def test_staged_keeps_every_value_exactly(real: RealRun) -> None:
+    for spec in real.fed_tables():
+        staged = pl.read_parquet(real.config.table_path(Layer.STAGED, spec.name))
+        header, records = read_csv(real.source / staged["_source_file"][0].removeprefix("source/"))
         data = staged.drop(PROVENANCE_COLUMNS)
         assert data.columns == header, spec.name
         expected = pl.DataFrame(
@@ -85,30 +98,167 @@ def test_staged_keeps_every_value_exactly(real_run) -> None:
             orient="row",
         )
         actual = data.rename(dict(zip(data.columns, expected.columns, strict=True)))
-        # polars reads an unquoted empty field as null, a quoted one as ""; both are "no value"
-        actual = actual.with_columns(pl.all().replace("", None))
-        assert actual.equals(expected), spec.name
+        # polars reads an unquoted empty field as null and a quoted one as ""; both are "no value"
+        assert actual.with_columns(pl.all().replace("", None)).equals(expected), spec.name
         assert staged[SOURCE_ROW].to_list() == list(range(1, len(records) + 1))
 
 
-def test_codes_keep_exact_strings_in_gold(real_run) -> None:
-    config, _, _ = real_run
-    frames = {path.stem: pl.read_parquet(path) for path in config.layer_dir(Layer.GOLD).glob("*.parquet")}
-    structure = next(frame for frame in frames.values() if frame["_source_file"][0].endswith("noc_structure_en.csv"))
-    code_column = next(column for column in structure.columns if "code" in column)
-    assert "00010" in structure[code_column].to_list()
-    jobs = next(frame for frame in frames.values() if frame["_source_file"][0].endswith("job_architecture.csv"))
-    noc_2016 = next(column for column in jobs.columns if "2016" in column and "uid" in column)
-    assert "0012" in jobs[noc_2016].to_list()
-    skills = next(frame for frame in frames.values() if frame["_source_file"][0].endswith("skills_oasis_2023_v1.0.csv"))
-    assert skills[skills.columns[0]][0] == "00010.00"
+def test_dim_noc_hierarchy(real: RealRun) -> None:
+    structure = real.source / "noc_structure_en.csv"
+    codes = column(structure, "Code - NOC 2021 V1.0")
+    levels = column(structure, "Level")
+    dim = real.gold("dim_noc")
+    assert dim.height == len(codes) == 822
+    assert dim.filter(pl.col("level") == 5).height == levels.count("5") == 516
+    assert sorted(dim["noc_code"].to_list()) == sorted(codes)  # exact strings, leading zeros kept
+    assert "00010" in codes
+    known = set(codes)
+    parents = dim.filter(pl.col("parent_code").is_not_null())["parent_code"].to_list()
+    assert parents and all(parent in known for parent in parents)
+    assert dim.filter(pl.col("parent_code").is_null()).height == levels.count("1")
+    legislators = dim.filter(pl.col("noc_code") == "00010").row(0, named=True)
+    assert (legislators["teer"], legislators["broad_category"], legislators["parent_code"]) == (0, "0", "0001")
 
 
-def test_source_files_unchanged(real_run) -> None:
-    _, real, before = real_run
-    published = dict(
-        reversed(line.split(maxsplit=1)) for line in (real / "SHA256SUMS").read_text().splitlines() if line.strip()
+def test_cops_fact_matches_source_cell(real: RealRun) -> None:
+    path = real.source / "employment_emploi_2024_2033_noc2021.csv"
+    header, records = read_csv(path)
+    cell = next(record for record in records if record[0] == "00010")[header.index("2030")]
+    facts = real.gold("cops_employment")
+    value = facts.filter((pl.col("noc_code") == "00010") & (pl.col("year") == 2030))["value"].to_list()
+    assert value == [int(cell)]
+    # aggregates are flagged, never mixed silently with unit groups
+    aggregates = facts.filter(pl.col("is_aggregate"))["noc_code"].unique().to_list()
+    assert "00000" in aggregates and "TEER_0" in aggregates
+    assert not [code for code in aggregates if re.fullmatch(r"\d{5}", code) and code != "00000"]
+    # N/A and N/D are null in the value and counted in lineage
+    growth = real.source / "employment_growth_croissance_emploi_2024_2033_noc2021.csv"
+    header, records = read_csv(growth)
+    tokens = sum(cell in ("N/A", "N/D") for record in records for cell in record[3:])
+    assert real.gold("cops_employment_growth")["value"].null_count() == tokens
+    metadata = {
+        event.asset_key.to_user_string(): event.event_specific_data.materialization.metadata
+        for event in real.result.get_asset_materialization_events()
+    }
+    assert sum(metadata["bronze/cops_employment_growth"]["null_tokens"].value.values()) == tokens
+
+
+def test_cops_summary_underscored_headers_reach_gold(real: RealRun) -> None:
+    summary = real.gold("cops_summary")
+    assert {"noc_code", "occupation_name_en", "occupation_name_fr", "job_seekers_chercheurs_emploi"} <= set(
+        summary.columns
     )
-    for name, digest in before.items():
-        assert sha256(real / name) == digest
-        assert published[name.strip()] == digest if name in published else True
+    path = real.source / "summary_sommaire_2024_2033_noc2021.csv"
+    cell = column(path, "Job_Seekers_Chercheurs_emploi")[0]
+    assert cell == "8,238,800"
+    assert summary.filter(pl.col("noc_code") == "00000")["job_seekers_chercheurs_emploi"][0] == 8238800
+
+
+def test_oasis_rating_round_trips(real: RealRun) -> None:
+    path = real.source / "skills_oasis_2023_v1.0.csv"
+    header, records = read_csv(path)
+    record = next(record for record in records if record[0] == "00010.00")
+    cell = record[header.index("Writing  ")]
+    ratings = real.gold("oasis_skills")
+    rating = ratings.filter((pl.col("oasis_code") == "00010.00") & (pl.col("attribute") == "writing"))
+    assert rating["rating"].to_list() == [int(cell)] and rating["noc_code"].to_list() == ["00010"]
+    assert ratings.height == len(records) * (len(header) - 2)
+    attributes = real.gold("dim_oasis_attribute")
+    writing = attributes.filter((pl.col("category") == "skills") & (pl.col("attribute") == "writing"))
+    assert writing["source_header"].to_list() == ["Writing  "] and writing["attribute_name"].to_list() == ["Writing"]
+    personal = real.source / "personal-attributes_oasis_2023_v1.0.csv"
+    assert "\xa0Active Learning" in read_csv(personal)[0]
+    active = attributes.filter(pl.col("attribute") == "active_learning")
+    assert active["source_header"].to_list() == ["\xa0Active Learning"]
+
+
+def test_oasis_codes_repaired_from_spreadsheet_damage(real: RealRun) -> None:
+    source = column(real.source / "main-duties_oasis-2023_v1.0.csv", "OaSIS profile code")
+    damaged = [code for code in source if not re.fullmatch(r"\d{5}\.\d{2}", code)]
+    assert damaged and "10010" in damaged
+    duties = real.gold("oasis_main_duties")
+    assert duties.height == len(source)
+    assert duties["oasis_code"].str.contains(r"^\d{5}\.\d{2}$").all()
+    staged = pl.read_parquet(real.config.table_path(Layer.STAGED, "oasis_main_duties"))
+    assert staged["OaSIS profile code"].to_list() == source  # staged keeps the file's value
+
+
+def test_job_architecture_codes_and_mapping(real: RealRun) -> None:
+    path = real.source / "job_architecture.csv"
+    noc_2021 = column(path, "2021_NOC_UID")
+    noc_2016 = column(path, "2016_NOC_UID")
+    jobs = real.gold("job_architecture")
+    assert jobs.height == len(noc_2021) == 1987
+    assert jobs["noc_2021_code"].to_list() == [code or None for code in noc_2021]
+    assert jobs["noc_2016_code"].to_list() == [code or None for code in noc_2016]
+    assert jobs["noc_2021_code"].null_count() == noc_2021.count("") == 68
+    with GoldQueryEngine(real.config) as engine:
+        titles = engine.query(
+            "SELECT DISTINCT d.title FROM job_architecture j JOIN dim_noc d ON d.noc_code = j.noc_2021_code "
+            "WHERE j.noc_2021_code = '00011'"
+        )
+    assert titles["title"].to_list() == ["Senior government managers and officials"]
+    check = next(
+        e
+        for e in real.result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "gold/job_architecture" and e.check_name == "foreign_key_noc_2021_code"
+    )
+    assert check.passed and check.metadata["null_keys"].value == 68
+
+
+def test_crosswalk_leading_zeros_restored(real: RealRun) -> None:
+    source = column(real.source / "noc2021_onet26.csv", "noc")
+    assert "10" in source
+    crosswalk = real.gold("noc_onet_crosswalk")
+    assert "00010" in crosswalk["noc_code"].to_list()
+    assert crosswalk.height == len(source)
+    log = next(
+        e.event_specific_data.materialization.metadata
+        for e in real.result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "silver/noc_onet_crosswalk"
+    )
+    restored = sum(1 for code in source if len(code) < 5)
+    assert f"pad noc_code with leading zeros to 5 digits: {restored} cells" in log["transforms"].value
+
+
+def test_readme_gold_queries_run(real: RealRun) -> None:
+    queries = re.findall(r"```sql\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
+    assert len(queries) >= 3
+    with GoldQueryEngine(real.config) as engine:
+        for sql in queries:
+            assert engine.query(sql).height > 0, sql
+
+
+def test_source_files_unchanged(real: RealRun) -> None:
+    published = {}
+    for line in (real.source / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        published[name] = digest
+    for name, digest in real.sums_before.items():
+        assert sha256(real.source / name) == digest == published[name]
+
+
+def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:
+    source = require_real_data()
+    folder = tmp_path / "source"
+    folder.mkdir()
+    shutil.copy(source / "noc_structure_en.csv", folder)
+    header, records = read_csv(source / "job_architecture.csv")
+    unknown = list(records[1])
+    unknown[header.index("JT_ID")] = "999999"
+    unknown[header.index("2021_NOC_UID")] = "99999"
+    with open(folder / "job_architecture.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *records, records[0], unknown])
+    config = JobForgeConfig(data_root=str(tmp_path / "data"), source_root=str(folder))
+    result = run_job(config, raise_on_error=False)
+    outcomes = {
+        e.check_name: e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "gold/job_architecture"
+    }
+    assert not outcomes["key_unique"].passed  # the repeated JT_ID was quarantined, and the check says so
+    assert outcomes["key_unique"].metadata["duplicates_quarantined"].value == 1
+    assert not outcomes["foreign_key_noc_2021_code"].passed
+    assert outcomes["foreign_key_noc_2021_code"].metadata["examples"].value == ["99999"]
+    assert outcomes["provenance"].passed and outcomes["row_reconciliation"].passed
+    assert not result.success  # the foreign key check is blocking

@@ -1,10 +1,28 @@
-"""Silver -> gold: the business-ready table. By default the silver table itself."""
+"""Silver -> gold: the business-ready table. By default the silver table itself; a registry entry may
+name one of the transforms below (`gold_transform:`)."""
 
+import re
 from collections.abc import Callable
 
 import polars as pl
 
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
+
 GoldTransform = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+#: COPS codes that are not unit groups: `00000` (all occupations), `TEER_n`, `NOC1_n`.
+UNIT_GROUP = r"^\d{5}$"
+ALL_OCCUPATIONS = "00000"
+YEAR_COLUMN = re.compile(r"^col_(\d{4})$")
+
+
+def provenance(frame: pl.LazyFrame) -> list[str]:
+    names = frame.collect_schema().names()
+    return [column for column in PROVENANCE_COLUMNS if column in names]
+
+
+def data_columns(frame: pl.LazyFrame) -> list[str]:
+    return [column for column in frame.collect_schema().names() if column not in PROVENANCE_COLUMNS]
 
 
 def identity(silver: pl.LazyFrame) -> pl.LazyFrame:
@@ -12,8 +30,87 @@ def identity(silver: pl.LazyFrame) -> pl.LazyFrame:
     return silver
 
 
+def is_aggregate(code: str = "noc_code") -> pl.Expr:
+    """True for COPS rows that aggregate occupations rather than name one unit group."""
+    column = pl.col(code)
+    return (column.str.contains(UNIT_GROUP).not_() | (column == ALL_OCCUPATIONS)).alias("is_aggregate")
+
+
+def dim_noc(silver: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per NOC 2021 code at every level, with its parent, and TEER for unit groups."""
+    code = pl.col("noc_code")
+    length = code.str.len_chars()
+    return silver.select(
+        "noc_code",
+        "level",
+        "level_name",
+        "title",
+        "definition",
+        pl.when(length > 1).then(code.str.slice(0, length - 1)).alias("parent_code"),
+        code.str.slice(0, 1).alias("broad_category"),
+        pl.when(length == 5).then(code.str.slice(1, 1).cast(pl.Int8)).alias("teer"),
+        *provenance(silver),
+    )
+
+
+def cops_long(silver: pl.LazyFrame) -> pl.LazyFrame:
+    """COPS year columns (`col_2023` ...) as rows of `noc_code`, `year`, `value`; aggregates flagged."""
+    years = [column for column in data_columns(silver) if YEAR_COLUMN.match(column)]
+    if not years:
+        raise ValueError("cops_long needs year columns such as col_2024")
+    long = silver.unpivot(on=years, index=["noc_code", *provenance(silver)], variable_name="year", value_name="value")
+    return long.select(
+        "noc_code",
+        is_aggregate(),
+        pl.col("year").str.slice(4).cast(pl.Int16),
+        "value",
+        *provenance(silver),
+    ).sort(SOURCE_ROW, "year")
+
+
+def cops_flagged(silver: pl.LazyFrame) -> pl.LazyFrame:
+    """COPS tables without year columns, with aggregate rows flagged next to the code."""
+    names = data_columns(silver)
+    return silver.select(
+        "noc_code", is_aggregate(), *[name for name in names if name != "noc_code"], *provenance(silver)
+    )
+
+
+def oasis_long(silver: pl.LazyFrame) -> pl.LazyFrame:
+    """OaSIS wide rating tables as rows of `oasis_code`, `noc_code`, `attribute`, `rating`."""
+    attributes = [column for column in data_columns(silver) if column not in ("oasis_code", "oasis_label")]
+    long = silver.unpivot(
+        on=attributes, index=["oasis_code", *provenance(silver)], variable_name="attribute", value_name="rating"
+    )
+    return long.select(
+        "oasis_code",
+        pl.col("oasis_code").str.slice(0, 5).alias("noc_code"),
+        "attribute",
+        "rating",
+        *provenance(silver),
+    ).sort(SOURCE_ROW, maintain_order=True)
+
+
+def with_noc_code(silver: pl.LazyFrame) -> pl.LazyFrame:
+    """OaSIS text tables keyed by `oasis_code`, with the unit group's `noc_code` (its first five digits) beside it."""
+    names = data_columns(silver)
+    return silver.select(
+        "oasis_code",
+        pl.col("oasis_code").str.slice(0, 5).alias("noc_code"),
+        *[name for name in names if name != "oasis_code"],
+        *provenance(silver),
+    )
+
+
 #: Named gold transforms a registry entry may choose with `gold_transform:`.
-GOLD_TRANSFORMS: dict[str, GoldTransform] = {"identity": identity}
+GOLD_TRANSFORMS: dict[str, GoldTransform] = {
+    "identity": identity,
+    "dim_noc": dim_noc,
+    "cops_long": cops_long,
+    "cops_flagged": cops_flagged,
+    "oasis_long": oasis_long,
+    "with_noc_code": with_noc_code,
+}
 
 
 def gold_transform(name: str | None) -> GoldTransform:

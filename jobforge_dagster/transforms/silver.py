@@ -26,6 +26,45 @@ def clean(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(pl.when(trimmed == "").then(None).otherwise(trimmed).name.keep())
 
 
+def pad_codes(frame: pl.LazyFrame, widths: dict[str, int]) -> pl.LazyFrame:
+    """Left-pad all-digit codes with zeros to a declared width (`10` -> `00010`); other values untouched."""
+    return frame.with_columns(
+        pl.when(pl.col(column).str.contains(r"^\d+$"))
+        .then(pl.col(column).str.zfill(width))
+        .otherwise(pl.col(column))
+        .alias(column)
+        for column, width in widths.items()
+    )
+
+
+def restore_decimal_codes(frame: pl.LazyFrame, formats: dict[str, tuple[int, int]]) -> pl.LazyFrame:
+    """Undo spreadsheet number mangling of decimal codes: with (5, 2), `10010` -> `10010.00`, `31100.1` -> `31100.10`.
+
+    Only all-digit values that fit the format are touched; anything else is left for the rules to reject.
+    """
+    repaired = []
+    for column, (whole_digits, decimals) in formats.items():
+        parts = pl.col(column).str.extract_groups(r"^(\d+)(?:\.(\d*))?$")
+        whole = parts.struct.field("1")
+        fraction = parts.struct.field("2").fill_null("")
+        fits = whole.is_not_null() & (whole.str.len_chars() <= whole_digits) & (fraction.str.len_chars() <= decimals)
+        fixed = pl.concat_str([whole.str.zfill(whole_digits), pl.lit("."), fraction.str.pad_end(decimals, "0")])
+        repaired.append(pl.when(fits).then(fixed).otherwise(pl.col(column)).alias(column))
+    return frame.with_columns(repaired)
+
+
+def changed_cells(before: pl.LazyFrame, after: pl.LazyFrame, columns: list[str]) -> dict[str, int]:
+    """Cells per column that differ between two row-aligned frames."""
+    if not columns:
+        return {}
+    counts = (
+        pl.concat([before.select(columns), after.select(pl.col(columns).name.suffix("__after"))], how="horizontal")
+        .select((pl.col(c) != pl.col(f"{c}__after")).sum().alias(c) for c in columns)
+        .collect()
+    )
+    return counts.row(0, named=True)
+
+
 def rule_failure(rule: SilverRule) -> pl.Expr:
     """True where a row breaks the rule (nulls only break `not_null`)."""
     value = pl.col(rule.column)
@@ -44,14 +83,36 @@ def rule_failure(rule: SilverRule) -> pl.Expr:
     return failure.fill_null(False)
 
 
-def split(frame: pl.LazyFrame, key_columns: list[str], rules: list[SilverRule]) -> SilverSplit:
-    """Apply rules and key de-duplication; each failing row gets every reason it failed, `; `-joined."""
+def split(
+    frame: pl.LazyFrame,
+    key_columns: list[str],
+    rules: list[SilverRule],
+    references: dict[str, tuple[str, pl.LazyFrame]] | None = None,
+) -> SilverSplit:
+    """Apply rules, references and key de-duplication; a failing row gets every reason, `; `-joined.
+
+    `references` maps a column to (a name for the referenced column, a frame of its allowed values).
+    """
+    references = references or {}
     schema = frame.collect_schema()
-    missing = sorted(({rule.column for rule in rules} | set(key_columns)) - set(schema.names()))
+    missing = sorted(({rule.column for rule in rules} | set(key_columns) | set(references)) - set(schema.names()))
     if missing:
         raise ValueError(f"rules or key name columns the table does not have: {missing}")
     reasons: list[pl.Expr] = [pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}")) for rule in rules]
     transforms = ["trim strings", "empty strings to null"] + [f"rule: {rule.name}" for rule in rules]
+    for position, (column, (target, allowed)) in enumerate(references.items()):
+        marker = f"__reference_{position}"
+        values = allowed.select(pl.col(allowed.collect_schema().names()[0]).alias(column)).unique()
+        frame = frame.join(
+            values.with_columns(pl.lit(True).alias(marker)), on=column, how="left", maintain_order="left"
+        )
+        reasons.append(
+            pl.when(pl.col(column).is_not_null() & pl.col(marker).is_null()).then(
+                pl.lit(f"{column} has no match in {target}")
+            )
+        )
+        transforms.append(f"reference: {column} must exist in {target}")
+    markers = [f"__reference_{position}" for position in range(len(references))]
     if key_columns:
         key = ", ".join(key_columns)
         reasons.append(pl.when(pl.any_horizontal(pl.col(key_columns).is_null())).then(pl.lit(f"null key ({key})")))
@@ -61,6 +122,7 @@ def split(frame: pl.LazyFrame, key_columns: list[str], rules: list[SilverRule]) 
     if not reasons:
         return SilverSplit(passed=frame, quarantined=frame.clear(), transforms=transforms)
     flagged = frame.with_columns(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(QUARANTINE_REASON))
+    flagged = flagged.drop(markers)
     bad = pl.col(QUARANTINE_REASON).is_not_null() & (pl.col(QUARANTINE_REASON) != "")
     return SilverSplit(
         passed=flagged.filter(bad.not_()).drop(QUARANTINE_REASON),

@@ -1,0 +1,157 @@
+"""What each layer of a registry table is built from: the transforms wired to the table's spec and files."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+from dagster import AssetKey, MetadataValue, TableColumnDep, TableColumnLineage
+
+from jobforge_dagster.catalog import BatchRecord, CatalogManager, utc_now
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.io_manager import sink_parquet_atomic
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.registry import TableSpec, find_source_file
+from jobforge_dagster.storage import sha256_file
+from jobforge_dagster.transforms import bronze, silver, staged
+from jobforge_dagster.transforms.gold import gold_transform
+
+
+@dataclass
+class LayerBuild:
+    """A layer's lazy frame plus what is known about the transition before it is written."""
+
+    frame: pl.LazyFrame
+    transforms: list[str]
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    quarantined_rows: int = 0
+    quarantine_file: str | None = None
+
+
+def batch_id_for(table: str, sha256: str) -> str:
+    """Deterministic: the same bytes of the same table are the same batch."""
+    return f"{table}-{sha256[:12]}"
+
+
+def open_batch(spec: TableSpec, config: JobForgeConfig, catalog: CatalogManager) -> tuple[Path, BatchRecord] | None:
+    """The table's source file and its batch record (saved), or None when no file matches."""
+    source = find_source_file(spec, config.source_dir())
+    if source is None:
+        return None
+    sha = sha256_file(source)
+    batch = BatchRecord(
+        batch_id=batch_id_for(spec.name, sha),
+        table=spec.name,
+        source_file=config.relative(source),
+        sha256=sha,
+        size_bytes=source.stat().st_size,
+    )
+    catalog.save_batch(batch)
+    return source, batch
+
+
+def read_batch(path: Path) -> tuple[str, str]:
+    """(batch id, source sha256) from a layer file's parquet key-value metadata."""
+    metadata = pq.read_metadata(path).metadata or {}
+    try:
+        return metadata[b"jobforge.batch_id"].decode(), metadata[b"jobforge.source_sha256"].decode()
+    except KeyError:
+        raise ValueError(f"{path} carries no JobForge batch metadata; rebuild it from its source") from None
+
+
+def batch_of(path: Path, spec: TableSpec, catalog: CatalogManager) -> BatchRecord:
+    """The batch a layer file was built from."""
+    batch_id, sha = read_batch(path)
+    return catalog.get_batch(batch_id) or BatchRecord(
+        batch_id=batch_id, table=spec.name, source_file="", sha256=sha, size_bytes=0
+    )
+
+
+def gold_table_frame(config: JobForgeConfig, table: str) -> pl.LazyFrame:
+    """A gold table another table refers to; a clear error if it has not been built."""
+    path = config.table_path(Layer.GOLD, table)
+    if not path.exists():
+        raise FileNotFoundError(f"{config.relative(path)} does not exist: materialize gold/{table} first")
+    return pl.scan_parquet(path)
+
+
+def build_staged(spec: TableSpec, source: Path, batch: BatchRecord) -> LayerBuild:
+    frame = staged.read_source(source, spec, batch.source_file)
+    frame = staged.add_provenance(frame, batch.source_file, batch.batch_id, utc_now())
+    transforms = ["read every column as text, no type inference", "byte order mark stripped", "provenance added"]
+    return LayerBuild(frame, transforms)
+
+
+def bronze_plan(spec: TableSpec, staged_columns: list[str]) -> bronze.BronzePlan:
+    mapping = bronze.column_mapping(staged_columns, spec.renames)
+    return bronze.BronzePlan(
+        mapping=mapping,
+        types=spec.resolve_types(list(mapping.values())),
+        null_values=spec.null_values,
+        null_exempt=spec.key_columns,
+        thousands_separator=spec.thousands_separator,
+    )
+
+
+def build_bronze(spec: TableSpec, upstream: pl.LazyFrame, source_file: str, staged_key: AssetKey) -> LayerBuild:
+    plan = bronze_plan(spec, upstream.collect_schema().names())
+    bronze.check_casts(upstream, plan, source_file)
+    null_tokens = bronze.count_null_tokens(upstream, plan)
+    transforms = ["headers to unique snake_case identifiers"]
+    transforms += [f"rename {old} -> {new}" for old, new in spec.renames.items()]
+    if spec.null_values:
+        transforms.append(f"null tokens {spec.null_values} to null: {sum(null_tokens.values())} cells")
+    if spec.thousands_separator:
+        transforms.append(f"thousands separator {spec.thousands_separator!r} removed before numeric casts")
+    transforms += [f"cast {column} to {dtype}" for column, dtype in plan.types.items()]
+    lineage = TableColumnLineage(
+        deps_by_column={
+            new: [TableColumnDep(asset_key=staged_key, column_name=old)] for old, new in plan.mapping.items()
+        }
+    )
+    metadata = {
+        "dagster/column_lineage": MetadataValue.column_lineage(lineage),
+        "renamed_columns": MetadataValue.json({old: new for old, new in plan.mapping.items() if old != new}),
+        "null_tokens": MetadataValue.json(null_tokens),
+    }
+    return LayerBuild(bronze.standardise(upstream, plan), transforms, metadata)
+
+
+def build_silver(spec: TableSpec, upstream: pl.LazyFrame, config: JobForgeConfig, batch_id: str) -> LayerBuild:
+    references = {
+        ref.column: (f"{ref.table}.{ref.table_column}", gold_table_frame(config, ref.table).select(ref.table_column))
+        for ref in spec.references
+    }
+    cleaned = silver.clean(upstream)
+    repaired = silver.restore_decimal_codes(silver.pad_codes(cleaned, spec.pad_codes), spec.decimal_code_formats())
+    changed = silver.changed_cells(cleaned, repaired, [*spec.pad_codes, *spec.decimal_codes])
+    repairs = [
+        f"pad {column} with leading zeros to {width} digits: {changed[column]} cells"
+        for column, width in spec.pad_codes.items()
+    ] + [
+        f"restore {column} to {fmt} digits.decimals: {changed[column]} cells"
+        for column, fmt in spec.decimal_codes.items()
+    ]
+    result = silver.split(repaired, spec.key_columns, spec.rules, references)
+    path = config.quarantine_path(spec.name, batch_id)
+    quarantined = sink_parquet_atomic(result.quarantined, path, {"jobforge.batch_id": batch_id}, keep_empty=False)
+    quarantine_file = config.relative(path) if quarantined else None
+    transforms = result.transforms[:2] + repairs + result.transforms[2:]
+    metadata = {"repaired_codes": MetadataValue.json(changed)} if changed else {}
+    return LayerBuild(result.passed, transforms, metadata, quarantined, quarantine_file)
+
+
+def build_gold(spec: TableSpec, upstream: pl.LazyFrame) -> LayerBuild:
+    transform = gold_transform(spec.gold_transform)
+    return LayerBuild(transform(upstream), [f"gold transform: {spec.gold_transform or 'identity'}"])
+
+
+def build_from_previous(
+    layer: Layer, spec: TableSpec, config: JobForgeConfig, batch: BatchRecord, staged_key: AssetKey
+) -> LayerBuild:
+    upstream = pl.scan_parquet(config.table_path(layer.previous, spec.layer_table(layer.previous)))
+    if layer is Layer.BRONZE:
+        return build_bronze(spec, upstream, batch.source_file, staged_key)
+    if layer is Layer.SILVER:
+        return build_silver(spec, upstream, config, batch.batch_id)
+    return build_gold(spec, upstream)

@@ -1,0 +1,142 @@
+"""Gold data checks as pure functions over polars frames; the asset factory turns them into Dagster asset checks."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from dagster import AssetCheckSeverity
+
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_ROW
+from jobforge_dagster.registry import Range, Reference
+
+#: How many offending values a failed check lists.
+EXAMPLES = 10
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
+
+
+def _in_scope(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows a code check applies to: COPS aggregate rows (`is_aggregate`) are not occupations."""
+    if "is_aggregate" in frame.collect_schema().names():
+        return frame.filter(pl.col("is_aggregate").not_())
+    return frame
+
+
+def provenance_check(gold: pl.LazyFrame) -> CheckOutcome:
+    names = gold.collect_schema().names()
+    missing = [column for column in PROVENANCE_COLUMNS if column not in names]
+    if missing:
+        return CheckOutcome(False, f"provenance columns missing: {missing}", {"missing": missing})
+    nulls = gold.select(pl.col(list(PROVENANCE_COLUMNS)).null_count()).collect().row(0, named=True)
+    failing = {column: count for column, count in nulls.items() if count}
+    return CheckOutcome(
+        not failing,
+        "every provenance column present and non-null" if not failing else f"null provenance: {failing}",
+        {"null_counts": nulls},
+    )
+
+
+def key_unique_check(gold: pl.LazyFrame, key: list[str], duplicates_quarantined: int = 0) -> CheckOutcome:
+    """Gold keys are unique (ERROR); a source that repeated keys (rows quarantined in silver) is a WARN."""
+    repeated = gold.group_by(key).agg(pl.len().alias("rows")).filter(pl.col("rows") > 1).sort(key).collect()
+    null_keys = gold.filter(pl.any_horizontal(pl.col(key).is_null())).select(pl.len()).collect().item()
+    metadata = {
+        "key": key,
+        "repeated_keys": repeated.height,
+        "null_keys": null_keys,
+        "duplicates_quarantined": duplicates_quarantined,
+    }
+    if repeated.height:
+        examples = repeated.head(EXAMPLES).to_dicts()
+        return CheckOutcome(False, f"{repeated.height} keys repeat in gold, e.g. {examples}", metadata)
+    if duplicates_quarantined:
+        return CheckOutcome(
+            False,
+            f"gold keys are unique, but the source repeated a key in {duplicates_quarantined} rows (quarantined)",
+            metadata,
+            AssetCheckSeverity.WARN,
+        )
+    return CheckOutcome(True, f"({', '.join(key)}) is unique", metadata)
+
+
+def code_format_check(gold: pl.LazyFrame, column: str, pattern: str) -> CheckOutcome:
+    value = pl.col(column)
+    bad = (
+        _in_scope(gold)
+        .filter(value.is_not_null() & value.cast(pl.String).str.contains(f"^(?:{pattern})$").not_())
+        .select(value)
+        .collect()
+    )
+    metadata = {"pattern": pattern, "bad_values": bad.height, "examples": bad[column].head(EXAMPLES).to_list()}
+    return CheckOutcome(bad.height == 0, f"{column} matches ^{pattern}$ ({bad.height} do not)", metadata)
+
+
+def range_check(gold: pl.LazyFrame, column: str, bounds: Range) -> CheckOutcome:
+    value = pl.col(column)
+    stats = gold.select(
+        value.min().alias("min"),
+        value.max().alias("max"),
+        ((value < bounds.min) | (value > bounds.max)).sum().alias("outside"),
+    ).collect()
+    row = stats.row(0, named=True)
+    metadata = {"range": [bounds.min, bounds.max], "observed": [row["min"], row["max"]], "outside": row["outside"]}
+    return CheckOutcome(
+        row["outside"] == 0, f"{column} within [{bounds.min:g}, {bounds.max:g}] ({row['outside']} outside)", metadata
+    )
+
+
+def foreign_key_check(gold: pl.LazyFrame, reference: Reference, allowed: pl.LazyFrame) -> CheckOutcome:
+    """Non-null codes resolve in the referenced table; nulls are counted, not failed."""
+    column = reference.column
+    target = f"{reference.table}.{reference.table_column}"
+    values = allowed.select(pl.col(reference.table_column).alias(column)).unique()
+    scope = _in_scope(gold)
+    counts = scope.select(pl.len().alias("rows"), pl.col(column).null_count().alias("nulls")).collect().row(0)
+    unresolved = scope.filter(pl.col(column).is_not_null()).join(values, on=column, how="anti").select(column).collect()
+    rows, nulls = counts
+    checked = rows - nulls
+    share = unresolved.height / checked if checked else 0.0
+    metadata = {
+        "references": target,
+        "rows_checked": checked,
+        "null_keys": nulls,
+        "unresolved": unresolved.height,
+        "unresolved_share": round(share, 6),
+        "examples": unresolved[column].unique().sort().head(EXAMPLES).to_list(),
+    }
+    return CheckOutcome(
+        unresolved.height == 0,
+        f"{column} resolves in {target}: {unresolved.height} of {checked} do not ({share:.2%}); {nulls} null",
+        metadata,
+    )
+
+
+def reconciliation_check(staged_rows: int, silver_rows: int, quarantined_rows: int, gold: pl.LazyFrame) -> CheckOutcome:
+    """Source rows = silver rows + quarantined rows, and every silver row reaches gold (by `_source_row`)."""
+    gold_records = gold.select(pl.col(SOURCE_ROW).n_unique()).collect().item()
+    metadata = {
+        "source_rows": staged_rows,
+        "silver_rows": silver_rows,
+        "quarantined_rows": quarantined_rows,
+        "gold_source_records": gold_records,
+        "documented_filters": 0,
+    }
+    passed = staged_rows == silver_rows + quarantined_rows and gold_records == silver_rows
+    return CheckOutcome(
+        passed,
+        f"{staged_rows} source rows = {silver_rows} in silver + {quarantined_rows} quarantined; "
+        f"{gold_records} of them in gold",
+        metadata,
+    )
+
+
+def duplicates_in_quarantine(quarantine: pl.LazyFrame | None) -> int:
+    if quarantine is None:
+        return 0
+    return quarantine.filter(pl.col(QUARANTINE_REASON).str.contains("duplicate key")).select(pl.len()).collect().item()

@@ -1,0 +1,106 @@
+"""Gold transforms and check functions on small frames, without Dagster."""
+
+import polars as pl
+from dagster import AssetCheckSeverity
+
+from jobforge_dagster import checks
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_ROW
+from jobforge_dagster.registry import Range, Reference
+from jobforge_dagster.transforms import gold, silver
+
+
+def with_provenance(frame: pl.DataFrame) -> pl.LazyFrame:
+    return frame.lazy().with_columns(
+        pl.lit("source/x.csv").alias("_source_file"),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(SOURCE_ROW),
+        pl.lit("2026-01-01").str.to_datetime(time_zone="UTC").alias("_ingested_at"),
+        pl.lit("x-1").alias("_batch_id"),
+        pl.lit("silver").alias("_layer"),
+    )
+
+
+def test_dim_noc_parents_teer_and_broad_category() -> None:
+    structure = with_provenance(
+        pl.DataFrame(
+            {
+                "level": pl.Series([1, 2, 3, 4, 5], dtype=pl.Int8),
+                "level_name": ["Broad Category", "Major Group", "Sub-major Group", "Minor Group", "Unit Group"],
+                "noc_code": ["2", "21", "212", "2123", "21232"],
+                "title": ["a", "b", "c", "d", "Software developers and programmers"],
+                "definition": ["", "", "", "", ""],
+            }
+        )
+    )
+    dim = gold.dim_noc(structure).collect()
+    assert dim["parent_code"].to_list() == [None, "2", "21", "212", "2123"]
+    assert dim["teer"].to_list() == [None, None, None, None, 1]
+    assert dim["broad_category"].to_list() == ["2"] * 5
+    assert dim.columns[-len(PROVENANCE_COLUMNS) :] == list(PROVENANCE_COLUMNS)
+
+
+def test_cops_long_flags_aggregates_and_keeps_nulls() -> None:
+    wide = with_provenance(
+        pl.DataFrame({"noc_code": ["00000", "TEER_0", "00010"], "col_2024": [10, 5, None], "col_2025": [11, 6, 1]})
+    )
+    long = gold.cops_long(wide).collect()
+    assert long.height == 6
+    assert long.filter(pl.col("noc_code") == "00010")[["year", "value"]].rows() == [(2024, None), (2025, 1)]
+    assert long.group_by("noc_code").agg(pl.col("is_aggregate").first()).sort("noc_code").rows() == [
+        ("00000", True),
+        ("00010", False),
+        ("TEER_0", True),
+    ]
+
+
+def test_oasis_long_and_text_tables() -> None:
+    wide = with_provenance(
+        pl.DataFrame({"oasis_code": ["00010.00"], "oasis_label": ["Legislators"], "writing": [4], "numeracy": [3]})
+    )
+    long = gold.oasis_long(wide).collect()
+    assert long[["oasis_code", "noc_code", "attribute", "rating"]].rows() == [
+        ("00010.00", "00010", "writing", 4),
+        ("00010.00", "00010", "numeracy", 3),
+    ]
+    text = gold.with_noc_code(with_provenance(pl.DataFrame({"oasis_code": ["21232.01"], "label": ["x"]}))).collect()
+    assert text.columns[:3] == ["oasis_code", "noc_code", "label"] and text["noc_code"][0] == "21232"
+
+
+def test_code_repairs() -> None:
+    frame = pl.LazyFrame({"noc": ["10", "21232", "x1"], "oasis": ["10010", "31100.1", "00010.00"]})
+    padded = silver.restore_decimal_codes(silver.pad_codes(frame, {"noc": 5}), {"oasis": (5, 2)}).collect()
+    assert padded["noc"].to_list() == ["00010", "21232", "x1"]
+    assert padded["oasis"].to_list() == ["10010.00", "31100.10", "00010.00"]
+    assert silver.changed_cells(frame, padded.lazy(), ["noc", "oasis"]) == {"noc": 1, "oasis": 2}
+
+
+def test_silver_reference_quarantines_unknown_codes() -> None:
+    frame = with_provenance(pl.DataFrame({"noc_code": ["00010", "99999", None]}))
+    allowed = pl.LazyFrame({"noc_code": ["00010", "00011"]})
+    result = silver.split(frame, [], [], {"noc_code": ("dim_noc.noc_code", allowed)})
+    assert result.passed.collect()["noc_code"].to_list() == ["00010", None]
+    assert result.quarantined.collect()[QUARANTINE_REASON].to_list() == ["noc_code has no match in dim_noc.noc_code"]
+
+
+def test_check_functions() -> None:
+    frame = with_provenance(
+        pl.DataFrame({"noc_code": ["00010", "0001X", None, "TEER_0"], "is_aggregate": [False, False, False, True]})
+    )
+    assert checks.provenance_check(frame).passed
+    assert not checks.provenance_check(frame.drop("_layer")).passed
+    fmt = checks.code_format_check(frame, "noc_code", r"\d{5}")
+    assert not fmt.passed and fmt.metadata["examples"] == ["0001X"]  # TEER_0 is an aggregate, out of scope
+    fk = checks.foreign_key_check(frame, Reference(column="noc_code"), pl.LazyFrame({"noc_code": ["00010"]}))
+    assert not fk.passed and fk.metadata["unresolved"] == 1 and fk.metadata["null_keys"] == 1
+    assert fk.metadata["unresolved_share"] == 0.5
+    ratings = pl.LazyFrame({"rating": [0, 3, 6]})
+    assert not checks.range_check(ratings, "rating", Range(min=0, max=5)).passed
+    assert checks.range_check(ratings, "rating", Range(min=0, max=6)).passed
+    unique = pl.LazyFrame({"k": [1, 2]})
+    assert checks.key_unique_check(unique, ["k"]).passed
+    warned = checks.key_unique_check(unique, ["k"], duplicates_quarantined=2)
+    assert not warned.passed and warned.severity is AssetCheckSeverity.WARN
+    repeated = checks.key_unique_check(pl.LazyFrame({"k": [1, 1]}), ["k"])
+    assert not repeated.passed and repeated.severity is AssetCheckSeverity.ERROR
+    assert checks.reconciliation_check(5, 4, 1, frame).passed  # 5 source rows = 4 in silver + 1 quarantined
+    assert not checks.reconciliation_check(5, 4, 0, frame).passed  # one source row unaccounted for
+    assert not checks.reconciliation_check(6, 5, 1, frame).passed  # a silver row did not reach gold

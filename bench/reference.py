@@ -1,0 +1,65 @@
+"""Plain-polars reference for the benchmark: the same reads and writes as the pipeline, no orchestration.
+
+For each source file: staged (every value a string, provenance columns), bronze (unique snake_case names),
+silver (trimmed, blanks as null), gold (silver as is): four zstd parquet files with provenance, written
+through a temporary file and renamed, as the pipeline does.
+
+    python bench/reference.py SOURCE_DIR OUT_DIR
+"""
+
+import csv
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from jobforge_dagster.naming import unique_snake_case
+
+LAYERS = ("staged", "bronze", "silver", "gold")
+
+
+def write(frame: pl.LazyFrame, path: Path, layer: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    frame.with_columns(pl.lit(layer).alias("_layer")).sink_parquet(temporary, compression="zstd")
+    os.replace(temporary, path)
+
+
+def run(source_dir: Path, out: Path) -> None:
+    for source in sorted(source_dir.glob("*.csv")):
+        table = source.stem
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle))
+        staged = (
+            pl.scan_csv(source, infer_schema=False, new_columns=header)
+            .with_row_index("_source_row", offset=1)
+            .with_columns(
+                pl.lit(f"source/{source.name}").alias("_source_file"),
+                pl.lit(datetime.now(UTC)).alias("_ingested_at"),
+                pl.lit(table).alias("_batch_id"),
+            )
+        )
+        write(staged, out / "staged" / f"{table}.parquet", "staged")
+        frame = pl.scan_parquet(out / "staged" / f"{table}.parquet")
+        write(
+            frame.rename(dict(zip(header, unique_snake_case(header), strict=True))),
+            out / "bronze" / f"{table}.parquet",
+            "bronze",
+        )
+        frame = pl.scan_parquet(out / "bronze" / f"{table}.parquet")
+        strings = [
+            name for name, dtype in frame.collect_schema().items() if dtype == pl.String and not name.startswith("_")
+        ]
+        trimmed = pl.col(strings).str.strip_chars()
+        write(
+            frame.with_columns(pl.when(trimmed == "").then(None).otherwise(trimmed).name.keep()),
+            out / "silver" / f"{table}.parquet",
+            "silver",
+        )
+        write(pl.scan_parquet(out / "silver" / f"{table}.parquet"), out / "gold" / f"{table}.parquet", "gold")
+
+
+if __name__ == "__main__":
+    run(Path(sys.argv[1]), Path(sys.argv[2]))

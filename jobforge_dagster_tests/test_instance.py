@@ -1,0 +1,43 @@
+"""The pooled sqlite event log: same files and answers as Dagster's own, fewer connections."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+import jobforge_instance
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster_tests.conftest import REPO, SAMPLE_SOURCES
+from jobforge_instance import PooledSqliteEventLogStorage
+
+
+def instance_from_repo_yaml(home: Path, cwd: Path, monkeypatch) -> dg.DagsterInstance:
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.chdir(cwd)  # dagster.yaml's base_dir values are relative to the working directory
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def test_repo_instance_uses_pooled_storage_and_dagster_can_read_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(jobforge_instance, "OPEN_RUN_SHARDS", 2)
+    runs = 4
+    instance = instance_from_repo_yaml(tmp_path / "home", tmp_path, monkeypatch)
+    assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_SOURCES, data / "source")
+    job = build_definitions(JobForgeConfig(data_root=str(data))).resolve_job_def("medallion_pipeline")
+    for _ in range(runs):
+        assert job.execute_in_process(instance=instance).success
+    storage = instance.event_log_storage
+    assert len(storage._engines) == 2 + 1  # the two most recent run shards plus the index
+    # an unmodified Dagster storage reads the same files
+    plain = SqliteEventLogStorage(base_dir=storage._base_dir)
+    key = dg.AssetKey(["gold", "noc_unit_groups"])
+    records = plain.fetch_materializations(key, limit=100).records
+    assert len(records) == runs
+    assert records[0].asset_materialization.metadata["dagster/row_count"].value == 12
+    assert len(instance.get_runs()) == runs
+    instance.event_log_storage.wipe()
+    assert plain.fetch_materializations(key, limit=100).records == []

@@ -1,0 +1,80 @@
+"""Dagster instance plugins for JobForge, kept outside the code location package so that the webserver and
+daemon can load them from dagster.yaml without importing (and building) the code location.
+
+`PooledSqliteEventLogStorage` is Dagster's sqlite event log with one connection pool per database file.
+Dagster's own class creates a SQLAlchemy engine and a new sqlite connection for every event it stores
+(about 9 ms each here); a 32-table run stores about 1,200 events. Reusing the connection cuts the whole
+`dagster job execute` on the real files from 14.5 s to about 8 s (bench/README.md). Storage layout, schema and
+locking are Dagster's: the databases stay readable by an unmodified Dagster.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+
+#: Run databases whose engines stay open; the index database always does.
+OPEN_RUN_SHARDS = 8
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """SqliteEventLogStorage that keeps an engine (and its connection pool) per shard, least recently used first out."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines_lock = threading.Lock()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> "PooledSqliteEventLogStorage":
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> Engine:
+        with self._engines_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = create_engine(
+                    self.conn_string_for_shard(shard), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+                )
+                self._engines[shard] = engine
+            self._engines.move_to_end(shard)
+            run_shards = [name for name in self._engines if name != INDEX_SHARD_NAME]
+            for stale in run_shards[:-OPEN_RUN_SHARDS]:
+                self._engines.pop(stale).dispose()
+            return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def _dispose_engines(self) -> None:
+        with self._engines_lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+    def wipe(self) -> None:
+        self._dispose_engines()
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._dispose_engines()
+        super().dispose()

@@ -9,15 +9,30 @@ through a temporary file and renamed, as the pipeline does.
 
 import csv
 import os
+import re
 import sys
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from jobforge_dagster.naming import unique_snake_case
-
 LAYERS = ("staged", "bronze", "silver", "gold")
+
+
+def unique_snake_case(headers: list[str]) -> list[str]:
+    """The pipeline's header rule, restated here so the reference imports nothing but polars."""
+    names: list[str] = []
+    for position, header in enumerate(headers, start=1):
+        folded = unicodedata.normalize("NFKD", header.strip())
+        name = re.sub(r"[^0-9a-z]+", "_", "".join(c for c in folded if not unicodedata.combining(c)).lower()).strip("_")
+        name = name or f"column_{position}"
+        name = f"col_{name}" if name[0].isdigit() else name
+        base, suffix = name, 2
+        while name in names:
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        names.append(name)
+    return names
 
 
 def write(frame: pl.LazyFrame, path: Path, layer: str) -> None:

@@ -13,7 +13,7 @@ class SilverSplit:
     """The rows that pass into silver and the rows set aside, with their reason."""
 
     passed: pl.LazyFrame
-    quarantined: pl.LazyFrame
+    quarantined: pl.LazyFrame | None  # None: no rule, key or reference can reject a row
     transforms: list[str]
 
 
@@ -120,7 +120,7 @@ def split(
         reasons.append(pl.when(first.not_()).then(pl.lit(f"duplicate key ({key}): an earlier row has it")))
         transforms.append(f"de-duplicate on ({key}), first row kept")
     if not reasons:
-        return SilverSplit(passed=frame, quarantined=frame.clear(), transforms=transforms)
+        return SilverSplit(passed=frame, quarantined=None, transforms=transforms)
     flagged = frame.with_columns(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(QUARANTINE_REASON))
     flagged = flagged.drop(markers)
     bad = pl.col(QUARANTINE_REASON).is_not_null() & (pl.col(QUARANTINE_REASON) != "")

@@ -95,6 +95,9 @@ class TransitionFacts(BaseModel):
     transforms: list[str] = Field(default_factory=list)
     quarantined_rows: int = 0
     quarantine_file: str | None = None
+    source_fingerprint: str | None = Field(
+        default=None, description="Size, mtime and inode of the source file when it was hashed (staged only)."
+    )
     started_at: datetime = Field(default_factory=utc_now)
 
     @classmethod
@@ -135,6 +138,8 @@ class TransitionFacts(BaseModel):
             metadata["rows_in"] = MetadataValue.int(self.rows_in)
         if self.quarantine_file is not None:
             metadata["quarantine_file"] = MetadataValue.text(self.quarantine_file)
+        if self.source_fingerprint is not None:
+            metadata["source_fingerprint"] = MetadataValue.text(self.source_fingerprint)
         return metadata
 
     @classmethod

@@ -4,11 +4,20 @@
 class SourceDataError(ValueError):
     """Bad input in a source file or a layer built from it."""
 
-    def __init__(self, message: str, *, file: str, row: int | None = None, column: str | None = None) -> None:
-        self.file, self.row, self.column = file, row, column
+    def __init__(
+        self, message: str, *, file: str, row: int | None = None, column: str | None = None, line: int | None = None
+    ) -> None:
+        """`row` is the 1-based data record (as `_source_row`); `line` the 1-based physical line, header included."""
+        self.file, self.row, self.column, self.line = file, row, column, line
         where = file
+        if line is not None:
+            where += f", line {line}"
         if row is not None:
             where += f", row {row}"
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
+
+
+class SourceChangedError(RuntimeError):
+    """The source file was modified or replaced while a run read it."""

@@ -1,6 +1,7 @@
 """Provenance parquet IO manager on dagster-polars: atomic zstd parquet per layer and table, catalogued."""
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,9 @@ from jobforge_dagster.catalog import (
     generate_table_metadata,
 )
 from jobforge_dagster.config import JobForgeConfig
-from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
-from jobforge_dagster.storage import atomic_path
+from jobforge_dagster.errors import SourceChangedError, SourceDataError
+from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
+from jobforge_dagster.storage import atomic_path, fingerprint
 
 if TYPE_CHECKING:
     from upath import UPath
@@ -39,15 +41,22 @@ def stamp_layer(frame: pl.LazyFrame, layer: Layer) -> pl.LazyFrame:
 
 
 def sink_parquet_atomic(
-    frame: pl.LazyFrame | pl.DataFrame, path: "UPath | Any", metadata: dict[str, str], keep_empty: bool = True
+    frame: pl.LazyFrame | pl.DataFrame,
+    path: "UPath | Any",
+    metadata: dict[str, str],
+    keep_empty: bool = True,
+    before_commit: Callable[[int], None] | None = None,
 ) -> int:
     """Stream a frame to zstd parquet through a hidden temporary file renamed into place; return its rows.
 
     With `keep_empty=False` a frame with no rows writes nothing (and an existing file at `path` is removed).
+    `before_commit(rows)` may raise to abandon the write, leaving any previous file in place.
     """
     with atomic_path(path) as temporary:
         frame.lazy().sink_parquet(temporary, compression="zstd", statistics=True, metadata=metadata or None)
         rows = pq.read_metadata(temporary).num_rows
+        if before_commit is not None:
+            before_commit(rows)
         if rows or keep_empty:
             return rows
         temporary.unlink()
@@ -95,7 +104,24 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
         layer, _ = self._layer_and_table(context)
         facts = TransitionFacts.from_metadata(context.output_metadata)
         metadata = {} if facts is None else {f"jobforge.{key}": str(getattr(facts, key)) for key in PARQUET_META_KEYS}
-        sink_parquet_atomic(stamp_layer(df, layer), path, metadata)
+        before_commit = self._source_guard(facts) if facts is not None and facts.source_layer == SOURCE else None
+        sink_parquet_atomic(stamp_layer(df, layer), path, metadata, before_commit=before_commit)
+
+    def _source_guard(self, facts: TransitionFacts) -> Callable[[int], None]:
+        """For staged writes: the source must be unchanged and every record it holds must have been read."""
+        source = self.jobforge.source_dir() / facts.source_files[0].removeprefix(f"{SOURCE}/")
+
+        def guard(rows: int) -> None:
+            if facts.source_fingerprint is not None and fingerprint(source) != facts.source_fingerprint:
+                raise SourceChangedError(
+                    f"{facts.source_files[0]} changed while it was being read; run again once it is complete"
+                )
+            if facts.rows_in is not None and rows != facts.rows_in:
+                raise SourceDataError(
+                    f"read {rows} records but the file holds {facts.rows_in}", file=facts.source_files[0]
+                )
+
+        return guard
 
     def handle_output(self, context: OutputContext, obj: pl.LazyFrame | pl.DataFrame | None) -> None:
         if obj is None:

@@ -10,6 +10,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.naming import table_name_for
 
 REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
@@ -257,4 +258,12 @@ def find_source_file(spec: TableSpec, source_dir: Path) -> Path | None:
             f"table {spec.name!r}: pattern {spec.pattern!r} matches {len(matches)} files in {source_dir}: "
             f"{matches[:5]}; a table takes one source file"
         )
-    return source_dir / matches[0] if matches else None
+    if not matches:
+        return None
+    path = source_dir / matches[0]
+    if not path.resolve().is_relative_to(source_dir.resolve()):
+        raise SourceDataError(
+            f"refused: a symbolic link to {path.resolve()}, outside the source folder {source_dir}",
+            file=f"source/{matches[0]}",
+        )
+    return path

@@ -36,6 +36,12 @@ def write_model(path: Path, model: BaseModel) -> None:
         temporary.write_text(model.model_dump_json(indent=2), encoding="utf-8")
 
 
+def fingerprint(path: Path) -> str:
+    """Size, modification time and inode: changes when a file is rewritten or replaced."""
+    status = os.stat(path)
+    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}"
+
+
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
     """Hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()

@@ -45,7 +45,9 @@ def write(tmp_path: Path, name: str, content: bytes) -> Path:
 
 def test_staged_reads_strings_exactly_with_provenance(tmp_path: Path) -> None:
     path = write(tmp_path, "n.csv", b'\xef\xbb\xbfCode,Title\r\n00010,"Legislators, all"\r\n00010.00,Caf\xc3\xa9\r\n')
-    frame = staged.read_source(path, TableSpec(name="n", pattern="n.csv"), "source/n.csv")
+    read = staged.read_source(path, TableSpec(name="n", pattern="n.csv"), "source/n.csv")
+    assert read.records == 2
+    frame = read.frame
     frame = staged.add_provenance(frame, "source/n.csv", "n-1", datetime(2026, 1, 1, tzinfo=UTC)).collect()
     assert frame.columns == ["Code", "Title", *PROVENANCE_COLUMNS[:-1]]
     assert frame["Code"].to_list() == ["00010", "00010.00"]
@@ -55,7 +57,9 @@ def test_staged_reads_strings_exactly_with_provenance(tmp_path: Path) -> None:
 
 def test_staged_header_quotes_and_duplicates(tmp_path: Path) -> None:
     path = write(tmp_path, "q.csv", b'a,"Change to ""title"""\n1,2\n')
-    assert staged.read_source(path, TableSpec(name="q", pattern="q.csv"), "source/q.csv").collect_schema().names() == [
+    assert staged.read_source(
+        path, TableSpec(name="q", pattern="q.csv"), "source/q.csv"
+    ).frame.collect_schema().names() == [
         "a",
         'Change to "title"',
     ]
@@ -67,7 +71,7 @@ def test_staged_header_quotes_and_duplicates(tmp_path: Path) -> None:
 def test_staged_declared_encoding(tmp_path: Path) -> None:
     path = write(tmp_path, "l.csv", "titre\nMéthodes\n".encode("cp1252"))
     spec = TableSpec(name="l", pattern="l.csv", encoding="cp1252")
-    assert staged.read_source(path, spec, "source/l.csv").collect()["titre"].to_list() == ["Méthodes"]
+    assert staged.read_source(path, spec, "source/l.csv").frame.collect()["titre"].to_list() == ["Méthodes"]
     with pytest.raises(SourceDataError, match="not valid UTF-8"):
         staged.read_source(path, TableSpec(name="l", pattern="l.csv"), "source/l.csv")
 

@@ -9,10 +9,11 @@ from dagster import AssetKey, MetadataValue, TableColumnDep, TableColumnLineage
 
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, utc_now
 from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.errors import SourceChangedError
 from jobforge_dagster.io_manager import sink_parquet_atomic
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry import TableSpec, find_source_file
-from jobforge_dagster.storage import sha256_file
+from jobforge_dagster.storage import fingerprint, sha256_file
 from jobforge_dagster.transforms import bronze, silver, staged
 from jobforge_dagster.transforms.gold import gold_transform
 
@@ -33,12 +34,19 @@ def batch_id_for(table: str, sha256: str) -> str:
     return f"{table}-{sha256[:12]}"
 
 
-def open_batch(spec: TableSpec, config: JobForgeConfig, catalog: CatalogManager) -> tuple[Path, BatchRecord] | None:
-    """The table's source file and its batch record (saved), or None when no file matches."""
+def open_batch(
+    spec: TableSpec, config: JobForgeConfig, catalog: CatalogManager
+) -> tuple[Path, BatchRecord, str] | None:
+    """The table's source file, its batch record (saved) and its fingerprint, or None when no file matches."""
     source = find_source_file(spec, config.source_dir())
     if source is None:
         return None
+    before = fingerprint(source)
     sha = sha256_file(source)
+    if fingerprint(source) != before:
+        raise SourceChangedError(
+            f"{config.relative(source)} changed while it was being read; run again once it is complete"
+        )
     batch = BatchRecord(
         batch_id=batch_id_for(spec.name, sha),
         table=spec.name,
@@ -47,7 +55,7 @@ def open_batch(spec: TableSpec, config: JobForgeConfig, catalog: CatalogManager)
         size_bytes=source.stat().st_size,
     )
     catalog.save_batch(batch)
-    return source, batch
+    return source, batch, before
 
 
 def read_batch(path: Path) -> tuple[str, str]:
@@ -75,11 +83,12 @@ def gold_table_frame(config: JobForgeConfig, table: str) -> pl.LazyFrame:
     return pl.scan_parquet(path)
 
 
-def build_staged(spec: TableSpec, source: Path, batch: BatchRecord) -> LayerBuild:
-    frame = staged.read_source(source, spec, batch.source_file)
-    frame = staged.add_provenance(frame, batch.source_file, batch.batch_id, utc_now())
-    transforms = ["read every column as text, no type inference", "byte order mark stripped", "provenance added"]
-    return LayerBuild(frame, transforms)
+def build_staged(spec: TableSpec, source: Path, batch: BatchRecord) -> tuple[LayerBuild, int | None]:
+    """The staged frame, and the number of data records the file holds (counted by the CSV validation)."""
+    read = staged.read_source(source, spec, batch.source_file)
+    frame = staged.add_provenance(read.frame, batch.source_file, batch.batch_id, utc_now())
+    transforms = ["strict CSV validation", "read every column as text, no type inference", "provenance added"]
+    return LayerBuild(frame, transforms), read.records
 
 
 def bronze_plan(spec: TableSpec, staged_columns: list[str]) -> bronze.BronzePlan:

@@ -53,11 +53,12 @@ def materialize_table(
                 if opened is None:
                     context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
                     return
-                source, batch = opened
+                source, batch, source_fingerprint = opened
                 if not spec.declared:
                     context.log.info(f"{batch.source_file} has no registry entry: table {spec.name!r} uses defaults")
                 facts = TransitionFacts.start(spec.name, batch, SOURCE, [batch.source_file], rows_in=None)
-                build = build_staged(spec, source, batch)
+                build, records = build_staged(spec, source, batch)
+                facts = facts.model_copy(update={"rows_in": records, "source_fingerprint": source_fingerprint})
             else:
                 previous = config.table_path(layer.previous, spec.layer_table(layer.previous))
                 if not previous.exists():

@@ -1,9 +1,13 @@
 """Source file -> staged: every value as the string in the file, plus row provenance."""
 
 import csv
+import io
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from jobforge_dagster.errors import SourceDataError
@@ -11,22 +15,38 @@ from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_R
 from jobforge_dagster.registry import FORMATS, TableSpec
 
 UTF8 = {"utf8", "utf-8", "utf_8"}
+#: Longest CSV record accepted (a field of several megabytes is fine).
+MAX_LINE_BYTES = 256 * 1024 * 1024
 
 
-def read_source(path: Path, spec: TableSpec, display_name: str) -> pl.LazyFrame:
-    """Scan a source file with every column as a string and no type inference."""
+@dataclass(frozen=True)
+class SourceRead:
+    """A source scanned as strings, and how many data records the file holds (None if not counted)."""
+
+    frame: pl.LazyFrame
+    records: int | None
+
+
+def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
+    """Scan a source file with every column as a string and no type inference, after checking it parses.
+
+    CSV files are validated first (strict RFC 4180: every record has the header's number of fields, quotes
+    closed, valid text), so a bad file fails with its line number instead of silently padded nulls.
+    """
+    if path.stat().st_size == 0:
+        raise SourceDataError(
+            "the file is empty (0 bytes); a CSV source needs at least a header line", file=display_name
+        )
     fmt = FORMATS.get(path.suffix.lower())
     if fmt == "csv":
         if spec.encoding.lower() in UTF8:
             header = read_header(path, spec.separator, display_name)
-            return pl.scan_csv(
+            records = count_csv_records(path, len(header), spec.separator, display_name)
+            frame = pl.scan_csv(
                 path, infer_schema=False, separator=spec.separator, new_columns=header, raise_if_empty=False
             )
-        try:
-            text = path.read_bytes().decode(spec.encoding)
-        except (UnicodeDecodeError, LookupError) as error:
-            raise SourceDataError(f"cannot decode as {spec.encoding}: {error}", file=display_name) from error
-        return pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=spec.separator).lazy()
+            return SourceRead(frame, records)
+        return read_decoded_csv(path, spec, display_name)
     if fmt == "jsonl":
         frame = pl.scan_ndjson(path, infer_schema_length=None)
     elif fmt == "parquet":
@@ -35,7 +55,66 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> pl.LazyFrame:
         raise SourceDataError(
             f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name
         )
-    return frame.select(pl.all().cast(pl.String))
+    return SourceRead(frame.select(pl.all().cast(pl.String)), None)
+
+
+def count_csv_records(path: Path, fields: int, separator: str, display_name: str) -> int:
+    """Data records in a UTF-8 CSV, parsed strictly by DuckDB; a bad record raises with its line number."""
+    names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(fields))
+    counts = ", ".join(f"count(c{i})" for i in range(fields))
+    query = (
+        f"SELECT count(*), {counts} FROM read_csv($path, columns = {{{names}}}, header = true, auto_detect = false,"
+        " strict_mode = true, null_padding = false, delim = $delim, quote = '\"', escape = '\"',"
+        f" max_line_size = {MAX_LINE_BYTES})"
+    )
+    try:
+        with duckdb.connect() as connection:
+            return connection.execute(query, {"path": str(path), "delim": separator}).fetchone()[0]
+    except duckdb.Error as error:
+        raise csv_error(str(error), display_name) from error
+
+
+def csv_error(message: str, display_name: str) -> SourceDataError:
+    """A DuckDB CSV error as a SourceDataError: the line, the reason, the offending text."""
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    original = re.search(r"Original Line: (.*)", message)
+    reasons = [
+        text.strip()
+        for text in message.split("\n")
+        if text.strip()
+        and not text.startswith(("CSV Error on Line", "Original Line", "Possible", "*", "  "))
+        and "Invalid Input Error" not in text
+    ]
+    reason = reasons[0] if reasons else message.splitlines()[0]
+    if original:
+        shown = original.group(1)
+        reason += f" (line text: {shown[:200]!r}{'...' if len(shown) > 200 else ''})"
+    if "state machine reached an invalid state" in message:
+        reason = "not a parseable CSV file (binary data, or quotes and separators that do not follow RFC 4180)"
+    return SourceDataError(reason, file=display_name, line=int(line.group(1)) if line else None)
+
+
+def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
+    """A CSV in a declared non-UTF-8 encoding: decoded in Python, checked record by record."""
+    try:
+        text = path.read_bytes().decode(spec.encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise SourceDataError(f"cannot decode as {spec.encoding}: {error}", file=display_name) from error
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=spec.separator, strict=True)
+    try:
+        header = next(reader, [])
+        check_header(header, display_name)
+        records = 0
+        for record in reader:
+            records += 1
+            if len(record) != len(header):
+                raise SourceDataError(
+                    f"expected {len(header)} fields, found {len(record)}", file=display_name, line=reader.line_num
+                )
+    except csv.Error as error:
+        raise SourceDataError(str(error), file=display_name, line=reader.line_num) from error
+    frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=spec.separator, new_columns=header).lazy()
+    return SourceRead(frame, records)
 
 
 def read_header(path: Path, separator: str, display_name: str) -> list[str]:
@@ -45,8 +124,20 @@ def read_header(path: Path, separator: str, display_name: str) -> list[str]:
             header = next(csv.reader(handle, delimiter=separator), [])
     except UnicodeDecodeError as error:
         raise SourceDataError(
-            f"header is not valid UTF-8 ({error}); declare the file's encoding", file=display_name
+            f"header is not valid UTF-8 ({error}); declare the file's encoding", file=display_name, line=1
         ) from error
+    except csv.Error as error:
+        raise SourceDataError(f"header cannot be parsed: {error}", file=display_name, line=1) from error
+    check_header(header, display_name)
+    return header
+
+
+def check_header(header: list[str], display_name: str) -> None:
+    """A header must exist and name each column once."""
+    if not header or header == [""]:
+        raise SourceDataError("the first line is empty: no header", file=display_name, line=1)
+    if any("\x00" in name for name in header):
+        raise SourceDataError("the header holds NUL bytes: not a text file", file=display_name, line=1)
     seen: dict[str, int] = {}
     for position, name in enumerate(header, start=1):
         if name in seen:
@@ -54,7 +145,6 @@ def read_header(path: Path, separator: str, display_name: str) -> list[str]:
                 f"duplicate header name {name!r} in columns {seen[name]} and {position}", file=display_name
             )
         seen[name] = position
-    return header
 
 
 def add_provenance(frame: pl.LazyFrame, source_file: str, batch_id: str, ingested_at: datetime) -> pl.LazyFrame:

@@ -56,6 +56,9 @@ class JobForgeConfig(ConfigurableResource):
     def quarantine_path(self, table: str, batch_id: str) -> Path:
         return self.root / "quarantine" / table / f"{batch_id}.parquet"
 
+    def lock_path(self, table: str) -> Path:
+        return self.root / ".locks" / f"{table}.lock"
+
     def catalog_dir(self) -> Path:
         return self.root / "catalog"
 

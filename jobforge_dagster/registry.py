@@ -129,6 +129,12 @@ class TableSpec(BaseModel):
         description="Silver: rows whose value is not in the referenced gold table go to quarantine.",
     )
     rules: list[SilverRule] = Field(default_factory=list)
+    required_columns: list[str] = Field(
+        default_factory=list, description="Bronze columns the file must have; one missing fails the run."
+    )
+    schema_drift: Literal["warn", "fail"] = Field(
+        default="warn", description="Columns added or removed since the last bronze: report (warn) or stop (fail)."
+    )
     gold_name: str | None = Field(default=None, description="Name of the gold table (default: the table name).")
     gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
     gold_key: list[str] | None = Field(default=None, description="Gold key columns (default: key_columns).")

@@ -1,6 +1,7 @@
 """Atomic file writes: readers see the old file or the new one, never a partial one."""
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import uuid
@@ -49,3 +50,26 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created if needed) until the block ends; waits for other holders.
+
+    The operating system releases it when the process dies, so a killed run never leaves a table locked.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_stale_temporaries(final: Path) -> list[Path]:
+    """Delete hidden temporary files a killed writer left beside `final`; call only while holding its lock."""
+    stale = list(final.parent.glob(f".{final.name}.*.tmp")) if final.parent.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -9,9 +9,9 @@ from dagster import AssetKey, MetadataValue, TableColumnDep, TableColumnLineage
 
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, utc_now
 from jobforge_dagster.config import JobForgeConfig
-from jobforge_dagster.errors import SourceChangedError
+from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.io_manager import sink_parquet_atomic
-from jobforge_dagster.layers import Layer
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.registry import TableSpec, find_source_file
 from jobforge_dagster.storage import fingerprint, sha256_file
 from jobforge_dagster.transforms import bronze, silver, staged
@@ -102,8 +102,37 @@ def bronze_plan(spec: TableSpec, staged_columns: list[str]) -> bronze.BronzePlan
     )
 
 
-def build_bronze(spec: TableSpec, upstream: pl.LazyFrame, source_file: str, staged_key: AssetKey) -> LayerBuild:
-    plan = bronze_plan(spec, upstream.collect_schema().names())
+def schema_drift(spec: TableSpec, columns: list[str], catalog: CatalogManager) -> dict[str, list[str]]:
+    """Bronze columns added and removed since the last bronze build of this table (empty the first time)."""
+    previous = catalog.load_table_metadata(spec.name, Layer.BRONZE.value)
+    if previous is None:
+        return {}
+    before = [column.name for column in previous.columns if column.name not in PROVENANCE_COLUMNS]
+    drift = {
+        "added": [name for name in columns if name not in before],
+        "removed": [name for name in before if name not in columns],
+    }
+    return drift if drift["added"] or drift["removed"] else {}
+
+
+def build_bronze(
+    spec: TableSpec, upstream: pl.LazyFrame, source_file: str, staged_key: AssetKey, catalog: CatalogManager
+) -> LayerBuild:
+    try:
+        plan = bronze_plan(spec, upstream.collect_schema().names())
+    except ValueError as error:  # the file lacks a column the registry names
+        raise SourceDataError(f"header does not match the registry: {error}", file=source_file) from error
+    columns = list(plan.mapping.values())
+    missing = [name for name in spec.required_columns if name not in columns]
+    if missing:
+        raise SourceDataError(f"required columns missing: {missing}; the file has {columns}", file=source_file)
+    drift = schema_drift(spec, columns, catalog)
+    if drift and spec.schema_drift == "fail":
+        raise SourceDataError(
+            f"schema drift since the last load (added {drift['added']}, removed {drift['removed']}); "
+            "the registry says schema_drift: fail",
+            file=source_file,
+        )
     bronze.check_casts(upstream, plan, source_file)
     null_tokens = bronze.count_null_tokens(upstream, plan)
     transforms = ["headers to unique snake_case identifiers"]
@@ -118,7 +147,10 @@ def build_bronze(spec: TableSpec, upstream: pl.LazyFrame, source_file: str, stag
             new: [TableColumnDep(asset_key=staged_key, column_name=old)] for old, new in plan.mapping.items()
         }
     )
+    if drift:
+        transforms.append(f"schema drift reported: added {drift['added']}, removed {drift['removed']}")
     metadata = {
+        "schema_drift": MetadataValue.json(drift),
         "dagster/column_lineage": MetadataValue.column_lineage(lineage),
         "renamed_columns": MetadataValue.json({old: new for old, new in plan.mapping.items() if old != new}),
         "null_tokens": MetadataValue.json(null_tokens),
@@ -158,11 +190,16 @@ def build_gold(spec: TableSpec, upstream: pl.LazyFrame) -> LayerBuild:
 
 
 def build_from_previous(
-    layer: Layer, spec: TableSpec, config: JobForgeConfig, batch: BatchRecord, staged_key: AssetKey
+    layer: Layer,
+    spec: TableSpec,
+    config: JobForgeConfig,
+    batch: BatchRecord,
+    staged_key: AssetKey,
+    catalog: CatalogManager,
 ) -> LayerBuild:
     upstream = pl.scan_parquet(config.table_path(layer.previous, spec.layer_table(layer.previous)))
     if layer is Layer.BRONZE:
-        return build_bronze(spec, upstream, batch.source_file, staged_key)
+        return build_bronze(spec, upstream, batch.source_file, staged_key, catalog)
     if layer is Layer.SILVER:
         return build_silver(spec, upstream, config, batch.batch_id)
     return build_gold(spec, upstream)

@@ -16,6 +16,7 @@ from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFact
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.storage import exclusive_lock, remove_stale_temporaries
 
 LAYER_DESCRIPTIONS = {
     Layer.STAGED: "Source as it is: every value the string in the file, plus row provenance.",
@@ -40,8 +41,26 @@ def materialize_table(
 
     Each output is written by the IO manager when it is yielded, so the next layer reads the file
     just written. A failure before the write is logged as a failed transition here; one during the
-    write, by the IO manager.
+    write, by the IO manager. One run at a time writes a table: an exclusive lock on
+    `<data root>/.locks/<table>.lock` is held throughout (the `table_<name>` pool queues steps in Dagster too).
     """
+    with exclusive_lock(config.lock_path(spec.name)):
+        clean_stale_temporaries(context, config, spec)
+        yield from _materialize_layers(context, config, spec)
+
+
+def clean_stale_temporaries(context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec) -> None:
+    """Remove what a killed run left half-written for this table (hidden temporaries, never read)."""
+    finals = [config.table_path(layer, spec.layer_table(layer)) for layer in LAYERS]
+    finals += [config.catalog_tables_dir() / layer.value / f"{spec.layer_table(layer)}.json" for layer in LAYERS]
+    for final in finals:
+        for stale in remove_stale_temporaries(final):
+            context.log.warning(f"removed {stale.name}, left by an interrupted write")
+
+
+def _materialize_layers(
+    context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec
+) -> Iterator[Output[pl.LazyFrame] | AssetCheckResult]:
     keys = asset_keys(spec)
     catalog = CatalogManager(config)
     batch: BatchRecord | None = None
@@ -70,10 +89,10 @@ def materialize_table(
                 facts = TransitionFacts.start(
                     spec.name, batch, layer.previous.value, [config.relative(previous)], parquet_row_count(previous)
                 )
-                build = build_from_previous(layer, spec, config, batch, keys[Layer.STAGED])
+                build = build_from_previous(layer, spec, config, batch, keys[Layer.STAGED], catalog)
         except Exception as error:
             if facts is not None:
-                catalog.save_lineage_log(facts.failed(layer.value, context.run_id, error))
+                catalog.save_lineage_log(facts.failed(layer.value, context.run.run_id, error))
             raise
         facts = facts.model_copy(
             update={
@@ -128,6 +147,7 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
         internal_asset_deps=deps,
         check_specs=check_specs(spec, keys[Layer.GOLD]),
         can_subset=True,
+        pool=f"table_{spec.name}",
     )
     def _medallion(
         context: AssetExecutionContext, jobforge: JobForgeConfig

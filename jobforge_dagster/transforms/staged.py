@@ -17,6 +17,8 @@ from jobforge_dagster.registry import FORMATS, TableSpec
 UTF8 = {"utf8", "utf-8", "utf_8"}
 #: Longest CSV record accepted (a field of several megabytes is fine).
 MAX_LINE_BYTES = 256 * 1024 * 1024
+#: The header record must fit in this many bytes.
+HEADER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -74,23 +76,29 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
         raise csv_error(str(error), display_name) from error
 
 
+#: DuckDB CSV error text -> the reason JobForge reports.
+CSV_REASONS: tuple[tuple[str, str], ...] = (
+    (r"Expected Number of Columns: (\d+) Found: (\d+)", "expected {0} fields, found {1}"),
+    (r"Value with unterminated quote found", "a quoted field is never closed (unterminated quote)"),
+    (r"Invalid unicode", "not valid UTF-8 text; declare the file's encoding in the registry"),
+    (r"Maximum line size of (\d+) bytes exceeded", "a record is longer than {0} bytes"),
+    (r"state machine reached an invalid state", "not a parseable CSV (binary data, or quotes that break RFC 4180)"),
+)
+
+
 def csv_error(message: str, display_name: str) -> SourceDataError:
-    """A DuckDB CSV error as a SourceDataError: the line, the reason, the offending text."""
+    """A DuckDB CSV error as a SourceDataError: the line, the reason, the start of the offending text."""
     line = re.search(r"CSV Error on Line: (\d+)", message)
+    reason = message.strip().splitlines()[0]
+    for pattern, text in CSV_REASONS:
+        found = re.search(pattern, message)
+        if found:
+            reason = text.format(*found.groups())
+            break
     original = re.search(r"Original Line: (.*)", message)
-    reasons = [
-        text.strip()
-        for text in message.split("\n")
-        if text.strip()
-        and not text.startswith(("CSV Error on Line", "Original Line", "Possible", "*", "  "))
-        and "Invalid Input Error" not in text
-    ]
-    reason = reasons[0] if reasons else message.splitlines()[0]
     if original:
         shown = original.group(1)
-        reason += f" (line text: {shown[:200]!r}{'...' if len(shown) > 200 else ''})"
-    if "state machine reached an invalid state" in message:
-        reason = "not a parseable CSV file (binary data, or quotes and separators that do not follow RFC 4180)"
+        reason += f" (line starts {shown[:120]!r})"
     return SourceDataError(reason, file=display_name, line=int(line.group(1)) if line else None)
 
 
@@ -119,16 +127,17 @@ def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRe
 
 def read_header(path: Path, separator: str, display_name: str) -> list[str]:
     """The header record, parsed by the csv module: polars keeps doubled quotes (`""`) in header names."""
+    with open(path, "rb") as handle:
+        start = handle.read(HEADER_BYTES).decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle, delimiter=separator), [])
-    except UnicodeDecodeError as error:
-        raise SourceDataError(
-            f"header is not valid UTF-8 ({error}); declare the file's encoding", file=display_name, line=1
-        ) from error
+        header = next(csv.reader(io.StringIO(start, newline=""), delimiter=separator), [])
     except csv.Error as error:
         raise SourceDataError(f"header cannot be parsed: {error}", file=display_name, line=1) from error
     check_header(header, display_name)
+    if any("\ufffd" in name for name in header):
+        raise SourceDataError(
+            "the header is not valid UTF-8; declare the file's encoding in the registry", file=display_name, line=1
+        )
     return header
 
 

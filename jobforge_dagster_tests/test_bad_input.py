@@ -1,0 +1,240 @@
+"""Bad input: each case ends in a clear error naming file (and line, row, column where they apply) or in
+quarantine, the source file is never changed, and previous good outputs stay as they were."""
+
+import hashlib
+import os
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from jobforge_dagster.catalog import TransitionFacts
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.errors import SourceChangedError
+from jobforge_dagster.io_manager import ProvenanceParquetIOManager
+from jobforge_dagster.layers import QUARANTINE_REASON, Layer
+from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster.registry import SourceRegistry, TableSpec
+from jobforge_dagster.storage import fingerprint
+from jobforge_dagster_tests.conftest import run_job
+
+NOC = "Code,Title,Employment\n00010,Legislators,4700\n00011,Senior government managers,9000\n"
+
+
+class Case:
+    """A data root with one source file, run through the main job."""
+
+    def __init__(self, tmp_path: Path, name: str, content: bytes | str, *tables: TableSpec) -> None:
+        self.config = JobForgeConfig(data_root=str(tmp_path / "data"))
+        self.source = self.config.source_dir() / name
+        self.source.parent.mkdir(parents=True, exist_ok=True)
+        self.source.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        self.digest = hashlib.sha256(self.source.read_bytes()).hexdigest()
+        self.registry = SourceRegistry(tables=list(tables))
+
+    def run(self) -> dg.ExecuteInProcessResult:
+        result = run_job(self.config, self.registry, raise_on_error=False)
+        assert hashlib.sha256(self.source.read_bytes()).hexdigest() == self.digest, "the source file changed"
+        visible = [p for p in self.config.root.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+        assert visible == [], "a temporary file was left behind"
+        return result
+
+    def error(self) -> str:
+        result = self.run()
+        assert not result.success
+        failure = result.get_step_failure_events()[0].step_failure_data.error
+        while failure.cause is not None and "SourceDataError" not in failure.cls_name:
+            failure = failure.cause
+        return failure.message.removeprefix(f"jobforge_dagster.errors.{failure.cls_name}: ").strip()
+
+    def gold(self, table: str) -> pl.DataFrame:
+        return pl.read_parquet(self.config.table_path(Layer.GOLD, table))
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    error = Case(tmp_path, "empty.csv", b"").error()
+    assert "source/empty.csv: the file is empty (0 bytes)" in error
+
+
+def test_header_only_file_gives_empty_tables(tmp_path: Path) -> None:
+    case = Case(tmp_path, "header_only.csv", "Code,Title\n")
+    assert case.run().success
+    gold = case.gold("header_only")
+    assert gold.height == 0 and gold.columns[:2] == ["code", "title"]
+
+
+def test_byte_order_mark_is_stripped(tmp_path: Path) -> None:
+    case = Case(tmp_path, "bom.csv", b"\xef\xbb\xbf" + NOC.encode())
+    assert case.run().success
+    staged = pl.read_parquet(case.config.table_path(Layer.STAGED, "bom"))
+    assert staged.columns[0] == "Code" and staged["Code"][0] == "00010"
+
+
+def test_windows_1252_declared_is_decoded(tmp_path: Path) -> None:
+    content = "Code,Titre\n00010,Membres des corps législatifs\n00012,Cadres supérieurs – finances\n"
+    spec = TableSpec(name="fr", pattern="fr.csv", encoding="cp1252")
+    case = Case(tmp_path, "fr.csv", content.encode("cp1252"), spec)
+    assert case.run().success
+    assert case.gold("fr")["titre"].to_list() == ["Membres des corps législatifs", "Cadres supérieurs – finances"]
+
+
+def test_latin1_undeclared_is_an_encoding_error_with_its_line(tmp_path: Path) -> None:
+    content = "Code,Titre\n00010,Membres des corps législatifs\n".encode("latin-1")
+    error = Case(tmp_path, "fr.csv", content).error()
+    assert error.startswith("source/fr.csv, line 2: not valid UTF-8 text; declare the file's encoding")
+
+
+def test_too_many_fields(tmp_path: Path) -> None:
+    error = Case(tmp_path, "ragged.csv", "Code,Title\n00010,Legislators\n00011,Senior,extra\n").error()
+    assert error == "source/ragged.csv, line 3: expected 2 fields, found 3 (line starts '00011,Senior,extra')"
+
+
+def test_too_few_fields(tmp_path: Path) -> None:
+    error = Case(tmp_path, "short.csv", "Code,Title,Teer\n00010,Legislators,0\n00011,Senior\n").error()
+    assert error == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '00011,Senior')"
+
+
+def test_unterminated_quote(tmp_path: Path) -> None:
+    error = Case(tmp_path, "quote.csv", 'Code,Title\n00010,"Legislators\n00011,Senior\n').error()
+    assert error.startswith("source/quote.csv, line 2: a quoted field is never closed")
+
+
+def test_duplicate_header_names(tmp_path: Path) -> None:
+    error = Case(tmp_path, "dup.csv", "Code,Title,Code\n1,2,3\n").error()
+    assert error == "source/dup.csv: duplicate header name 'Code' in columns 1 and 3"
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    spec = TableSpec(name="noc", pattern="noc.csv", required_columns=["code", "title", "teer"])
+    error = Case(tmp_path, "noc.csv", NOC, spec).error()
+    assert error.startswith("source/noc.csv: required columns missing: ['teer']")
+
+
+def test_registry_column_absent_from_file(tmp_path: Path) -> None:
+    spec = TableSpec(name="noc", pattern="noc.csv", types={"teer": "int8"})
+    error = Case(tmp_path, "noc.csv", NOC, spec).error()
+    assert error.startswith("source/noc.csv: header does not match the registry") and "teer" in error
+
+
+@pytest.mark.parametrize("policy", ["warn", "fail"])
+def test_schema_drift_reported_and_registry_decides(tmp_path: Path, policy: str) -> None:
+    spec = TableSpec(name="noc", pattern="noc.csv", schema_drift=policy)
+    case = Case(tmp_path, "noc.csv", NOC, spec)
+    assert case.run().success
+    before = case.gold("noc")
+    case.source.write_text("Code,Title,Teer\n00010,Legislators,0\n")
+    case.digest = hashlib.sha256(case.source.read_bytes()).hexdigest()
+    result = case.run()
+    if policy == "warn":
+        assert result.success
+        bronze = next(
+            e.event_specific_data.materialization.metadata
+            for e in result.get_asset_materialization_events()
+            if e.asset_key.to_user_string() == "bronze/noc"
+        )
+        assert bronze["schema_drift"].value == {"added": ["teer"], "removed": ["employment"]}
+    else:
+        assert not result.success
+        assert case.gold("noc").equals(before)  # the last good gold is untouched
+
+
+def test_binary_garbage_with_csv_name(tmp_path: Path) -> None:
+    error = Case(tmp_path, "garbage.csv", bytes(range(256)) * 64).error()
+    assert error.startswith("source/garbage.csv")
+    assert "not a text file" in error or "not valid UTF-8" in error or "not a parseable CSV" in error
+
+
+def test_field_of_several_megabytes(tmp_path: Path) -> None:
+    big = "x" * 5_000_000
+    case = Case(tmp_path, "wide.csv", f'Code,Text\n00010,"{big}"\n00011,short\n')
+    assert case.run().success
+    assert case.gold("wide")["text"].to_list() == [big, "short"]
+
+
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [
+        ("NOC 2021 (final).csv", "noc_2021_final"),
+        ('it\'s "quoted".csv', "it_s_quoted"),
+        ("x; DROP TABLE gold; --.csv", "x_drop_table_gold"),
+        ("métiers été.csv", "metiers_ete"),
+        ("2021.csv", "t_2021"),
+    ],
+)
+def test_awkward_file_names(tmp_path: Path, name: str, table: str) -> None:
+    case = Case(tmp_path, name, NOC)
+    assert case.run().success
+    with GoldQueryEngine(case.config) as engine:
+        assert engine.list_tables() == [table]
+        files = engine.query(f'SELECT DISTINCT _source_file FROM "{table}"')["_source_file"].to_list()
+    assert files == [f"source/{name}"]
+
+
+def test_symlink_out_of_the_data_root_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(NOC)
+    case = Case(tmp_path, "inside.csv", NOC)
+    link = case.source.with_name("link.csv")
+    os.symlink(outside, link)
+    result = case.run()
+    assert not result.success
+    messages = [str(e.step_failure_data.error) for e in result.get_step_failure_events()]
+    assert any("source/link.csv: refused: a symbolic link" in message for message in messages)
+    assert case.gold("inside").height == 2  # the other table still loads
+    assert not case.config.table_path(Layer.STAGED, "link").exists()
+
+
+def test_value_that_fails_its_type(tmp_path: Path) -> None:
+    spec = TableSpec(name="emp", pattern="emp.csv", types={"employment": "int64"})
+    error = Case(tmp_path, "emp.csv", "Code,Employment\n00010,4700\n00011,N/A\n", spec).error()
+    assert error == "source/emp.csv, row 2, column 'Employment': value 'N/A' is not a valid Int64"
+
+
+def test_duplicate_keys_go_to_quarantine(tmp_path: Path) -> None:
+    spec = TableSpec(name="noc", pattern="noc.csv", key_columns=["code"])
+    case = Case(tmp_path, "noc.csv", NOC + "00010,Legislators again,1\n", spec)
+    assert case.run().success
+    assert case.gold("noc")["code"].to_list() == ["00010", "00011"]
+    quarantine = pl.read_parquet(next(case.config.root.glob("quarantine/noc/*.parquet")))
+    assert quarantine["_source_row"].to_list() == [3]
+    assert quarantine[QUARANTINE_REASON].to_list() == ["duplicate key (code): an earlier row has it"]
+
+
+def test_file_replaced_while_it_is_read(tmp_path: Path) -> None:
+    """The staged write is abandoned when the source changes under it; the previous staged file stays."""
+    case = Case(tmp_path, "noc.csv", NOC)
+    assert case.run().success
+    staged_path = case.config.table_path(Layer.STAGED, "noc")
+    before = staged_path.read_bytes()
+    facts = TransitionFacts(
+        table="noc",
+        batch_id="noc-x",
+        source_sha256="0" * 64,
+        source_layer="source",
+        source_files=["source/noc.csv"],
+        rows_in=2,
+        source_fingerprint=fingerprint(case.source),
+    )
+
+    def replace_source(batch: pl.DataFrame) -> pl.DataFrame:
+        replacement = case.source.with_name(".replacement")
+        replacement.write_text(NOC + "00012,Senior managers - finance,1\n")
+        os.replace(replacement, case.source)  # another program swaps the file mid-read
+        return batch
+
+    @dg.asset(key=["staged", "noc"])
+    def staged_noc() -> dg.Output[pl.LazyFrame]:
+        frame = pl.scan_csv(case.source, infer_schema=False).map_batches(replace_source)
+        return dg.Output(frame, metadata=facts.to_metadata())
+
+    result = dg.materialize(
+        [staged_noc],
+        resources={"io_manager": ProvenanceParquetIOManager(jobforge=case.config)},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert SourceChangedError.__name__ in str(error) and "changed while it was being read" in str(error)
+    assert staged_path.read_bytes() == before

@@ -276,7 +276,7 @@ class CatalogManager:
         return [TableMetadata.model_validate_json(p.read_text("utf-8")) for p in sorted(root.glob(pattern))]
 
     def save_lineage_log(self, log: LayerTransitionLog) -> Path:
-        path = self.config.catalog_lineage_dir() / f"{log.transition_id}.json"
+        path = self.config.catalog_lineage_dir() / f"{log.table}--{log.transition_id}.json"
         write_model(path, log)
         return path
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import os
 import uuid
@@ -67,9 +68,12 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remove_stale_temporaries(final: Path) -> list[Path]:
-    """Delete hidden temporary files a killed writer left beside `final`; call only while holding its lock."""
-    stale = list(final.parent.glob(f".{final.name}.*.tmp")) if final.parent.is_dir() else []
+def remove_stale_temporaries(folder: Path, prefix: str) -> list[Path]:
+    """Delete hidden temporaries a killed writer left for files named `prefix...` in `folder`.
+
+    Call only while holding the lock that covers those files.
+    """
+    stale = list(folder.glob(f".{glob.escape(prefix)}*.tmp")) if folder.is_dir() else []
     for path in stale:
         path.unlink(missing_ok=True)
     return stale

@@ -62,7 +62,7 @@ def test_lineage_logs_filtered_by_batch_and_sorted(tmp_path: Path) -> None:
     assert failed[0].status is TransitionStatus.FAILED and failed[0].errors == ["ValueError: bad row"]
     assert len(catalog.get_lineage_logs()) == 3
     stored = LayerTransitionLog.model_validate_json(
-        next((tmp_path / "catalog" / "lineage").glob(f"{logs[0].transition_id}.json")).read_text()
+        next((tmp_path / "catalog" / "lineage").glob(f"*--{logs[0].transition_id}.json")).read_text()
     )
     assert stored == logs[0]
 

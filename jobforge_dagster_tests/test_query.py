@@ -56,53 +56,6 @@ def test_lineage_and_provenance(engine: GoldQueryEngine) -> None:
         engine.get_lineage("missing")
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "CREATE TABLE t AS SELECT 1",
-        "DROP VIEW noc",
-        "INSERT INTO noc VALUES ('1')",
-        "DELETE FROM noc",
-        "COPY noc TO 'out.csv'",
-        "ATTACH 'other.db'",
-        "INSTALL httpfs",
-        "LOAD httpfs",
-        "SET enable_external_access = true",
-        "PRAGMA version",
-        "SELECT 1; SELECT 2",
-        "SELECT 1; DROP VIEW noc",
-    ],
-)
-def test_refuses_anything_but_one_select(engine: GoldQueryEngine, sql: str) -> None:
-    with pytest.raises(QueryError):
-        engine.query(sql)
-    assert engine.query("SELECT count(*) AS n FROM noc")["n"][0] == 3
-
-
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "SELECT * FROM read_csv('/etc/passwd')",
-        "SELECT * FROM read_text('/etc/hostname')",
-        "SELECT * FROM '{root}/secret.csv'",
-        "SELECT * FROM read_csv('{root}/data/gold/../../secret.csv')",
-    ],
-)
-def test_refuses_files_outside_gold(engine: GoldQueryEngine, sql: str) -> None:
-    root = engine.gold_dir.parent.parent
-    with pytest.raises(QueryError, match="(?i)permission|access|disabled"):
-        engine.query(sql.format(root=root))
-
-
-def test_bad_sql_and_timeout_give_clear_errors(engine: GoldQueryEngine) -> None:
-    with pytest.raises(QueryError, match="parse"):
-        engine.query("SELEC oops")
-    with pytest.raises(QueryError, match="failed"):
-        engine.query("SELECT missing_column FROM noc")
-    with pytest.raises(QueryError, match="cancelled"):
-        engine.query("SELECT count(*) FROM range(100000000000) a, range(100000) b")
-
-
 def test_register_picks_up_new_and_removed_files(engine: GoldQueryEngine) -> None:
     pl.DataFrame({"x": [1]}).write_parquet(engine.gold_dir / "later.parquet")
     (engine.gold_dir / "noc.parquet").unlink()

@@ -51,10 +51,15 @@ def materialize_table(
 
 def clean_stale_temporaries(context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec) -> None:
     """Remove what a killed run left half-written for this table (hidden temporaries, never read)."""
-    finals = [config.table_path(layer, spec.layer_table(layer)) for layer in LAYERS]
-    finals += [config.catalog_tables_dir() / layer.value / f"{spec.layer_table(layer)}.json" for layer in LAYERS]
-    for final in finals:
-        for stale in remove_stale_temporaries(final):
+    places = [(config.layer_dir(layer), f"{spec.layer_table(layer)}.parquet") for layer in LAYERS]
+    places += [(config.catalog_tables_dir() / layer.value, f"{spec.layer_table(layer)}.json") for layer in LAYERS]
+    places += [
+        (config.root / "quarantine" / spec.name, ""),
+        (config.catalog_batches_dir(), f"{spec.name}-"),
+        (config.catalog_lineage_dir(), f"{spec.name}--"),
+    ]
+    for folder, prefix in places:
+        for stale in remove_stale_temporaries(folder, prefix):
             context.log.warning(f"removed {stale.name}, left by an interrupted write")
 
 

@@ -1,0 +1,150 @@
+"""Crash safety and concurrency: killed runs, concurrent runs and failed steps never corrupt what is on disk."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from jobforge_dagster.catalog import CatalogManager, TransitionStatus
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.layers import LAYERS, Layer
+from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster.registry import SourceRegistry, TableSpec
+from jobforge_dagster_tests.conftest import REPO, run_job
+
+TABLE = "occupations"
+
+
+def write_source(path: Path, rows: int) -> None:
+    """A NOC-like CSV of `rows` rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    index = pl.int_range(0, rows)
+    pl.select(
+        Code=(index % 100_000).cast(pl.String).str.zfill(5),
+        Title=pl.lit("Software developers and programmers, including web developers"),
+        Titre=pl.lit("Développeurs/développeuses et programmeurs/programmeuses de logiciels"),
+        Employment=(index * 7 % 500_000).cast(pl.String),
+    ).write_csv(path)
+
+
+def start_cli(data_root: Path, home: Path) -> subprocess.Popen:
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = os.environ | {"DAGSTER_HOME": str(home), "JOBFORGE_DATA_ROOT": str(data_root)}
+    env.pop("JOBFORGE_SOURCE_ROOT", None)
+    dagster = Path(sys.executable).with_name("dagster")
+    return subprocess.Popen(
+        [str(dagster), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def assert_disk_consistent(config: JobForgeConfig) -> None:
+    """Every visible parquet file is whole, and every catalog entry and success log matches its file."""
+    for path in config.root.rglob("*.parquet"):
+        if not any(part.startswith(".") for part in path.relative_to(config.root).parts):
+            pq.read_table(path)  # raises on a partial file
+    catalog = CatalogManager(config)
+    for table in catalog.list_tables():
+        path = config.root / table.file_path
+        assert path.exists() and pq.read_metadata(path).num_rows == table.row_count, table.file_path
+    for log in catalog.get_lineage_logs():
+        if log.status is not TransitionStatus.FAILED:
+            assert log.target_file is not None and (config.root / log.target_file).exists()
+
+
+def test_sigkill_mid_write_keeps_previous_outputs_and_next_run_recovers(tmp_path: Path) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    source = config.source_dir() / f"{TABLE}.csv"
+    write_source(source, 1_000)
+    assert run_job(config).success
+    previous = {layer: config.table_path(layer, TABLE).read_bytes() for layer in LAYERS}
+
+    write_source(source, 1_500_000)  # large enough that each layer's write takes a while
+    process = start_cli(config.root, tmp_path / "home")
+    deadline = time.monotonic() + 120
+    killed_during_write = False
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(config.root.rglob("*.tmp")):
+            process.send_signal(signal.SIGKILL)
+            killed_during_write = True
+            break
+        time.sleep(0.005)
+    process.wait(timeout=30)
+    assert killed_during_write, "the run ended before a write could be interrupted"
+
+    # a temporary file may be left, hidden; every visible file is whole and unchanged or fully replaced
+    for layer in LAYERS:
+        current = config.table_path(layer, TABLE).read_bytes()
+        rows = pq.read_metadata(config.table_path(layer, TABLE)).num_rows
+        assert current == previous[layer] or rows == 1_500_000
+    assert_disk_consistent(config)
+    with GoldQueryEngine(config) as engine:
+        assert engine.query(f"SELECT count(*) AS n FROM {TABLE}")["n"][0] in (1_000, 1_500_000)
+
+    assert run_job(config).success  # the next run completes and cleans up
+    assert not list(config.root.rglob("*.tmp"))
+    assert pq.read_metadata(config.table_path(Layer.GOLD, TABLE)).num_rows == 1_500_000
+    assert_disk_consistent(config)
+
+
+def test_two_runs_of_the_same_table_are_serialised(tmp_path: Path) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    write_source(config.source_dir() / f"{TABLE}.csv", 300_000)
+    first = start_cli(config.root, tmp_path / "home1")
+    second = start_cli(config.root, tmp_path / "home2")
+    assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
+    assert second.wait(timeout=300) == 0, second.stderr.read()[-2000:]
+    logs = CatalogManager(config).get_lineage_logs(table=TABLE)
+    runs: dict[str, list] = {}
+    for log in logs:
+        runs.setdefault(log.run_id, []).append(log)
+    assert len(runs) == 2 and all(len(run) == 4 for run in runs.values())
+    spans = sorted((min(log.started_at for log in run), max(log.completed_at for log in run)) for run in runs.values())
+    assert spans[0][1] <= spans[1][0], "the two runs wrote the table at the same time"
+    assert_disk_consistent(config)
+    assert pq.read_metadata(config.table_path(Layer.GOLD, TABLE)).num_rows == 300_000
+
+
+def test_failed_gold_step_leaves_last_good_gold_queryable(tmp_path: Path) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    source = config.source_dir() / "structure.csv"
+    source.parent.mkdir(parents=True)
+    registry = SourceRegistry(
+        tables=[
+            TableSpec(
+                name="structure",
+                pattern="structure.csv",
+                renames={"code": "noc_code", "class_title": "title"},
+                types={"level": "int8"},
+                gold_name="dim_noc",
+                gold_transform="dim_noc",
+            )
+        ]
+    )
+    source.write_text(
+        "Level,Level name,Code,Class title,Definition\n1,Broad Category,0,Legislative and senior management,x\n"
+    )
+    assert run_job(config, registry).success
+    source.write_text("Level,Level name,Code,Class title\n1,Broad Category,1,Business\n")  # no definition
+    result = run_job(config, registry, raise_on_error=False)
+    assert not result.success
+    with GoldQueryEngine(config) as engine:
+        assert engine.query("SELECT noc_code, title FROM dim_noc").rows() == [
+            ("0", "Legislative and senior management")
+        ]
+    failed = [log for log in CatalogManager(config).get_lineage_logs() if log.status is TransitionStatus.FAILED]
+    assert [(log.source_layer, log.target_layer) for log in failed] == [("silver", "gold")]
+    assert "definition" in failed[0].errors[0]
+    assert pq.read_metadata(config.table_path(Layer.SILVER, "structure")).num_rows == 1
+    assert_disk_consistent(config)

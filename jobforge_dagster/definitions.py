@@ -7,8 +7,10 @@ from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.io_manager import ProvenanceParquetIOManager
 from jobforge_dagster.registry import SourceRegistry, TableSpec, list_source_files
+from jobforge_dagster.sensors import daily_schedule, sensor_interval, source_sensor
 
 MAIN_JOB = "medallion_pipeline"
+REFRESH_JOB = "table_refresh"
 
 
 def has_source(spec: TableSpec, files: list[str]) -> bool:
@@ -39,9 +41,17 @@ def build_definitions(config: JobForgeConfig | None = None, registry: SourceRegi
         executor_def=in_process_executor,
         description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
     )
+    table_refresh = define_asset_job(
+        REFRESH_JOB,
+        selection=AssetSelection.all(),
+        executor_def=in_process_executor,
+        description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
+    )
     return Definitions(
         assets=[*table_assets.values(), *models],
-        jobs=[medallion_pipeline],
+        jobs=[medallion_pipeline, table_refresh],
+        sensors=[source_sensor(tables, table_refresh, sensor_interval())],
+        schedules=[daily_schedule(medallion_pipeline)],
         resources={
             "jobforge": config,
             "io_manager": ProvenanceParquetIOManager(jobforge=config),

@@ -1,0 +1,161 @@
+"""The new-source-files sensor on its fast paths, with build_sensor_context, and the daily schedule."""
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.sensors import SourceCursor, plan_tick, scan_source
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job
+
+SAMPLE = "noc_unit_groups_sample.csv"
+
+
+class Sensor:
+    """Ticks the sensor of a data root's definitions, carrying the cursor like the daemon does."""
+
+    def __init__(self, config: JobForgeConfig) -> None:
+        self.config = config
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.cursor: str | None = None
+
+    def tick(self) -> list[dg.RunRequest]:
+        defs = build_definitions(self.config)
+        sensor = defs.resolve_sensor_def("new_source_files")
+        with dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursor, definitions=defs, resources=defs.resources
+        ) as context:
+            result = sensor.evaluate_tick(context)
+        self.cursor = result.cursor
+        return list(result.run_requests or [])
+
+
+@pytest.fixture
+def empty_root(tmp_path: Path) -> JobForgeConfig:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    config.source_dir().mkdir(parents=True)
+    return config
+
+
+def drop(config: JobForgeConfig, name: str = SAMPLE, content: bytes | None = None) -> Path:
+    target = config.source_dir() / name
+    if content is None:
+        shutil.copy(SAMPLE_SOURCES / SAMPLE, target)
+    else:
+        target.write_bytes(content)
+    return target
+
+
+def test_new_file_is_requested_once_stable(empty_root: JobForgeConfig) -> None:
+    sensor = Sensor(empty_root)
+    assert sensor.tick() == []
+    drop(empty_root)
+    assert sensor.tick() == []  # first sight: may still be growing
+    (request,) = sensor.tick()
+    assert request.run_key.startswith("noc_unit_groups:")
+    assert {key.to_user_string() for key in request.asset_selection} == {
+        "staged/noc_unit_groups",
+        "bronze/noc_unit_groups",
+        "silver/noc_unit_groups",
+        "gold/noc_unit_groups",
+    }
+    assert {key.name for key in request.asset_check_keys} >= {"provenance", "row_reconciliation", "key_unique"}
+    assert request.tags["jobforge/source_file"] == f"source/{SAMPLE}"
+    assert sensor.tick() == []  # handled: not requested again
+    assert len(SourceCursor.model_validate_json(sensor.cursor).pending) == 0
+
+
+def test_file_still_growing_is_left_alone(empty_root: JobForgeConfig) -> None:
+    sensor = Sensor(empty_root)
+    path = drop(empty_root, content=b"Code - NOC 2021 V1.0,Class title\n00010,Legislators\n")
+    sensor.tick()
+    with open(path, "ab") as handle:
+        handle.write(b"00011,Senior government managers and officials\n")
+    assert sensor.tick() == []  # it changed since the last tick
+    assert sensor.tick() != []  # now stable
+
+
+def test_same_bytes_again_start_no_run_and_changed_bytes_do(empty_root: JobForgeConfig) -> None:
+    path = drop(empty_root)
+    assert run_job(empty_root).success
+    sensor = Sensor(empty_root)
+    sensor.tick()
+    assert sensor.tick() == []  # these bytes are already in gold
+    content = path.read_bytes()
+    path.write_bytes(content)  # rewritten, same bytes: new ctime, same sha256
+    sensor.tick()
+    assert sensor.tick() == []
+    path.write_bytes(content.replace(b"Legislators", b"Legislators and councillors"))
+    sensor.tick()
+    (request,) = sensor.tick()
+    assert request.run_key.split(":")[1] != ""
+
+
+def test_run_key_is_table_and_sha256(empty_root: JobForgeConfig) -> None:
+    import hashlib
+
+    path = drop(empty_root)
+    sensor = Sensor(empty_root)
+    sensor.tick()
+    (request,) = sensor.tick()
+    assert request.run_key == f"noc_unit_groups:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+
+
+def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: JobForgeConfig) -> None:
+    if os.geteuid() == 0:
+        # root reads anything: a dangling symbolic link is the unreadable file here
+        os.symlink(empty_root.root / "nowhere.csv", empty_root.source_dir() / "noc_unit_groups_gone.csv")
+    else:
+        unreadable = drop(empty_root, "noc_unit_groups_locked.csv")
+        unreadable.chmod(0)
+    drop(empty_root, "oasis_skills_sample.csv", (SAMPLE_SOURCES / "oasis_skills_sample.csv").read_bytes())
+    sensor = Sensor(empty_root)
+    sensor.tick()
+    requests = sensor.tick()
+    keys = sorted(request.run_key.split(":")[0] for request in requests)
+    assert keys == ["noc_unit_groups", "oasis_skills_sample"]
+    unreadable_request = next(r for r in requests if r.run_key.startswith("noc_unit_groups:"))
+    assert ":unreadable:" in unreadable_request.run_key
+
+
+def test_unregistered_new_file_is_logged_not_requested(empty_root: JobForgeConfig) -> None:
+    sensor = Sensor(empty_root)
+    sensor.tick()  # definitions built with an empty source/
+    defs = build_definitions(empty_root)
+    drop(empty_root, "brand_new.csv", b"a,b\n1,2\n")
+    sensor_def = defs.resolve_sensor_def("new_source_files")
+    for _ in range(2):
+        with dg.build_sensor_context(
+            instance=sensor.instance, cursor=sensor.cursor, definitions=defs, resources=defs.resources
+        ) as context:
+            result = sensor_def.evaluate_tick(context)
+        sensor.cursor = result.cursor
+    assert not result.run_requests
+    assert SourceCursor.model_validate_json(sensor.cursor).pending == {}
+
+
+def test_cursor_stays_small_over_many_files(tmp_path: Path) -> None:
+    folder = tmp_path / "source"
+    folder.mkdir()
+    for index in range(2_000):
+        (folder / f"file_{index}.csv").write_text("a\n1\n")
+    files = list(scan_source(folder))
+    ready, cursor = plan_tick(iter(files), SourceCursor())
+    assert ready == [] and len(cursor.pending) == 2_000
+    ready, cursor = plan_tick(iter(files), cursor, limit=10_000)
+    assert len(ready) == 2_000 and cursor.pending == {}
+    assert len(cursor.model_dump_json()) < 100  # a watermark, not a list of files
+    ready, cursor = plan_tick(iter(files), cursor)
+    assert ready == [] and cursor.pending == {}
+
+
+def test_daily_schedule_is_off_until_turned_on(empty_root: JobForgeConfig) -> None:
+    defs = build_definitions(empty_root)
+    schedule = defs.resolve_schedule_def("daily_refresh")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert defs.resolve_sensor_def("new_source_files").default_status == dg.DefaultSensorStatus.STOPPED

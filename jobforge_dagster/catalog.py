@@ -299,6 +299,16 @@ class CatalogManager:
             write_model(path, batch)
         return path
 
+    def list_batches(self, table: str | None = None) -> list[BatchRecord]:
+        """Every recorded version of a table's source file (all tables if None), oldest first."""
+        batches = [
+            BatchRecord.model_validate_json(path.read_text("utf-8"))
+            for path in self.config.catalog_batches_dir().glob("*.json")
+        ]
+        return sorted(
+            (batch for batch in batches if table is None or batch.table == table), key=lambda b: b.first_seen_at
+        )
+
     def get_batch(self, batch_id: str) -> BatchRecord | None:
         path = self.config.catalog_batches_dir() / f"{batch_id}.json"
         return BatchRecord.model_validate_json(path.read_text("utf-8")) if path.exists() else None

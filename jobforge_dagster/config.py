@@ -53,6 +53,10 @@ class JobForgeConfig(ConfigurableResource):
     def table_path(self, layer: Layer, table: str) -> Path:
         return self.layer_dir(layer) / f"{table}.parquet"
 
+    def batch_path(self, layer: Layer, table: str, batch_id: str) -> Path:
+        """One kept batch of a staged, bronze or silver table, beside the current file."""
+        return self.layer_dir(layer) / table / f"batch={batch_id}.parquet"
+
     def quarantine_path(self, table: str, batch_id: str) -> Path:
         return self.root / "quarantine" / table / f"{batch_id}.parquet"
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow.parquet as pq
-from dagster import InitResourceContext, InputContext, OutputContext, ResourceDependency
+from dagster import InitResourceContext, InputContext, MetadataValue, OutputContext, ResourceDependency
 from dagster_polars import PolarsParquetIOManager
 
 from jobforge_dagster.catalog import (
@@ -19,13 +19,28 @@ from jobforge_dagster.catalog import (
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
-from jobforge_dagster.storage import atomic_path, fingerprint
+from jobforge_dagster.storage import atomic_path, fingerprint, link_atomic
 
 if TYPE_CHECKING:
     from upath import UPath
 
 #: Parquet key-value metadata written into every layer file, read back by the next layer.
 PARQUET_META_KEYS = ("batch_id", "source_sha256", "table", "source_layer")
+
+
+def keep_batch(config: JobForgeConfig, layer: Layer, table: str, batch_id: str, retention: int | None) -> Path:
+    """Keep the file just written as `<layer>/<table>/batch=<id>.parquet` (a hard link: no copy) and drop
+    the oldest batch files beyond `retention` (None: keep all)."""
+    current = config.table_path(layer, table)
+    kept = config.batch_path(layer, table, batch_id)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    link_atomic(current, kept)
+    if retention:
+        history = sorted(kept.parent.glob("batch=*.parquet"), key=lambda path: path.stat().st_mtime_ns)
+        for old in history[: max(len(history) - retention, 0)]:
+            if old != kept:
+                old.unlink(missing_ok=True)
+    return kept
 
 
 class LayerWriteError(RuntimeError):
@@ -154,6 +169,9 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
         )
         catalog.save_table_metadata(table_metadata)
         metadata = dagster_metadata(table_metadata, uri=path.as_uri())
+        if facts is not None and layer is not Layer.GOLD:
+            kept = keep_batch(self.jobforge, layer, table, facts.batch_id, definition.get("retention_batches"))
+            metadata["batch_file"] = MetadataValue.path(self.jobforge.relative(kept))
         if facts is not None:
             log = facts.log(layer.value, context.run_id, target_file=relative, row_count_out=table_metadata.row_count)
             catalog.save_lineage_log(log)

@@ -135,6 +135,9 @@ class TableSpec(BaseModel):
     schema_drift: Literal["warn", "fail"] = Field(
         default="warn", description="Columns added or removed since the last bronze: report (warn) or stop (fail)."
     )
+    retention_batches: int | None = Field(
+        default=None, ge=1, description="Batches kept per staged, bronze and silver table (None: keep all)."
+    )
     gold_name: str | None = Field(default=None, description="Name of the gold table (default: the table name).")
     gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
     gold_key: list[str] | None = Field(default=None, description="Gold key columns (default: key_columns).")

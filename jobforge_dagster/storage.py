@@ -32,6 +32,16 @@ def atomic_path(final: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+def link_atomic(existing: Path, link: Path) -> None:
+    """Make `link` another name for `existing` (a hard link), replacing any file already there atomically."""
+    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        os.link(existing, temporary)
+        os.replace(temporary, link)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_model(path: Path, model: BaseModel) -> None:
     """Write a pydantic model as indented JSON, atomically."""
     with atomic_path(path) as temporary:

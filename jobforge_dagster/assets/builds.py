@@ -11,7 +11,7 @@ from jobforge_dagster.catalog import BatchRecord, CatalogManager, utc_now
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.io_manager import sink_parquet_atomic
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
+from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.registry import TableSpec, find_source_file
 from jobforge_dagster.storage import fingerprint, sha256_file
 from jobforge_dagster.transforms import bronze, silver, staged
@@ -81,6 +81,12 @@ def gold_table_frame(config: JobForgeConfig, table: str) -> pl.LazyFrame:
     if not path.exists():
         raise FileNotFoundError(f"{config.relative(path)} does not exist: materialize gold/{table} first")
     return pl.scan_parquet(path)
+
+
+def build_staged_from_history(history: Path, batch_id: str) -> LayerBuild:
+    """A backfill: the kept staged batch becomes the current staged table again."""
+    frame = pl.scan_parquet(history).drop(LAYER)
+    return LayerBuild(frame, [f"backfill: staged batch {batch_id} restored from {history.parent.name}/{history.name}"])
 
 
 def build_staged(spec: TableSpec, source: Path, batch: BatchRecord) -> tuple[LayerBuild, int | None]:
@@ -196,8 +202,10 @@ def build_from_previous(
     batch: BatchRecord,
     staged_key: AssetKey,
     catalog: CatalogManager,
+    previous: Path,
 ) -> LayerBuild:
-    upstream = pl.scan_parquet(config.table_path(layer.previous, spec.layer_table(layer.previous)))
+    """Build `layer` from the file `previous` of the layer before it."""
+    upstream = pl.scan_parquet(previous)
     if layer is Layer.BRONZE:
         return build_bronze(spec, upstream, batch.source_file, staged_key, catalog)
     if layer is Layer.SILVER:

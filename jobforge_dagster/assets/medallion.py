@@ -6,11 +6,28 @@ subset of them can be selected.
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import polars as pl
-from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, AssetOut, AssetsDefinition, Output, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetOut,
+    AssetsDefinition,
+    Config,
+    Output,
+    multi_asset,
+)
+from pydantic import Field
 
-from jobforge_dagster.assets.builds import batch_of, build_from_previous, build_staged, open_batch
+from jobforge_dagster.assets.builds import (
+    batch_of,
+    build_from_previous,
+    build_staged,
+    build_staged_from_history,
+    open_batch,
+)
 from jobforge_dagster.assets.table_checks import check_specs, run_checks
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts, parquet_row_count
 from jobforge_dagster.config import JobForgeConfig
@@ -34,8 +51,17 @@ def output_name(key: AssetKey) -> str:
     return key.to_python_identifier()
 
 
+class MedallionConfig(Config):
+    """Run configuration of a table's step."""
+
+    batch_id: str | None = Field(
+        default=None,
+        description="Backfill: rebuild the selected layers from this kept batch instead of the current source file.",
+    )
+
+
 def materialize_table(
-    context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec
+    context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec, batch_id: str | None = None
 ) -> Iterator[Output[pl.LazyFrame] | AssetCheckResult]:
     """Build each selected layer of one table from the one before it, in order, then check gold.
 
@@ -46,13 +72,14 @@ def materialize_table(
     """
     with exclusive_lock(config.lock_path(spec.name)):
         clean_stale_temporaries(context, config, spec)
-        yield from _materialize_layers(context, config, spec)
+        yield from _materialize_layers(context, config, spec, batch_id)
 
 
 def clean_stale_temporaries(context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec) -> None:
     """Remove what a killed run left half-written for this table (hidden temporaries, never read)."""
     places = [(config.layer_dir(layer), f"{spec.layer_table(layer)}.parquet") for layer in LAYERS]
     places += [(config.catalog_tables_dir() / layer.value, f"{spec.layer_table(layer)}.json") for layer in LAYERS]
+    places += [(config.layer_dir(layer) / spec.name, "batch=") for layer in LAYERS]
     places += [
         (config.root / "quarantine" / spec.name, ""),
         (config.catalog_batches_dir(), f"{spec.name}-"),
@@ -63,16 +90,32 @@ def clean_stale_temporaries(context: AssetExecutionContext, config: JobForgeConf
             context.log.warning(f"removed {stale.name}, left by an interrupted write")
 
 
+def kept_batch(config: JobForgeConfig, layer: Layer, spec: TableSpec, batch_id: str) -> Path:
+    path = config.batch_path(layer, spec.name, batch_id)
+    if not path.exists():
+        kept = sorted(p.stem.removeprefix("batch=") for p in path.parent.glob("batch=*.parquet"))
+        raise FileNotFoundError(f"no kept {layer.value} batch {batch_id!r} for {spec.name}; kept: {kept}")
+    return path
+
+
 def _materialize_layers(
-    context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec
+    context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec, batch_id: str | None
 ) -> Iterator[Output[pl.LazyFrame] | AssetCheckResult]:
     keys = asset_keys(spec)
     catalog = CatalogManager(config)
     batch: BatchRecord | None = None
+    built: set[Layer] = set()
     for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
         facts = None
         try:
-            if layer is Layer.STAGED:
+            if layer is Layer.STAGED and batch_id is not None:
+                history = kept_batch(config, layer, spec, batch_id)
+                batch = batch_of(history, spec, catalog)
+                facts = TransitionFacts.start(
+                    spec.name, batch, Layer.STAGED.value, [config.relative(history)], parquet_row_count(history)
+                )
+                build = build_staged_from_history(history, batch_id)
+            elif layer is Layer.STAGED:
                 opened = open_batch(spec, config, catalog)
                 if opened is None:
                     context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
@@ -84,7 +127,10 @@ def _materialize_layers(
                 build, records = build_staged(spec, source, batch)
                 facts = facts.model_copy(update={"rows_in": records, "source_fingerprint": source_fingerprint})
             else:
-                previous = config.table_path(layer.previous, spec.layer_table(layer.previous))
+                if batch_id is not None and layer.previous not in built:
+                    previous = kept_batch(config, layer.previous, spec, batch_id)
+                else:
+                    previous = config.table_path(layer.previous, spec.layer_table(layer.previous))
                 if not previous.exists():
                     raise FileNotFoundError(
                         f"{config.relative(previous)} does not exist: "
@@ -94,7 +140,7 @@ def _materialize_layers(
                 facts = TransitionFacts.start(
                     spec.name, batch, layer.previous.value, [config.relative(previous)], parquet_row_count(previous)
                 )
-                build = build_from_previous(layer, spec, config, batch, keys[Layer.STAGED], catalog)
+                build = build_from_previous(layer, spec, config, batch, keys[Layer.STAGED], catalog, previous)
         except Exception as error:
             if facts is not None:
                 catalog.save_lineage_log(facts.failed(layer.value, context.run.run_id, error))
@@ -109,6 +155,7 @@ def _materialize_layers(
         if build.quarantined_rows:
             context.log.warning(f"{spec.name}: {build.quarantined_rows} rows quarantined in {build.quarantine_file}")
         yield Output(build.frame, output_name=output_name(keys[layer]), metadata=facts.to_metadata() | build.metadata)
+        built.add(layer)
     selected_checks = {key.name for key in context.selected_asset_check_keys if key.asset_key == keys[Layer.GOLD]}
     if keys[Layer.GOLD] in context.selected_asset_keys:
         yield from run_checks(spec, config, keys[Layer.GOLD], selected_checks)
@@ -117,7 +164,12 @@ def _materialize_layers(
 def medallion_assets(spec: TableSpec) -> AssetsDefinition:
     """The four layer assets of one table, as one subsettable multi-asset with gold's checks."""
     keys = asset_keys(spec)
-    common = {"domain": spec.domain, "description": spec.description, "business_purpose": spec.business_purpose}
+    common = {
+        "domain": spec.domain,
+        "description": spec.description,
+        "business_purpose": spec.business_purpose,
+        "retention_batches": spec.retention_batches,
+    }
     referenced = {AssetKey([Layer.GOLD.value, table]) for table in spec.referenced_tables() - {spec.gold_table}}
     quarantine_refs = {AssetKey([Layer.GOLD.value, ref.table]) for ref in spec.references}
     outs = {
@@ -155,8 +207,8 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
         pool=f"table_{spec.name}",
     )
     def _medallion(
-        context: AssetExecutionContext, jobforge: JobForgeConfig
+        context: AssetExecutionContext, jobforge: JobForgeConfig, config: MedallionConfig
     ) -> Iterator[Output[pl.LazyFrame] | AssetCheckResult]:
-        yield from materialize_table(context, jobforge, spec)
+        yield from materialize_table(context, jobforge, spec, config.batch_id)
 
     return _medallion

@@ -1,0 +1,261 @@
+"""JobForge benchmark: the pipeline against plain Polars and plain DuckDB, side by side.
+
+    python bench/run.py [--runs 3] [--rows 1000000] [--write BENCHMARKS.md]
+
+Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
+  1. real data: the 32 files of ../shared/data/noc2021, `dagster job execute ... medallion_pipeline` as a
+     whole process, against bench/reference.py (same reads and writes, no orchestration); plus the same
+     pipeline with Dagster's stock sqlite event log, to show what the pooled one saves;
+  2. one large generated NOC-like CSV (bench/generate.py, --rows): wall time and peak resident memory of
+     each child process, from the operating system (wait4);
+  3. gold queries: the README's queries on the real gold, and two scans of the large gold, through
+     GoldQueryEngine against the same SQL in plain DuckDB over the same parquet files;
+  4. one tick of the new_source_files sensor over a source/ folder of 10,000 unchanged files.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = (REPO / ".." / "shared" / "data" / "noc2021").resolve()
+OUT = REPO / "bench" / "out"
+BIN = Path(sys.executable).parent
+TARGETS = {"real": 8.0, "large_time": 1.3, "large_memory": 1.5, "query": 1.1, "sensor_seconds": 1.0}
+STOCK_EVENT_LOG = "  module: dagster._core.storage.event_log\n  class: SqliteEventLogStorage\n"
+
+
+def child(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak resident MB) of that child alone."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=False)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command[:4]} failed: {process.stderr.read().decode()[-3000:]}")
+    process.stderr.close()
+    return wall, usage.ru_maxrss / 1024
+
+
+def pipeline(source: Path, work: Path, dagster_yaml: str | None = None) -> tuple[float, float]:
+    """`dagster job execute` on `source`, fresh data root and instance under `work`."""
+    if work.exists():
+        shutil.rmtree(work)
+    home = work / "home"
+    home.mkdir(parents=True)
+    yaml_text = (REPO / "dagster.yaml").read_text()
+    if dagster_yaml == "stock":
+        yaml_text = re.sub(
+            r"event_log_storage:\n  module: jobforge_instance\n  class: PooledSqliteEventLogStorage\n",
+            "event_log_storage:\n" + STOCK_EVENT_LOG,
+            yaml_text,
+        )
+    (home / "dagster.yaml").write_text(yaml_text)
+    env = os.environ | {
+        "DAGSTER_HOME": str(home),
+        "JOBFORGE_DATA_ROOT": str(work / "data"),
+        "JOBFORGE_SOURCE_ROOT": str(source),
+    }
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"]
+    return child(command, env=env, cwd=home)
+
+
+def reference(source: Path, work: Path) -> tuple[float, float]:
+    if work.exists():
+        shutil.rmtree(work)
+    return child([sys.executable, str(REPO / "bench" / "reference.py"), str(source), str(work)])
+
+
+def medians(runs: int, measure: Callable[[int], tuple[float, float]]) -> tuple[float, float, list[float]]:
+    results = [measure(i) for i in range(runs)]
+    walls = [wall for wall, _ in results]
+    return statistics.median(walls), max(rss for _, rss in results), walls
+
+
+def query_timings(data_root: Path, queries: list[str], repeats: int) -> list[tuple[str, float, float]]:
+    """Median seconds per query: GoldQueryEngine, then plain DuckDB on the same files."""
+    import duckdb
+
+    from jobforge_dagster.config import JobForgeConfig
+    from jobforge_dagster.query import GoldQueryEngine, quote_identifier, quote_literal
+
+    gold = data_root / "gold"
+    plain = duckdb.connect()
+    for path in sorted(gold.glob("*.parquet")):
+        plain.execute(
+            f"CREATE VIEW {quote_identifier(path.stem)} AS SELECT * FROM read_parquet({quote_literal(str(path))})"
+        )
+    rows = []
+    with GoldQueryEngine(JobForgeConfig(data_root=str(data_root))) as engine:
+        for sql in queries:
+            engine.query(sql), plain.sql(sql).pl()  # warm both: file cache, parquet metadata
+            ours, theirs = [], []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                engine.query(sql)
+                ours.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                plain.sql(sql).pl()
+                theirs.append(time.perf_counter() - started)
+            rows.append((" ".join(sql.split())[:70], statistics.median(ours), statistics.median(theirs)))
+    return rows
+
+
+def sensor_tick(files: int = 10_000) -> float:
+    """Seconds for one tick over `files` unchanged files (after the ticks that first handle them)."""
+    import dagster as dg
+
+    from jobforge_dagster.config import JobForgeConfig
+    from jobforge_dagster.definitions import build_definitions
+
+    with tempfile.TemporaryDirectory() as scratch:
+        config = JobForgeConfig(data_root=str(Path(scratch) / "data"))
+        defs = build_definitions(config)  # built before the files arrive: they are new to it
+        folder = config.source_dir()
+        folder.mkdir(parents=True)
+        for index in range(files):
+            (folder / f"unchanged_{index:05d}.csv").write_text("Code,Title\n00010,Legislators\n")
+        sensor = defs.resolve_sensor_def("new_source_files")
+        instance = dg.DagsterInstance.ephemeral()
+        cursor, seconds = None, []
+        for _ in range(4):
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
+            ) as context:
+                started = time.perf_counter()
+                result = sensor.evaluate_tick(context)
+                seconds.append(time.perf_counter() - started)
+            cursor = result.cursor
+        assert len(cursor) < 200, "the cursor grew with the folder"
+        return seconds[-1]
+
+
+def machine() -> str:
+    memory = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    gib = int(memory.split()[1]) / 1024 / 1024
+    import dagster
+    import duckdb
+    import polars
+
+    return (
+        f"{os.cpu_count()} cores, {gib:.0f} GiB, {platform.machine()}, Python {platform.python_version()}, "
+        f"dagster {dagster.__version__}, polars {polars.__version__}, duckdb {duckdb.__version__}"
+    )
+
+
+def verdict(value: float, target: float) -> str:
+    return "meets" if value <= target else "MISSES"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--write", type=Path, help="also write the results as markdown to this file")
+    parser.add_argument("--skip-stock", action="store_true", help="skip the stock sqlite event log comparison")
+    args = parser.parse_args()
+    if not (REAL / "SHA256SUMS").exists():
+        sys.exit(f"the real files are not at {REAL}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        f"Command: `python bench/run.py --runs {args.runs} --rows {args.rows}`. Medians of {args.runs} runs.",
+        "",
+    ]
+
+    real_ref = medians(args.runs, lambda i: reference(REAL, OUT / "ref-real"))
+    real_pipe = medians(args.runs, lambda i: pipeline(REAL, OUT / "pipe-real"))
+    ratio = real_pipe[0] / real_ref[0]
+    lines += [
+        "## 1. Real data: 32 files, source to gold, whole process",
+        "",
+        "| run | median wall s | all runs s | peak RSS MB | ratio to reference |",
+        "| --- | ---: | --- | ---: | ---: |",
+        f"| plain-Polars reference | {real_ref[0]:.2f} | {', '.join(f'{w:.2f}' for w in real_ref[2])} "
+        f"| {real_ref[1]:.0f} | 1.00 |",
+        f"| pipeline (`dagster job execute`) | {real_pipe[0]:.2f} | {', '.join(f'{w:.2f}' for w in real_pipe[2])} "
+        f"| {real_pipe[1]:.0f} | {ratio:.2f} ({verdict(ratio, TARGETS['real'])} ≤ {TARGETS['real']:g}) |",
+    ]
+    if not args.skip_stock:
+        stock = medians(args.runs, lambda i: pipeline(REAL, OUT / "pipe-stock", "stock"))
+        lines.append(
+            f"| pipeline, Dagster's stock sqlite event log | {stock[0]:.2f} | "
+            f"{', '.join(f'{w:.2f}' for w in stock[2])} | {stock[1]:.0f} | {stock[0] / real_ref[0]:.2f} |"
+        )
+    lines.append("")
+
+    large_dir = OUT / f"large-{args.rows}"
+    large_csv = large_dir / "noc_large.csv"
+    if not large_csv.exists():
+        subprocess.run(
+            [sys.executable, str(REPO / "bench" / "generate.py"), str(large_csv), "--rows", str(args.rows)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    size_mb = large_csv.stat().st_size / 1e6
+    large_ref = medians(args.runs, lambda i: reference(large_dir, OUT / "ref-large"))
+    large_pipe = medians(args.runs, lambda i: pipeline(large_dir, OUT / "pipe-large"))
+    time_ratio, memory_ratio = large_pipe[0] / large_ref[0], large_pipe[1] / large_ref[1]
+    lines += [
+        f"## 2. One large CSV: {args.rows:,} rows, {size_mb:.0f} MB",
+        "",
+        "| run | median wall s | peak RSS MB |",
+        "| --- | ---: | ---: |",
+        f"| plain-Polars reference | {large_ref[0]:.2f} | {large_ref[1]:.0f} |",
+        f"| pipeline | {large_pipe[0]:.2f} | {large_pipe[1]:.0f} |",
+        f"| ratio | {time_ratio:.2f} ({verdict(time_ratio, TARGETS['large_time'])} ≤ {TARGETS['large_time']:g}) "
+        f"| {memory_ratio:.2f} ({verdict(memory_ratio, TARGETS['large_memory'])} ≤ {TARGETS['large_memory']:g}) |",
+        "",
+    ]
+
+    readme = (REPO / "README.md").read_text()
+    real_queries = re.findall(r"```sql\n(.*?)```", readme, flags=re.DOTALL)
+    large_queries = [
+        "SELECT teer, count(*) AS n, sum(CAST(employment_2023 AS BIGINT)) AS jobs "
+        "FROM noc_large GROUP BY teer ORDER BY teer",
+        "SELECT code_noc_2021_v1_0, count(*) AS n FROM noc_large "
+        "GROUP BY 1 HAVING count(*) > 1 ORDER BY n DESC LIMIT 20",
+    ]
+    timings = query_timings(OUT / "pipe-real" / "data", real_queries, 20)
+    timings += query_timings(OUT / "pipe-large" / "data", large_queries, 10)
+    lines += [
+        "## 3. Gold queries: GoldQueryEngine against plain DuckDB on the same parquet",
+        "",
+        "| query | engine ms | plain DuckDB ms | ratio |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for sql, ours, theirs in timings:
+        lines.append(
+            f"| `{sql}` | {ours * 1000:.1f} | {theirs * 1000:.1f} | {ours / theirs:.2f} "
+            f"({verdict(ours / theirs, TARGETS['query'])} ≤ {TARGETS['query']:g}) |"
+        )
+    lines.append("")
+
+    tick = sensor_tick()
+    lines += [
+        "## 4. Sensor tick over 10,000 unchanged files",
+        "",
+        f"One `new_source_files` tick: {tick * 1000:.0f} ms ({verdict(tick, TARGETS['sensor_seconds'])} < 1 s).",
+        "",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.write:
+        text = args.write.read_text() if args.write.exists() else ""
+        marker = "<!-- bench/run.py results -->"
+        head = text.split(marker)[0] if marker in text else text
+        args.write.write_text(f"{head.rstrip()}\n\n{marker}\n\n{report}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -37,13 +37,15 @@ STOCK_EVENT_LOG = "  module: dagster._core.storage.event_log\n  class: SqliteEve
 
 def child(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak resident MB) of that child alone."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=False)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{command[:4]} failed: {process.stderr.read().decode()[-3000:]}")
-    process.stderr.close()
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a full pipe would block the child
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            log.seek(0)
+            raise RuntimeError(f"{command[:4]} failed: {log.read().decode(errors='replace')[-3000:]}")
     return wall, usage.ru_maxrss / 1024
 
 

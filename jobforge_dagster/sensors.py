@@ -87,14 +87,14 @@ def scan_source(source_dir: Path) -> Iterator[SourceFile]:
                 yield SourceFile(relative, Path(entry.path), status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
-def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor, limit: int = MAX_REQUESTS_PER_TICK):
+def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor):
     """(files ready to load, the next cursor): a file is ready when unchanged since the previous tick."""
     ready: list[SourceFile] = []
     pending: dict[str, tuple[int, int, int]] = {}
     for file in files:
         if file.ctime_ns <= cursor.watermark_ns and file.relative not in cursor.pending:
             continue  # handled before and not touched since
-        if cursor.pending.get(file.relative) == file.signature and len(ready) < limit:
+        if cursor.pending.get(file.relative) == file.signature:
             ready.append(file)
         else:
             pending[file.relative] = file.signature
@@ -137,16 +137,16 @@ def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, in
     def new_source_files(context: SensorEvaluationContext, jobforge: JobForgeConfig) -> SensorResult | SkipReason:
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
         ready, next_cursor = plan_tick(scan_source(jobforge.source_dir()), cursor)
-        requests = []
-        for file in ready:
+        requests, unknown = [], []
+        for position, file in enumerate(ready):
             source = f"source/{file.relative}"
             spec = spec_for(file.relative, tables)
             if spec is None:
-                context.log.warning(
-                    f"{source} matches no registry entry and is new since the code location loaded: reload the "
-                    f"code location to load it with defaults as table {table_name_for(Path(file.relative).stem)!r}"
-                )
+                unknown.append(f"{source} (table {table_name_for(Path(file.relative).stem)!r})")
                 continue
+            if len(requests) == MAX_REQUESTS_PER_TICK:  # the rest stay ready for the next tick
+                next_cursor.pending.update({later.relative: later.signature for later in ready[position:]})
+                break
             if not spec.declared:
                 context.log.info(f"{source} has no registry entry: table {spec.name!r} uses defaults")
             try:
@@ -160,6 +160,11 @@ def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, in
                 continue
             context.log.info(f"{source}: new version {sha[:12]}, loading table {spec.name!r}")
             requests.append(run_request(spec, f"{spec.name}:{sha}", source, sha))
+        if unknown:
+            context.log.warning(
+                f"{len(unknown)} new file(s) match no registry entry and are not in the loaded code location; "
+                f"reload it to load them with defaults: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"
+            )
         waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
         context.log.info(f"{len(requests)} run(s) requested{waiting}")
         return SensorResult(run_requests=requests, cursor=next_cursor.model_dump_json())

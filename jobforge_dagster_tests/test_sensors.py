@@ -146,7 +146,7 @@ def test_cursor_stays_small_over_many_files(tmp_path: Path) -> None:
     files = list(scan_source(folder))
     ready, cursor = plan_tick(iter(files), SourceCursor())
     assert ready == [] and len(cursor.pending) == 2_000
-    ready, cursor = plan_tick(iter(files), cursor, limit=10_000)
+    ready, cursor = plan_tick(iter(files), cursor)
     assert len(ready) == 2_000 and cursor.pending == {}
     assert len(cursor.model_dump_json()) < 100  # a watermark, not a list of files
     ready, cursor = plan_tick(iter(files), cursor)

@@ -1,6 +1,8 @@
 """Read-only SQL over the gold layer with DuckDB, returning polars frames."""
 
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +25,44 @@ def quote_identifier(name: str) -> str:
 
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+class Watchdog:
+    """One thread that calls `interrupt` when an armed deadline passes (cheaper than a timer per query)."""
+
+    def __init__(self, interrupt: Callable[[], None]) -> None:
+        self._interrupt = interrupt
+        self._deadline: float | None = None
+        self._stopped = False
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._watch, name="gold-query-watchdog", daemon=True)
+        self._thread.start()
+
+    def arm(self, seconds: float | None) -> None:
+        with self._condition:
+            self._deadline = time.monotonic() + seconds if seconds else None
+            self._condition.notify()
+
+    def disarm(self) -> None:
+        with self._condition:
+            self._deadline = None
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopped = True
+            self._condition.notify()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        with self._condition:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._condition.wait()
+                elif time.monotonic() >= self._deadline:
+                    self._deadline = None
+                    self._interrupt()
+                else:
+                    self._condition.wait(self._deadline - time.monotonic())
 
 
 class GoldQueryEngine:
@@ -56,9 +96,11 @@ class GoldQueryEngine:
         ):
             self._connection.execute(statement)
         self._views: set[str] = set()
+        self._watchdog = Watchdog(self._connection.interrupt)
         self.register_gold_tables()
 
     def close(self) -> None:
+        self._watchdog.stop()
         self._connection_context.__exit__(None, None, None)
 
     def __enter__(self) -> "GoldQueryEngine":
@@ -99,10 +141,7 @@ class GoldQueryEngine:
     def query(self, sql: str) -> pl.DataFrame:
         """Run one read-only query and return its result as a polars DataFrame."""
         self.check_read_only(sql)
-        timer = None
-        if self.timeout_seconds:
-            timer = threading.Timer(self.timeout_seconds, self._connection.interrupt)
-            timer.start()
+        self._watchdog.arm(self.timeout_seconds)
         try:
             return self._connection.sql(sql).pl()
         except duckdb.InterruptException as error:
@@ -110,8 +149,7 @@ class GoldQueryEngine:
         except duckdb.Error as error:
             raise QueryError(f"query failed: {error}") from error
         finally:
-            if timer is not None:
-                timer.cancel()
+            self._watchdog.disarm()
 
     def query_with_provenance(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""

@@ -16,7 +16,9 @@ from jobforge_dagster.registry import FORMATS, TableSpec
 
 UTF8 = {"utf8", "utf-8", "utf_8"}
 #: Longest CSV record accepted (a field of several megabytes is fine).
-MAX_LINE_BYTES = 256 * 1024 * 1024
+MAX_LINE_BYTES = 32 * 1024 * 1024
+#: The validation pass streams: a small memory budget, no progress bar on the console.
+VALIDATION_SETTINGS = {"memory_limit": "512MB", "preserve_insertion_order": False}
 #: The header record must fit in this many bytes.
 HEADER_BYTES = 1024 * 1024
 
@@ -67,10 +69,11 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
     query = (
         f"SELECT count(*), {counts} FROM read_csv($path, columns = {{{names}}}, header = true, auto_detect = false,"
         " strict_mode = true, null_padding = false, delim = $delim, quote = '\"', escape = '\"',"
-        f" max_line_size = {MAX_LINE_BYTES})"
+        f" max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES})"
     )
     try:
-        with duckdb.connect() as connection:
+        with duckdb.connect(config=VALIDATION_SETTINGS) as connection:
+            connection.execute("SET enable_progress_bar = false")
             return connection.execute(query, {"path": str(path), "delim": separator}).fetchone()[0]
     except duckdb.Error as error:
         raise csv_error(str(error), display_name) from error

@@ -155,14 +155,13 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
             raise LayerWriteError(f"{origin}{relative}: {error}") from error
 
         definition = {key: getattr(value, "value", value) for key, value in (context.definition_metadata or {}).items()}
-        upstream = definition.get("upstream_tables")
         table_metadata = generate_table_metadata(
             path,
             layer.value,
             domain=str(definition.get("domain", "general")),
             description=str(definition.get("description", "")),
             business_purpose=str(definition.get("business_purpose", "")),
-            upstream_tables=list(getattr(upstream, "value", upstream) or []),
+            upstream_tables=list(definition.get("upstream_tables") or []),
             file_path=relative,
             batch_id=facts.batch_id if facts else None,
             source_sha256=facts.source_sha256 if facts else None,

@@ -20,11 +20,19 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
 )
 from dagster._serdes import ConfigurableClassData
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
 #: Run databases whose engines stay open; the index database always does.
 OPEN_RUN_SHARDS = 8
+
+
+def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
+    """WAL (Dagster's choice) with synchronous=NORMAL: no fsync per commit; a power cut may lose the last events,
+    never corrupt the database. Saves about 0.4 s of a real-data run's 3,800 commits."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -48,6 +56,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 engine = create_engine(
                     self.conn_string_for_shard(shard), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
                 )
+                event.listen(engine, "connect", _relaxed_sync)
                 self._engines[shard] = engine
             self._engines.move_to_end(shard)
             run_shards = [name for name in self._engines if name != INDEX_SHARD_NAME]

@@ -4,10 +4,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from dagster import AssetCheckSeverity
+from dagster import AssetCheckSeverity, MetadataValue
 
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_ROW
 from jobforge_dagster.registry import Range, Reference
+
+#: The asset checks on every gold table: nothing lost and provenance intact; the registry's declared data rules.
+INTEGRITY = "integrity"
+CONFORMANCE = "conformance"
 
 #: How many offending values a failed check lists.
 EXAMPLES = 10
@@ -134,6 +138,28 @@ def reconciliation_check(staged_rows: int, silver_rows: int, quarantined_rows: i
         f"{gold_records} of them in gold",
         metadata,
     )
+
+
+def combine(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:
+    """Several rules as one check: it passes if every rule passes; its severity is the worst failing rule's.
+
+    Metadata: `failed_rules`, a markdown table of every rule, and each rule's own metadata under its name.
+    """
+    failed = {name: outcome for name, outcome in outcomes.items() if not outcome.passed}
+    errors = [name for name, outcome in failed.items() if outcome.severity is AssetCheckSeverity.ERROR]
+    rows = "\n".join(
+        f"| {name} | {'pass' if outcome.passed else outcome.severity.value} | {outcome.description.replace('|', '/')} |"
+        for name, outcome in outcomes.items()
+    )
+    metadata: dict[str, Any] = {
+        "failed_rules": list(failed),
+        "rules": MetadataValue.md(f"| rule | result | detail |\n| --- | --- | --- |\n{rows}"),
+    } | {name: outcome.metadata for name, outcome in outcomes.items()}
+    if not failed:
+        return CheckOutcome(True, f"all {len(outcomes)} rules pass: {', '.join(outcomes)}", metadata)
+    description = "; ".join(f"{name}: {outcome.description}" for name, outcome in failed.items())
+    severity = AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN
+    return CheckOutcome(False, description, metadata, severity)
 
 
 def duplicates_in_quarantine(quarantine: pl.LazyFrame | None) -> int:

@@ -104,3 +104,18 @@ def test_check_functions() -> None:
     assert checks.reconciliation_check(5, 4, 1, frame).passed  # 5 source rows = 4 in silver + 1 quarantined
     assert not checks.reconciliation_check(5, 4, 0, frame).passed  # one source row unaccounted for
     assert not checks.reconciliation_check(6, 5, 1, frame).passed  # a silver row did not reach gold
+
+
+def test_rules_combine_into_one_check_with_the_worst_severity() -> None:
+    passing = checks.CheckOutcome(True, "ok", {"rows": 3})
+    warned = checks.CheckOutcome(False, "source repeated a key", {"duplicates": 1}, AssetCheckSeverity.WARN)
+    failed = checks.CheckOutcome(False, "2 codes do not resolve", {"unresolved": 2})
+    assert checks.combine({"a": passing}).passed
+    only_warned = checks.combine({"a": passing, "key_unique": warned})
+    assert not only_warned.passed and only_warned.severity is AssetCheckSeverity.WARN
+    both = checks.combine({"key_unique": warned, "a": passing, "foreign_key": failed})
+    assert not both.passed and both.severity is AssetCheckSeverity.ERROR
+    assert both.metadata["failed_rules"] == ["key_unique", "foreign_key"]
+    assert both.metadata["foreign_key"] == {"unresolved": 2} and both.metadata["a"] == {"rows": 3}
+    assert both.description == "key_unique: source repeated a key; foreign_key: 2 codes do not resolve"
+    assert "| foreign_key | ERROR | 2 codes do not resolve |" in both.metadata["rules"].value

@@ -63,7 +63,10 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> RealRun:
 def test_run_succeeds_and_every_asset_check_passes(real: RealRun) -> None:
     assert real.result.success
     evaluations = real.result.get_asset_check_evaluations()
-    assert len(evaluations) > 150
+    checked = {e.asset_key.to_user_string() for e in evaluations if e.check_name == "integrity"}
+    assert checked == {f"gold/{spec.gold_table}" for spec in real.fed_tables()} | {"gold/dim_oasis_attribute"}
+    rules = sum(len(e.metadata) - 2 for e in evaluations)  # each rule's metadata, besides failed_rules and rules
+    assert rules > 150
     failed = [(e.asset_key.to_user_string(), e.check_name, e.description) for e in evaluations if not e.passed]
     assert failed == []
 
@@ -201,9 +204,9 @@ def test_job_architecture_codes_and_mapping(real: RealRun) -> None:
     check = next(
         e
         for e in real.result.get_asset_check_evaluations()
-        if e.asset_key.to_user_string() == "gold/job_architecture" and e.check_name == "foreign_key_noc_2021_code"
+        if e.asset_key.to_user_string() == "gold/job_architecture" and e.check_name == "conformance"
     )
-    assert check.passed and check.metadata["null_keys"].value == 68
+    assert check.passed and check.metadata["foreign_key_noc_2021_code"].value["null_keys"] == 68
 
 
 def test_crosswalk_leading_zeros_restored(real: RealRun) -> None:
@@ -256,9 +259,12 @@ def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:
         for e in result.get_asset_check_evaluations()
         if e.asset_key.to_user_string() == "gold/job_architecture"
     }
-    assert not outcomes["key_unique"].passed  # the repeated JT_ID was quarantined, and the check says so
-    assert outcomes["key_unique"].metadata["duplicates_quarantined"].value == 1
-    assert not outcomes["foreign_key_noc_2021_code"].passed
-    assert outcomes["foreign_key_noc_2021_code"].metadata["examples"].value == ["99999"]
-    assert outcomes["provenance"].passed and outcomes["row_reconciliation"].passed
+    conformance = outcomes["conformance"]
+    assert not conformance.passed and conformance.severity is dg.AssetCheckSeverity.ERROR
+    # the repeated JT_ID was quarantined, and the rule says so; the unknown NOC code does not resolve
+    assert conformance.metadata["failed_rules"].value == ["key_unique", "foreign_key_noc_2021_code"]
+    assert conformance.metadata["key_unique"].value["duplicates_quarantined"] == 1
+    assert conformance.metadata["foreign_key_noc_2021_code"].value["examples"] == ["99999"]
+    assert "foreign_key_noc_2021_code: noc_2021_code resolves" in conformance.description
+    assert outcomes["integrity"].passed
     assert not result.success  # the foreign key check is blocking

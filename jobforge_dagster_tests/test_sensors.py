@@ -63,7 +63,7 @@ def test_new_file_is_requested_once_stable(empty_root: JobForgeConfig) -> None:
         "silver/noc_unit_groups",
         "gold/noc_unit_groups",
     }
-    assert {key.name for key in request.asset_check_keys} >= {"provenance", "row_reconciliation", "key_unique"}
+    assert {key.name for key in request.asset_check_keys} >= {"integrity", "conformance"}
     assert request.tags["jobforge/source_file"] == f"source/{SAMPLE}"
     assert sensor.tick() == []  # handled: not requested again
     assert len(SourceCursor.model_validate_json(sensor.cursor).pending) == 0

@@ -70,8 +70,13 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
         metadata={"domain": "oasis", "upstream_tables": [f"staged/{spec.name}" for spec in ratings]},
         check_specs=[
-            AssetCheckSpec("provenance", asset=OASIS_ATTRIBUTE_KEY, blocking=True),
-            AssetCheckSpec("key_unique", asset=OASIS_ATTRIBUTE_KEY, blocking=True),
+            AssetCheckSpec(checks.INTEGRITY, asset=OASIS_ATTRIBUTE_KEY, blocking=True, description="provenance"),
+            AssetCheckSpec(
+                checks.CONFORMANCE,
+                asset=OASIS_ATTRIBUTE_KEY,
+                blocking=True,
+                description="key_unique (category, attribute)",
+            ),
         ],
     )
     def dim_oasis_attribute(
@@ -94,11 +99,15 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         yield Output(frame, metadata=facts.to_metadata() | {"input_batches": MetadataValue.json(batches)})
         written = pl.scan_parquet(jobforge.table_path(Layer.GOLD, OASIS_ATTRIBUTE_KEY.path[-1]))
         for name, outcome in (
-            ("provenance", checks.provenance_check(written)),
-            ("key_unique", checks.key_unique_check(written, key_columns)),
+            (checks.INTEGRITY, checks.combine({"provenance": checks.provenance_check(written)})),
+            (checks.CONFORMANCE, checks.combine({"key_unique": checks.key_unique_check(written, key_columns)})),
         ):
             yield AssetCheckResult(
-                check_name=name, passed=outcome.passed, description=outcome.description, metadata=outcome.metadata
+                check_name=name,
+                passed=outcome.passed,
+                severity=outcome.severity,
+                description=outcome.description,
+                metadata=outcome.metadata,
             )
 
     return dim_oasis_attribute

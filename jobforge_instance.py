@@ -10,7 +10,7 @@ locking are Dagster's: the databases stay readable by an unmodified Dagster.
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,6 +41,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
+        self._present: set[tuple[str, str]] = set()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -74,6 +75,37 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
+    # Dagster asks the schema before storing each asset or check event (has_table opens a fresh connection
+    # for it) and before reading asset records. Tables, columns and completed data migrations only appear
+    # (`dagster instance migrate`), so a positive answer is kept; a negative one is asked again.
+
+    def _remember(self, kind: str, name: str, ask: Callable[[], bool]) -> bool:
+        if (kind, name) in self._present:
+            return True
+        present = ask()
+        if present:
+            self._present.add((kind, name))
+        return present
+
+    def has_table(self, table_name: str) -> bool:
+        return self._remember(
+            "table", table_name, lambda: super(PooledSqliteEventLogStorage, self).has_table(table_name)
+        )
+
+    def has_secondary_index(self, name: str) -> bool:
+        return self._remember("index", name, lambda: super(PooledSqliteEventLogStorage, self).has_secondary_index(name))
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        return self._remember(
+            "asset_key_column",
+            column_name,
+            lambda: super(PooledSqliteEventLogStorage, self)._has_asset_key_col_on_connection(conn, column_name),
+        )
+
+    def upgrade(self) -> None:
+        self._present.clear()
+        super().upgrade()
+
     def _dispose_engines(self) -> None:
         with self._engines_lock:
             for engine in self._engines.values():
@@ -81,6 +113,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.clear()
 
     def wipe(self) -> None:
+        self._present.clear()
         self._dispose_engines()
         super().wipe()
 

@@ -98,23 +98,28 @@ def check_casts(staged: pl.LazyFrame, plan: BronzePlan, source_file: str) -> Non
     if not plan.types:
         return
     renamed = staged.rename(plan.mapping)
-    failures = []
+    failed = {}
     for column, dtype in plan.types.items():
         raw = _without_tokens(column, plan).str.strip_chars()
-        failed = raw.is_not_null() & (raw != "") & _cast(column, dtype, plan).is_null()
-        failures.append(
-            renamed.filter(failed)
-            .select(pl.col(SOURCE_ROW), pl.lit(column).alias("column"), pl.col(column).alias("value"))
-            .head(MAX_REPORTED)
+        failed[column] = raw.is_not_null() & (raw != "") & _cast(column, dtype, plan).is_null()
+    # One pass: the first rows with any failing cell (each failing cell kept, the others null), in file order.
+    flagged = (
+        renamed.filter(pl.any_horizontal(*failed.values()))
+        .select(
+            pl.col(SOURCE_ROW), *(pl.when(mask).then(pl.col(column)).alias(column) for column, mask in failed.items())
         )
-    bad = pl.concat(failures).sort(SOURCE_ROW).head(MAX_REPORTED).collect()
-    if bad.height:
-        first = bad.row(0, named=True)
-        others = "; ".join(f"row {r[SOURCE_ROW]} {r['column']}={r['value']!r}" for r in bad.rows(named=True)[1:])
+        .sort(SOURCE_ROW)
+        .head(MAX_REPORTED)
+        .collect()
+    )
+    cells = [(row[SOURCE_ROW], column, row[column]) for row in flagged.rows(named=True) for column in failed]
+    bad = [(row, column, value) for row, column, value in cells if value is not None][:MAX_REPORTED]
+    if bad:
+        row, column, value = bad[0]
+        others = "; ".join(f"row {r} {c}={v!r}" for r, c, v in bad[1:])
         raise SourceDataError(
-            f"value {first['value']!r} is not a valid {plan.types[first['column']]}"
-            + (f" (also: {others})" if others else ""),
+            f"value {value!r} is not a valid {plan.types[column]}" + (f" (also: {others})" if others else ""),
             file=source_file,
-            row=first[SOURCE_ROW],
-            column=plan.header[first["column"]],
+            row=row,
+            column=plan.header[column],
         )

@@ -1,5 +1,6 @@
 """What each layer of a registry table is built from: the transforms wired to the table's spec and files."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,28 +35,46 @@ def batch_id_for(table: str, sha256: str) -> str:
     return f"{table}-{sha256[:12]}"
 
 
-def open_batch(
-    spec: TableSpec, config: JobForgeConfig, catalog: CatalogManager
-) -> tuple[Path, BatchRecord, str] | None:
-    """The table's source file, its batch record (saved) and its fingerprint, or None when no file matches."""
+@dataclass(frozen=True)
+class OpenedSource:
+    """A table's source file as found: its batch (saved), its fingerprint, and its validated scan, or what
+    reading it raised (raised by `build_staged`, once the batch is known, so the failure is logged against it)."""
+
+    path: Path
+    batch: BatchRecord
+    fingerprint: str
+    read: staged.SourceRead | Exception
+
+
+def open_batch(spec: TableSpec, config: JobForgeConfig, catalog: CatalogManager) -> OpenedSource | None:
+    """Find the table's source file, hash it while it is validated, and save its batch; None if no file matches.
+
+    hashlib and DuckDB release the GIL, so on a large file the sha256 pass and the validation pass overlap.
+    """
     source = find_source_file(spec, config.source_dir())
     if source is None:
         return None
+    display = config.relative(source)
     before = fingerprint(source)
-    sha = sha256_file(source)
+    read: staged.SourceRead | Exception
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_file, source)
+        try:
+            read = staged.read_source(source, spec, display)
+        except Exception as error:  # raised by build_staged, once the batch exists
+            read = error
+        sha = digest.result()
     if fingerprint(source) != before:
-        raise SourceChangedError(
-            f"{config.relative(source)} changed while it was being read; run again once it is complete"
-        )
+        raise SourceChangedError(f"{display} changed while it was being read; run again once it is complete")
     batch = BatchRecord(
         batch_id=batch_id_for(spec.name, sha),
         table=spec.name,
-        source_file=config.relative(source),
+        source_file=display,
         sha256=sha,
         size_bytes=source.stat().st_size,
     )
     catalog.save_batch(batch)
-    return source, batch, before
+    return OpenedSource(source, batch, before, read)
 
 
 def read_batch(path: Path) -> tuple[str, str]:
@@ -89,10 +108,12 @@ def build_staged_from_history(history: Path, batch_id: str) -> LayerBuild:
     return LayerBuild(frame, [f"backfill: staged batch {batch_id} restored from {history.parent.name}/{history.name}"])
 
 
-def build_staged(spec: TableSpec, source: Path, batch: BatchRecord) -> tuple[LayerBuild, int | None]:
+def build_staged(opened: OpenedSource) -> tuple[LayerBuild, int | None]:
     """The staged frame, and the number of data records the file holds (counted by the CSV validation)."""
-    read = staged.read_source(source, spec, batch.source_file)
-    frame = staged.add_provenance(read.frame, batch.source_file, batch.batch_id, utc_now())
+    read = opened.read
+    if isinstance(read, Exception):
+        raise read
+    frame = staged.add_provenance(read.frame, opened.batch.source_file, opened.batch.batch_id, utc_now())
     transforms = ["strict CSV validation", "read every column as text, no type inference", "provenance added"]
     return LayerBuild(frame, transforms), read.records
 

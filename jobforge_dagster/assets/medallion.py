@@ -120,12 +120,12 @@ def _materialize_layers(
                 if opened is None:
                     context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
                     return
-                source, batch, source_fingerprint = opened
+                batch = opened.batch
                 if not spec.declared:
                     context.log.info(f"{batch.source_file} has no registry entry: table {spec.name!r} uses defaults")
                 facts = TransitionFacts.start(spec.name, batch, SOURCE, [batch.source_file], rows_in=None)
-                build, records = build_staged(spec, source, batch)
-                facts = facts.model_copy(update={"rows_in": records, "source_fingerprint": source_fingerprint})
+                build, records = build_staged(opened)
+                facts = facts.model_copy(update={"rows_in": records, "source_fingerprint": opened.fingerprint})
             else:
                 if batch_id is not None and layer.previous not in built:
                     previous = kept_batch(config, layer.previous, spec, batch_id)

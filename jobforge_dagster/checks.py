@@ -121,9 +121,28 @@ def foreign_key_check(gold: pl.LazyFrame, reference: Reference, allowed: pl.Lazy
     )
 
 
+def distinct_source_rows(gold: pl.LazyFrame) -> int:
+    """Distinct `_source_row` values. Gold tables keep source order, so one ordered pass counts them (27M rows:
+    0.2 s, 0.3 GB); a table out of order falls back to a hash count (2 s, 1.7 GB)."""
+    row = pl.col(SOURCE_ROW)
+    rows, backwards, changes, nulls = (
+        gold.select(
+            pl.len().alias("rows"),
+            (row.diff() < 0).sum().alias("backwards"),
+            (row.diff() != 0).sum().alias("changes"),
+            row.null_count().alias("nulls"),
+        )
+        .collect()
+        .row(0)
+    )
+    if backwards == 0 and nulls == 0:
+        return changes + 1 if rows else 0
+    return gold.select(row.n_unique()).collect().item()
+
+
 def reconciliation_check(staged_rows: int, silver_rows: int, quarantined_rows: int, gold: pl.LazyFrame) -> CheckOutcome:
     """Source rows = silver rows + quarantined rows, and every silver row reaches gold (by `_source_row`)."""
-    gold_records = gold.select(pl.col(SOURCE_ROW).n_unique()).collect().item()
+    gold_records = distinct_source_rows(gold)
     metadata = {
         "source_rows": staged_rows,
         "silver_rows": silver_rows,

@@ -119,3 +119,10 @@ def test_rules_combine_into_one_check_with_the_worst_severity() -> None:
     assert both.metadata["foreign_key"] == {"unresolved": 2} and both.metadata["a"] == {"rows": 3}
     assert both.description == "key_unique: source repeated a key; foreign_key: 2 codes do not resolve"
     assert "| foreign_key | ERROR | 2 codes do not resolve |" in both.metadata["rules"].value
+
+
+def test_distinct_source_rows_in_order_and_out_of_order() -> None:
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": [1, 1, 1, 2, 3, 3, 7]})) == 4  # ordered pass
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": [3, 1, 3, 2, 1]})) == 3  # hash count
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": [1, None, 2]})) == 3  # nulls: hash count
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": []}, schema={"_source_row": pl.Int64})) == 0

@@ -102,7 +102,10 @@ def check_casts(staged: pl.LazyFrame, plan: BronzePlan, source_file: str) -> Non
     for column, dtype in plan.types.items():
         raw = _without_tokens(column, plan).str.strip_chars()
         failed[column] = raw.is_not_null() & (raw != "") & _cast(column, dtype, plan).is_null()
-    # One pass: the first rows with any failing cell (each failing cell kept, the others null), in file order.
+    # Clean files (the usual case) cost one aggregate pass; only a file with failures is searched for them.
+    counts = renamed.select(mask.sum().alias(column) for column, mask in failed.items()).collect().row(0)
+    if not any(counts):
+        return
     flagged = (
         renamed.filter(pl.any_horizontal(*failed.values()))
         .select(

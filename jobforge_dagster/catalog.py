@@ -188,10 +188,11 @@ def generate_table_metadata(
     file_path: str | None = None,
     batch_id: str | None = None,
     source_sha256: str | None = None,
+    footer: pq.FileMetaData | None = None,
 ) -> TableMetadata:
-    """Describe a parquet file from its footer alone: rows, columns, types, null counts, size."""
+    """Describe a parquet file from its footer alone (read here unless given): rows, columns, types, null counts."""
     parquet_path = Path(parquet_path)
-    footer = pq.read_metadata(parquet_path)
+    footer = footer or pq.read_metadata(parquet_path)
     schema = pl.read_parquet_schema(parquet_path)
     null_counts = [0] * footer.num_columns
     for group in range(footer.num_row_groups):

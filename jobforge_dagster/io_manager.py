@@ -61,24 +61,24 @@ def sink_parquet_atomic(
     metadata: dict[str, str],
     keep_empty: bool = True,
     before_commit: Callable[[int], None] | None = None,
-) -> int:
-    """Stream a frame to zstd parquet through a hidden temporary file renamed into place; return its rows.
+) -> pq.FileMetaData | None:
+    """Stream a frame to zstd parquet through a hidden temporary file renamed into place; return its footer.
 
     With `keep_empty=False` a frame with no rows writes nothing (and an existing file at `path` is removed).
     `before_commit(rows)` may raise to abandon the write, leaving any previous file in place.
     """
     with atomic_path(path) as temporary:
         frame.lazy().sink_parquet(temporary, compression="zstd", statistics=True, metadata=metadata or None)
-        rows = pq.read_metadata(temporary).num_rows
+        footer = pq.read_metadata(temporary)
         if before_commit is not None:
-            before_commit(rows)
-        if rows or keep_empty:
-            return rows
+            before_commit(footer.num_rows)
+        if footer.num_rows or keep_empty:
+            return footer
         temporary.unlink()
     Path(path).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         Path(path).parent.rmdir()
-    return 0
+    return None
 
 
 class ProvenanceParquetIOManager(PolarsParquetIOManager):
@@ -115,12 +115,12 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
     def write_df_to_path(self, context: OutputContext, df: pl.DataFrame, path: "UPath") -> None:
         self.sink_df_to_path(context, df.lazy(), path)
 
-    def sink_df_to_path(self, context: OutputContext, df: pl.LazyFrame, path: "UPath") -> None:
+    def sink_df_to_path(self, context: OutputContext, df: pl.LazyFrame, path: "UPath") -> pq.FileMetaData | None:
         layer, _ = self._layer_and_table(context)
         facts = TransitionFacts.from_metadata(context.output_metadata)
         metadata = {} if facts is None else {f"jobforge.{key}": str(getattr(facts, key)) for key in PARQUET_META_KEYS}
         before_commit = self._source_guard(facts) if facts is not None and facts.source_layer == SOURCE else None
-        sink_parquet_atomic(stamp_layer(df, layer), path, metadata, before_commit=before_commit)
+        return sink_parquet_atomic(stamp_layer(df, layer), path, metadata, before_commit=before_commit)
 
     def _source_guard(self, facts: TransitionFacts) -> Callable[[int], None]:
         """For staged writes: the source must be unchanged and every record it holds must have been read."""
@@ -147,7 +147,7 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
         catalog = CatalogManager(self.jobforge)
         relative = self.jobforge.relative(path)
         try:
-            self.sink_df_to_path(context, obj.lazy(), path)
+            footer = self.sink_df_to_path(context, obj.lazy(), path)
         except Exception as error:
             if facts is not None:
                 catalog.save_lineage_log(facts.failed(layer.value, context.run_id, error))
@@ -165,6 +165,7 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
             file_path=relative,
             batch_id=facts.batch_id if facts else None,
             source_sha256=facts.source_sha256 if facts else None,
+            footer=footer,
         )
         catalog.save_table_metadata(table_metadata)
         metadata = dagster_metadata(table_metadata, uri=path.as_uri())

@@ -204,7 +204,8 @@ def build_silver(spec: TableSpec, upstream: pl.LazyFrame, config: JobForgeConfig
     path = config.quarantine_path(spec.name, batch_id)
     quarantined = 0
     if result.quarantined is not None:
-        quarantined = sink_parquet_atomic(result.quarantined, path, {"jobforge.batch_id": batch_id}, keep_empty=False)
+        footer = sink_parquet_atomic(result.quarantined, path, {"jobforge.batch_id": batch_id}, keep_empty=False)
+        quarantined = footer.num_rows if footer is not None else 0
     quarantine_file = config.relative(path) if quarantined else None
     transforms = result.transforms[:2] + repairs + result.transforms[2:]
     metadata = {"repaired_codes": MetadataValue.json(changed)} if changed else {}

@@ -1,8 +1,10 @@
-"""Plain-polars reference for the benchmark: the same reads and writes as the pipeline, no orchestration.
+"""Minimal plain-Polars reference for the benchmark: the four layers' reads and writes, no orchestration.
 
 For each source file: staged (every value a string, provenance columns), bronze (unique snake_case names),
 silver (trimmed, blanks as null), gold (silver as is): four zstd parquet files with provenance, written
-through a temporary file and renamed, as the pipeline does.
+through a temporary file and renamed. It imports nothing of JobForge and skips what the registry declares
+(validation, hashing, null tokens, casts, code repairs, rules, de-duplication, gold shapes): a lower bound.
+bench/same_work.py is the other reference, JobForge's own transforms with no orchestration.
 
     python bench/reference.py SOURCE_DIR OUT_DIR
 """

@@ -6,8 +6,9 @@ Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
   1. real data: the 32 files of ../shared/data/noc2021, `dagster job execute ... medallion_pipeline` as a
      whole process, against two references with no orchestration: bench/reference.py (minimal plain Polars:
      generic normalisation only, imports nothing of JobForge) and bench/same_work.py (JobForge's transforms
-     in a loop; its files are checked equal to the pipeline's); plus the pipeline with Dagster's stock sqlite
-     event log, to show what the pooled one saves;
+     in a loop; its files are checked equal to the pipeline's); plus Dagster alone (bench/floor.py: the same
+     graph shape, no work), the floor of any run, and the pipeline with Dagster's stock sqlite event log, to
+     show what the pooled one saves;
   2. one large generated NOC-like CSV (bench/generate.py, --rows): wall time and peak resident memory of
      each child process, from the operating system (wait4), against the same two references;
   3. gold queries: the README's queries on the real gold, and two scans of the large gold, through
@@ -51,8 +52,10 @@ def child(command: list[str], env: dict | None = None, cwd: Path | None = None) 
     return wall, usage.ru_maxrss / 1024
 
 
-def pipeline(source: Path, work: Path, dagster_yaml: str | None = None) -> tuple[float, float]:
-    """`dagster job execute` on `source`, fresh data root and instance under `work`."""
+def pipeline(
+    source: Path, work: Path, dagster_yaml: str | None = None, code: tuple[str, ...] = ("-m", "jobforge_dagster")
+) -> tuple[float, float]:
+    """`dagster job execute` of `code` on `source`, fresh data root and instance under `work`."""
     if work.exists():
         shutil.rmtree(work)
     home = work / "home"
@@ -70,7 +73,7 @@ def pipeline(source: Path, work: Path, dagster_yaml: str | None = None) -> tuple
         "JOBFORGE_DATA_ROOT": str(work / "data"),
         "JOBFORGE_SOURCE_ROOT": str(source),
     }
-    command = [str(BIN / "dagster"), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"]
+    command = [str(BIN / "dagster"), "job", "execute", *code, "-j", "medallion_pipeline"]
     return child(command, env=env, cwd=home)
 
 
@@ -194,6 +197,7 @@ def main() -> None:
     real_ref = medians(args.runs, lambda i: reference(REAL, OUT / "ref-real"))
     real_same = medians(args.runs, lambda i: reference(REAL, OUT / "same-real", "same_work.py"))
     real_pipe = medians(args.runs, lambda i: pipeline(REAL, OUT / "pipe-real"))
+    floor = medians(args.runs, lambda i: pipeline(REAL, OUT / "floor", code=("-f", str(REPO / "bench" / "floor.py"))))
     compared = same_outputs(OUT / "same-real", OUT / "pipe-real" / "data")
     ratio, same_ratio = real_pipe[0] / real_ref[0], real_pipe[0] / real_same[0]
     target = TARGETS["real"]
@@ -210,6 +214,8 @@ def main() -> None:
         f"| {same_ratio:.2f} ({verdict(same_ratio, target)} ≤ {target:g}) |",
         f"| pipeline (`dagster job execute`) | {real_pipe[0]:.2f} | {', '.join(f'{w:.2f}' for w in real_pipe[2])} "
         f"| {real_pipe[1]:.0f} | 1.00 |",
+        f"| Dagster alone: the same graph, no work (`bench/floor.py`) | {floor[0]:.2f} "
+        f"| {', '.join(f'{w:.2f}' for w in floor[2])} | {floor[1]:.0f} | |",
     ]
     if not args.skip_stock:
         stock = medians(args.runs, lambda i: pipeline(REAL, OUT / "pipe-stock", "stock"))

@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from jobforge_dagster import checks
+from jobforge_dagster.assets.table_checks import check_result
 from jobforge_dagster.catalog import TransitionFacts
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, PROVENANCE_COLUMNS, SOURCE_FILE, SOURCE_ROW, Layer
@@ -102,12 +103,6 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
             (checks.INTEGRITY, checks.combine({"provenance": checks.provenance_check(written)})),
             (checks.CONFORMANCE, checks.combine({"key_unique": checks.key_unique_check(written, key_columns)})),
         ):
-            yield AssetCheckResult(
-                check_name=name,
-                passed=outcome.passed,
-                severity=outcome.severity,
-                description=outcome.description,
-                metadata=outcome.metadata,
-            )
+            yield check_result(OASIS_ATTRIBUTE_KEY, name, outcome)
 
     return dim_oasis_attribute

@@ -172,12 +172,15 @@ def run_checks(
                 outcomes[rule.name] = rule.evaluate(facts, config)
             except Exception as error:  # a rule that cannot run has failed, with the reason
                 outcomes[rule.name] = checks.CheckOutcome(False, f"could not run: {type(error).__name__}: {error}")
-        outcome = checks.combine(outcomes)
-        yield AssetCheckResult(
-            asset_key=gold_key,
-            check_name=check.name,
-            passed=outcome.passed,
-            severity=outcome.severity,
-            description=outcome.description,
-            metadata=outcome.metadata,
-        )
+        yield check_result(gold_key, check.name, checks.combine(outcomes))
+
+
+def check_result(asset_key: AssetKey, name: str, outcome: checks.CheckOutcome) -> AssetCheckResult:
+    return AssetCheckResult(
+        asset_key=asset_key,
+        check_name=name,
+        passed=outcome.passed,
+        severity=outcome.severity,
+        description=outcome.description,
+        metadata=outcome.metadata,
+    )

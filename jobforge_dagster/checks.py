@@ -47,9 +47,21 @@ def provenance_check(gold: pl.LazyFrame) -> CheckOutcome:
 
 
 def key_unique_check(gold: pl.LazyFrame, key: list[str], duplicates_quarantined: int = 0) -> CheckOutcome:
-    """Gold keys are unique (ERROR); a source that repeated keys (rows quarantined in silver) is a WARN."""
-    repeated = gold.group_by(key).agg(pl.len().alias("rows")).filter(pl.col("rows") > 1).sort(key).collect()
-    null_keys = gold.filter(pl.any_horizontal(pl.col(key).is_null())).select(pl.len()).collect().item()
+    """Gold keys are unique (ERROR); a source that repeated keys (rows quarantined in silver) is a WARN.
+
+    One counting pass; the repeated keys are listed only when there are some.
+    """
+    duplicated_rows, null_keys = (
+        gold.select(
+            pl.struct(key).is_duplicated().sum().alias("duplicated_rows"),
+            pl.any_horizontal(pl.col(key).is_null()).sum().alias("null_keys"),
+        )
+        .collect()
+        .row(0)
+    )
+    repeated = pl.DataFrame()
+    if duplicated_rows:
+        repeated = gold.group_by(key).agg(pl.len().alias("rows")).filter(pl.col("rows") > 1).sort(key).collect()
     metadata = {
         "key": key,
         "repeated_keys": repeated.height,
@@ -70,15 +82,14 @@ def key_unique_check(gold: pl.LazyFrame, key: list[str], duplicates_quarantined:
 
 
 def code_format_check(gold: pl.LazyFrame, column: str, pattern: str) -> CheckOutcome:
+    """Non-null values match the pattern; one counting pass, examples only when some do not."""
     value = pl.col(column)
-    bad = (
-        _in_scope(gold)
-        .filter(value.is_not_null() & value.cast(pl.String).str.contains(f"^(?:{pattern})$").not_())
-        .select(value)
-        .collect()
-    )
-    metadata = {"pattern": pattern, "bad_values": bad.height, "examples": bad[column].head(EXAMPLES).to_list()}
-    return CheckOutcome(bad.height == 0, f"{column} matches ^{pattern}$ ({bad.height} do not)", metadata)
+    scope = _in_scope(gold)
+    failing = value.is_not_null() & value.cast(pl.String).str.contains(f"^(?:{pattern})$").not_()
+    bad = scope.select(failing.sum()).collect().item()
+    examples = scope.filter(failing).select(value).head(EXAMPLES).collect()[column].to_list() if bad else []
+    metadata = {"pattern": pattern, "bad_values": bad, "examples": examples}
+    return CheckOutcome(bad == 0, f"{column} matches ^{pattern}$ ({bad} do not)", metadata)
 
 
 def range_check(gold: pl.LazyFrame, column: str, bounds: Range) -> CheckOutcome:
@@ -96,27 +107,40 @@ def range_check(gold: pl.LazyFrame, column: str, bounds: Range) -> CheckOutcome:
 
 
 def foreign_key_check(gold: pl.LazyFrame, reference: Reference, allowed: pl.LazyFrame) -> CheckOutcome:
-    """Non-null codes resolve in the referenced table; nulls are counted, not failed."""
+    """Non-null codes resolve in the referenced table; nulls are counted, not failed.
+
+    One counting pass over a left join; the unresolved codes are listed only when there are some.
+    """
     column = reference.column
     target = f"{reference.table}.{reference.table_column}"
-    values = allowed.select(pl.col(reference.table_column).alias(column)).unique()
-    scope = _in_scope(gold)
-    counts = scope.select(pl.len().alias("rows"), pl.col(column).null_count().alias("nulls")).collect().row(0)
-    unresolved = scope.filter(pl.col(column).is_not_null()).join(values, on=column, how="anti").select(column).collect()
-    rows, nulls = counts
+    found = "__resolves"
+    values = (
+        allowed.select(pl.col(reference.table_column).alias(column)).unique().with_columns(pl.lit(True).alias(found))
+    )
+    joined = _in_scope(gold).select(column).join(values, on=column, how="left")
+    missing = pl.col(column).is_not_null() & pl.col(found).is_null()
+    rows, nulls, unresolved = (
+        joined.select(pl.len(), pl.col(column).null_count().alias("nulls"), missing.sum().alias("unresolved"))
+        .collect()
+        .row(0)
+    )
+    examples = []
+    if unresolved:
+        examples = joined.filter(missing).select(pl.col(column).unique().sort().head(EXAMPLES)).collect()[column]
+        examples = examples.to_list()
     checked = rows - nulls
-    share = unresolved.height / checked if checked else 0.0
+    share = unresolved / checked if checked else 0.0
     metadata = {
         "references": target,
         "rows_checked": checked,
         "null_keys": nulls,
-        "unresolved": unresolved.height,
+        "unresolved": unresolved,
         "unresolved_share": round(share, 6),
-        "examples": unresolved[column].unique().sort().head(EXAMPLES).to_list(),
+        "examples": examples,
     }
     return CheckOutcome(
-        unresolved.height == 0,
-        f"{column} resolves in {target}: {unresolved.height} of {checked} do not ({share:.2%}); {nulls} null",
+        unresolved == 0,
+        f"{column} resolves in {target}: {unresolved} of {checked} do not ({share:.2%}); {nulls} null",
         metadata,
     )
 

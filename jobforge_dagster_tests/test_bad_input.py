@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.catalog import TransitionFacts
+from jobforge_dagster.catalog import CatalogManager, TransitionFacts
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.errors import SourceChangedError
 from jobforge_dagster.io_manager import ProvenanceParquetIOManager
@@ -17,6 +17,7 @@ from jobforge_dagster.layers import QUARANTINE_REASON, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.storage import fingerprint
+from jobforge_dagster.transforms import staged
 from jobforge_dagster_tests.conftest import run_job
 
 NOC = "Code,Title,Employment\n00010,Legislators,4700\n00011,Senior government managers,9000\n"
@@ -93,6 +94,26 @@ def test_too_many_fields(tmp_path: Path) -> None:
 def test_too_few_fields(tmp_path: Path) -> None:
     error = Case(tmp_path, "short.csv", "Code,Title,Teer\n00010,Legislators,0\n00011,Senior\n").error()
     assert error == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '00011,Senior')"
+
+
+def test_large_file_path_validates_on_its_own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files over SHARED_VALIDATION_MAX_BYTES get a DuckDB database of their own: same errors."""
+    monkeypatch.setattr(staged, "SHARED_VALIDATION_MAX_BYTES", 0)
+    case = Case(tmp_path, "short.csv", "Code,Title,Teer\n00010,Legislators,0\n00011,Senior\n")
+    assert case.error() == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '00011,Senior')"
+    assert Case(tmp_path / "good", "noc.csv", NOC).run().success
+
+
+def test_invalid_file_is_a_failed_transition_of_its_batch(tmp_path: Path) -> None:
+    """The file is hashed while it is validated; the failure is still logged against its batch."""
+    case = Case(tmp_path, "ragged.csv", "Code,Title\n00010,Legislators\n00011,Senior,extra\n")
+    assert not case.run().success
+    catalog = CatalogManager(case.config)
+    (log,) = catalog.get_lineage_logs()
+    assert (log.source_layer, log.target_layer, log.status) == ("source", "staged", "failed")
+    assert log.batch_id == f"ragged-{case.digest[:12]}"
+    assert "line 3: expected 2 fields, found 3" in log.errors[0]
+    assert catalog.get_batch(log.batch_id).sha256 == case.digest
 
 
 def test_unterminated_quote(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
@@ -80,28 +81,22 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     # for it) and before reading asset records. Tables, columns and completed data migrations only appear
     # (`dagster instance migrate`), so a positive answer is kept; a negative one is asked again.
 
-    def _remember(self, kind: str, name: str, ask: Callable[[], bool]) -> bool:
+    def _remember(self, kind: str, name: str, ask: Callable[[str], bool]) -> bool:
         if (kind, name) in self._present:
             return True
-        present = ask()
+        present = ask(name)
         if present:
             self._present.add((kind, name))
         return present
 
     def has_table(self, table_name: str) -> bool:
-        return self._remember(
-            "table", table_name, lambda: super(PooledSqliteEventLogStorage, self).has_table(table_name)
-        )
+        return self._remember("table", table_name, super().has_table)
 
     def has_secondary_index(self, name: str) -> bool:
-        return self._remember("index", name, lambda: super(PooledSqliteEventLogStorage, self).has_secondary_index(name))
+        return self._remember("index", name, super().has_secondary_index)
 
     def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
-        return self._remember(
-            "asset_key_column",
-            column_name,
-            lambda: super(PooledSqliteEventLogStorage, self)._has_asset_key_col_on_connection(conn, column_name),
-        )
+        return self._remember("asset_key_column", column_name, partial(super()._has_asset_key_col_on_connection, conn))
 
     def upgrade(self) -> None:
         self._present.clear()

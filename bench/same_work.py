@@ -11,37 +11,23 @@ is the cost of orchestration and governance.
     python bench/same_work.py SOURCE_DIR OUT_DIR
 """
 
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
-from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.parquet import sink_parquet_atomic, stamp_layer
 from jobforge_dagster.registry import SourceRegistry, TableSpec, find_source_file
 from jobforge_dagster.storage import sha256_file
 from jobforge_dagster.transforms import bronze, silver, staged
 from jobforge_dagster.transforms.gold import gold_transform
 
 
-def write(frame: pl.LazyFrame, path: Path, layer: str, keep_empty: bool = True) -> int:
-    """`_layer` stamped, provenance last, zstd parquet via an fsync'd temporary file; returns the rows."""
-    stamped = frame.with_columns(pl.lit(layer, dtype=pl.String).alias(LAYER))
-    names = stamped.collect_schema().names()
-    ordered = [n for n in names if n not in PROVENANCE_COLUMNS] + [n for n in PROVENANCE_COLUMNS if n in names]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    stamped.select(ordered).sink_parquet(temporary, compression="zstd", statistics=True)
-    rows = pq.read_metadata(temporary).num_rows
-    if not rows and not keep_empty:
-        temporary.unlink()
-        return 0
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    return rows
+def write(frame: pl.LazyFrame, path: Path, layer: Layer) -> int:
+    """The pipeline's layer write (`_layer` stamped, atomic zstd parquet), without the catalog; returns the rows."""
+    return sink_parquet_atomic(stamp_layer(frame, layer), path, {}).num_rows
 
 
 def table(spec: TableSpec, source: Path, out: Path) -> None:
@@ -49,22 +35,15 @@ def table(spec: TableSpec, source: Path, out: Path) -> None:
     batch_id = f"{spec.name}-{sha256_file(source)[:12]}"
     read = staged.read_source(source, spec, display)
     staged_path = out / Layer.STAGED.value / f"{spec.name}.parquet"
-    rows = write(staged.add_provenance(read.frame, display, batch_id, datetime.now(UTC)), staged_path, "staged")
+    rows = write(staged.add_provenance(read.frame, display, batch_id, datetime.now(UTC)), staged_path, Layer.STAGED)
     if read.records is not None and rows != read.records:
         raise RuntimeError(f"{display}: read {rows} records, the file holds {read.records}")
 
     frame = pl.scan_parquet(staged_path)
-    mapping = bronze.column_mapping(frame.collect_schema().names(), spec.renames)
-    plan = bronze.BronzePlan(
-        mapping=mapping,
-        types=spec.resolve_types(list(mapping.values())),
-        null_values=spec.null_values,
-        null_exempt=spec.key_columns,
-        thousands_separator=spec.thousands_separator,
-    )
+    plan = bronze.plan_for(spec, frame.collect_schema().names())
     bronze.check_casts(frame, plan, display)
     bronze_path = out / Layer.BRONZE.value / f"{spec.name}.parquet"
-    write(bronze.standardise(frame, plan), bronze_path, "bronze")
+    write(bronze.standardise(frame, plan), bronze_path, Layer.BRONZE)
 
     frame = pl.scan_parquet(bronze_path)
     repaired = silver.restore_decimal_codes(
@@ -79,12 +58,13 @@ def table(spec: TableSpec, source: Path, out: Path) -> None:
     }
     result = silver.split(repaired, spec.key_columns, spec.rules, references)
     if result.quarantined is not None:
-        write(result.quarantined, out / "quarantine" / spec.name / f"{batch_id}.parquet", "silver", keep_empty=False)
+        quarantine = out / "quarantine" / spec.name / f"{batch_id}.parquet"
+        sink_parquet_atomic(result.quarantined, quarantine, {"jobforge.batch_id": batch_id}, keep_empty=False)
     silver_path = out / Layer.SILVER.value / f"{spec.name}.parquet"
-    write(result.passed, silver_path, "silver")
+    write(result.passed, silver_path, Layer.SILVER)
 
     gold = gold_transform(spec.gold_transform)(pl.scan_parquet(silver_path))
-    write(gold, out / Layer.GOLD.value / f"{spec.gold_table}.parquet", "gold")
+    write(gold, out / Layer.GOLD.value / f"{spec.gold_table}.parquet", Layer.GOLD)
 
 
 def run(source_dir: Path, out: Path) -> None:

@@ -1,9 +1,8 @@
 """Provenance parquet IO manager on dagster-polars: atomic zstd parquet per layer and table, catalogued."""
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -18,8 +17,9 @@ from jobforge_dagster.catalog import (
 )
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
-from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
-from jobforge_dagster.storage import atomic_path, fingerprint, link_atomic
+from jobforge_dagster.layers import SOURCE, Layer
+from jobforge_dagster.parquet import sink_parquet_atomic, stamp_layer
+from jobforge_dagster.storage import fingerprint, link_atomic
 
 if TYPE_CHECKING:
     from upath import UPath
@@ -45,40 +45,6 @@ def keep_batch(config: JobForgeConfig, layer: Layer, table: str, batch_id: str, 
 
 class LayerWriteError(RuntimeError):
     """Writing a layer's parquet failed; the previous file, if any, is untouched."""
-
-
-def stamp_layer(frame: pl.LazyFrame, layer: Layer) -> pl.LazyFrame:
-    """Set `_layer` and keep the provenance columns last, in their standard order."""
-    stamped = frame.with_columns(pl.lit(layer.value, dtype=pl.String).alias(LAYER))
-    names = stamped.collect_schema().names()
-    data = [name for name in names if name not in PROVENANCE_COLUMNS]
-    return stamped.select(*data, *[name for name in PROVENANCE_COLUMNS if name in names])
-
-
-def sink_parquet_atomic(
-    frame: pl.LazyFrame | pl.DataFrame,
-    path: "UPath | Any",
-    metadata: dict[str, str],
-    keep_empty: bool = True,
-    before_commit: Callable[[int], None] | None = None,
-) -> pq.FileMetaData | None:
-    """Stream a frame to zstd parquet through a hidden temporary file renamed into place; return its footer.
-
-    With `keep_empty=False` a frame with no rows writes nothing (and an existing file at `path` is removed).
-    `before_commit(rows)` may raise to abandon the write, leaving any previous file in place.
-    """
-    with atomic_path(path) as temporary:
-        frame.lazy().sink_parquet(temporary, compression="zstd", statistics=True, metadata=metadata or None)
-        footer = pq.read_metadata(temporary)
-        if before_commit is not None:
-            before_commit(footer.num_rows)
-        if footer.num_rows or keep_empty:
-            return footer
-        temporary.unlink()
-    Path(path).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        Path(path).parent.rmdir()
-    return None
 
 
 class ProvenanceParquetIOManager(PolarsParquetIOManager):
@@ -117,10 +83,14 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
 
     def sink_df_to_path(self, context: OutputContext, df: pl.LazyFrame, path: "UPath") -> pq.FileMetaData | None:
         layer, _ = self._layer_and_table(context)
-        facts = TransitionFacts.from_metadata(context.output_metadata)
+        return self._write(df, path, layer, TransitionFacts.from_metadata(context.output_metadata))
+
+    def _write(
+        self, frame: pl.LazyFrame, path: "UPath", layer: Layer, facts: TransitionFacts | None
+    ) -> pq.FileMetaData | None:
         metadata = {} if facts is None else {f"jobforge.{key}": str(getattr(facts, key)) for key in PARQUET_META_KEYS}
         before_commit = self._source_guard(facts) if facts is not None and facts.source_layer == SOURCE else None
-        return sink_parquet_atomic(stamp_layer(df, layer), path, metadata, before_commit=before_commit)
+        return sink_parquet_atomic(stamp_layer(frame, layer), path, metadata, before_commit=before_commit)
 
     def _source_guard(self, facts: TransitionFacts) -> Callable[[int], None]:
         """For staged writes: the source must be unchanged and every record it holds must have been read."""
@@ -147,7 +117,7 @@ class ProvenanceParquetIOManager(PolarsParquetIOManager):
         catalog = CatalogManager(self.jobforge)
         relative = self.jobforge.relative(path)
         try:
-            footer = self.sink_df_to_path(context, obj.lazy(), path)
+            footer = self._write(obj.lazy(), path, layer, facts)
         except Exception as error:
             if facts is not None:
                 catalog.save_lineage_log(facts.failed(layer.value, context.run_id, error))

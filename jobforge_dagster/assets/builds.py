@@ -11,8 +11,8 @@ from dagster import AssetKey, MetadataValue, TableColumnDep, TableColumnLineage
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, utc_now
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
-from jobforge_dagster.io_manager import sink_parquet_atomic
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
+from jobforge_dagster.parquet import sink_parquet_atomic
 from jobforge_dagster.registry import TableSpec, find_source_file
 from jobforge_dagster.storage import fingerprint, sha256_file
 from jobforge_dagster.transforms import bronze, silver, staged
@@ -118,17 +118,6 @@ def build_staged(opened: OpenedSource) -> tuple[LayerBuild, int | None]:
     return LayerBuild(frame, transforms), read.records
 
 
-def bronze_plan(spec: TableSpec, staged_columns: list[str]) -> bronze.BronzePlan:
-    mapping = bronze.column_mapping(staged_columns, spec.renames)
-    return bronze.BronzePlan(
-        mapping=mapping,
-        types=spec.resolve_types(list(mapping.values())),
-        null_values=spec.null_values,
-        null_exempt=spec.key_columns,
-        thousands_separator=spec.thousands_separator,
-    )
-
-
 def schema_drift(spec: TableSpec, columns: list[str], catalog: CatalogManager) -> dict[str, list[str]]:
     """Bronze columns added and removed since the last bronze build of this table (empty the first time)."""
     previous = catalog.load_table_metadata(spec.name, Layer.BRONZE.value)
@@ -146,7 +135,7 @@ def build_bronze(
     spec: TableSpec, upstream: pl.LazyFrame, source_file: str, staged_key: AssetKey, catalog: CatalogManager
 ) -> LayerBuild:
     try:
-        plan = bronze_plan(spec, upstream.collect_schema().names())
+        plan = bronze.plan_for(spec, upstream.collect_schema().names())
     except ValueError as error:  # the file lacks a column the registry names
         raise SourceDataError(f"header does not match the registry: {error}", file=source_file) from error
     columns = list(plan.mapping.values())

@@ -7,6 +7,7 @@ import polars as pl
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
 from jobforge_dagster.naming import unique_snake_case
+from jobforge_dagster.registry import TableSpec
 
 #: How many bad cells an error message lists.
 MAX_REPORTED = 5
@@ -46,6 +47,18 @@ def column_mapping(columns: list[str], renames: dict[str, str]) -> dict[str, str
     if repeated:
         raise ValueError(f"renames produce duplicate column names: {repeated}")
     return mapping
+
+
+def plan_for(spec: TableSpec, staged_columns: list[str]) -> BronzePlan:
+    """The table's bronze plan, from its registry entry and its staged columns."""
+    mapping = column_mapping(staged_columns, spec.renames)
+    return BronzePlan(
+        mapping=mapping,
+        types=spec.resolve_types(list(mapping.values())),
+        null_values=spec.null_values,
+        null_exempt=spec.key_columns,
+        thousands_separator=spec.thousands_separator,
+    )
 
 
 def _without_tokens(column: str, plan: BronzePlan) -> pl.Expr:

@@ -21,3 +21,7 @@ class SourceDataError(ValueError):
 
 class SourceChangedError(RuntimeError):
     """The source file was modified or replaced while a run read it."""
+
+
+class LayerWriteError(RuntimeError):
+    """Writing a layer's parquet failed; the previous file, if any, is untouched."""

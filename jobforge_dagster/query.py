@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, Layer
 
 
@@ -75,7 +75,7 @@ class GoldQueryEngine:
 
     def __init__(
         self,
-        config: JobForgeConfig,
+        config: DataRoot,
         duckdb_resource: DuckDBResource | None = None,
         timeout_seconds: float | None = 300.0,
     ) -> None:

@@ -10,19 +10,11 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from jobforge_dagster.errors import SourceDataError
+from jobforge_dagster.layers import Layer
 from jobforge_dagster.naming import table_name_for
+from jobforge_dagster.sources import list_source_files
 
 REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
-
-#: Source formats read into the staged layer, by file suffix.
-FORMATS: dict[str, str] = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-}
 
 ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"]
 
@@ -166,9 +158,9 @@ class TableSpec(BaseModel):
     def gold_table(self) -> str:
         return self.gold_name or self.name
 
-    def layer_table(self, layer: str) -> str:
+    def layer_table(self, layer: Layer) -> str:
         """The table's name in a layer: the gold name in gold, the table name elsewhere."""
-        return self.gold_table if layer == "gold" else self.name
+        return self.gold_table if layer is Layer.GOLD else self.name
 
     @property
     def gold_key_columns(self) -> list[str]:
@@ -195,6 +187,11 @@ class TableSpec(BaseModel):
 
     def referenced_tables(self) -> set[str]:
         return {ref.table for ref in self.references} | {ref.table for ref in self.checks.foreign_keys}
+
+
+def spec_for(relative_path: str, tables: list[TableSpec]) -> TableSpec | None:
+    """The first of `tables` whose pattern matches a path relative to source/."""
+    return next((table for table in tables if table.matches(relative_path)), None)
 
 
 class SourceRegistry(BaseModel):
@@ -225,7 +222,7 @@ class SourceRegistry(BaseModel):
 
     def spec_for(self, relative_path: str) -> TableSpec | None:
         """The first declared table whose pattern matches a path relative to source/."""
-        return next((table for table in self.tables if table.matches(relative_path)), None)
+        return spec_for(relative_path, self.tables)
 
     def with_unregistered(self, source_dir: Path) -> list[TableSpec]:
         """Declared tables plus a default table for each source file that no pattern matches."""
@@ -243,36 +240,3 @@ class SourceRegistry(BaseModel):
             taken.add(name)
             tables.append(TableSpec(name=name, pattern=relative, declared=False))
         return tables
-
-
-def list_source_files(source_dir: Path) -> list[str]:
-    """Readable source files under `source_dir`, as sorted POSIX paths relative to it (hidden files skipped)."""
-    if not source_dir.is_dir():
-        return []
-    found = []
-    for path in source_dir.rglob("*"):
-        relative = path.relative_to(source_dir)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.suffix.lower() in FORMATS and path.is_file():
-            found.append(relative.as_posix())
-    return sorted(found)
-
-
-def find_source_file(spec: TableSpec, source_dir: Path) -> Path | None:
-    """The one source file matching the table's pattern, None if there is none; several is an error."""
-    matches = [name for name in list_source_files(source_dir) if spec.matches(name)]
-    if len(matches) > 1:
-        raise ValueError(
-            f"table {spec.name!r}: pattern {spec.pattern!r} matches {len(matches)} files in {source_dir}: "
-            f"{matches[:5]}; a table takes one source file"
-        )
-    if not matches:
-        return None
-    path = source_dir / matches[0]
-    if not path.resolve().is_relative_to(source_dir.resolve()):
-        raise SourceDataError(
-            f"refused: a symbolic link to {path.resolve()}, outside the source folder {source_dir}",
-            file=f"source/{matches[0]}",
-        )
-    return path

@@ -83,23 +83,11 @@ def rule_failure(rule: SilverRule) -> pl.Expr:
     return failure.fill_null(False)
 
 
-def split(
-    frame: pl.LazyFrame,
-    key_columns: list[str],
-    rules: list[SilverRule],
-    references: dict[str, tuple[str, pl.LazyFrame]] | None = None,
-) -> SilverSplit:
-    """Apply rules, references and key de-duplication; a failing row gets every reason, `; `-joined.
-
-    `references` maps a column to (a name for the referenced column, a frame of its allowed values).
-    """
-    references = references or {}
-    schema = frame.collect_schema()
-    missing = sorted(({rule.column for rule in rules} | set(key_columns) | set(references)) - set(schema.names()))
-    if missing:
-        raise ValueError(f"rules or key name columns the table does not have: {missing}")
-    reasons: list[pl.Expr] = [pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}")) for rule in rules]
-    transforms = ["trim strings", "empty strings to null"] + [f"rule: {rule.name}" for rule in rules]
+def join_references(
+    frame: pl.LazyFrame, references: dict[str, tuple[str, pl.LazyFrame]]
+) -> tuple[pl.LazyFrame, list[pl.Expr], list[str]]:
+    """Mark each row whose referenced value is missing: (frame with markers, reasons, transform lines)."""
+    reasons, transforms = [], []
     for position, (column, (target, allowed)) in enumerate(references.items()):
         marker = f"__reference_{position}"
         values = allowed.select(pl.col(allowed.collect_schema().names()[0]).alias(column)).unique()
@@ -112,15 +100,48 @@ def split(
             )
         )
         transforms.append(f"reference: {column} must exist in {target}")
-    markers = [f"__reference_{position}" for position in range(len(references))]
+    return frame, reasons, transforms
+
+
+def key_reasons(key_columns: list[str]) -> list[pl.Expr]:
+    """A null key, or a key an earlier row already has (the first row is kept)."""
+    key = ", ".join(key_columns)
+    first = pl.struct(key_columns).is_first_distinct()
+    return [
+        pl.when(pl.any_horizontal(pl.col(key_columns).is_null())).then(pl.lit(f"null key ({key})")),
+        pl.when(first.not_()).then(pl.lit(f"duplicate key ({key}): an earlier row has it")),
+    ]
+
+
+def split(
+    frame: pl.LazyFrame,
+    key_columns: list[str],
+    rules: list[SilverRule],
+    references: dict[str, tuple[str, pl.LazyFrame]] | None = None,
+    repairs: list[str] | None = None,
+) -> SilverSplit:
+    """Apply rules, references and key de-duplication; a failing row gets every reason, `; `-joined.
+
+    `references` maps a column to (a name for the referenced column, a frame of its allowed values);
+    `repairs` describes the code repairs applied before the split, listed after cleaning in `transforms`.
+    """
+    references = references or {}
+    missing = sorted(
+        ({rule.column for rule in rules} | set(key_columns) | set(references)) - set(frame.collect_schema().names())
+    )
+    if missing:
+        raise ValueError(f"rules or key name columns the table does not have: {missing}")
+    reasons: list[pl.Expr] = [pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}")) for rule in rules]
+    transforms = ["trim strings", "empty strings to null", *(repairs or [])] + [f"rule: {rule.name}" for rule in rules]
+    frame, reference_reasons, reference_transforms = join_references(frame, references)
+    reasons += reference_reasons
+    transforms += reference_transforms
     if key_columns:
-        key = ", ".join(key_columns)
-        reasons.append(pl.when(pl.any_horizontal(pl.col(key_columns).is_null())).then(pl.lit(f"null key ({key})")))
-        first = pl.struct(key_columns).is_first_distinct()
-        reasons.append(pl.when(first.not_()).then(pl.lit(f"duplicate key ({key}): an earlier row has it")))
-        transforms.append(f"de-duplicate on ({key}), first row kept")
+        reasons += key_reasons(key_columns)
+        transforms.append(f"de-duplicate on ({', '.join(key_columns)}), first row kept")
     if not reasons:
         return SilverSplit(passed=frame, quarantined=None, transforms=transforms)
+    markers = [f"__reference_{position}" for position in range(len(references))]
     flagged = frame.with_columns(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(QUARANTINE_REASON))
     flagged = flagged.drop(markers)
     bad = pl.col(QUARANTINE_REASON).is_not_null() & (pl.col(QUARANTINE_REASON) != "")

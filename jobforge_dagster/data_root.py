@@ -1,4 +1,4 @@
-"""Where JobForge keeps its files: one data root, one method per folder."""
+"""The data root: the one folder JobForge keeps every layer, catalog and batch in, one method per folder."""
 
 import os
 from pathlib import Path
@@ -23,8 +23,8 @@ def default_source_root() -> str | None:
     return str(Path(value).resolve()) if value else None
 
 
-class JobForgeConfig(ConfigurableResource):
-    """The data root and the folders under it.
+class DataRoot(ConfigurableResource):
+    """The data root (and optionally a separate source folder), as a Dagster resource.
 
     `source_root` lets a team read sources in place (a shared mount, a read-only folder) instead of
     `<data root>/source`; provenance still names them `source/<file>`.
@@ -36,7 +36,7 @@ class JobForgeConfig(ConfigurableResource):
     )
 
     @classmethod
-    def from_env(cls) -> "JobForgeConfig":
+    def from_env(cls) -> "DataRoot":
         """`$JOBFORGE_DATA_ROOT` (default `./data`) and `$JOBFORGE_SOURCE_ROOT`."""
         return cls(data_root=default_data_root(), source_root=default_source_root())
 

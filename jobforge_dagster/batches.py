@@ -1,0 +1,127 @@
+"""Batches: one version of one source file. Opening one from the source, finding the batch a layer file
+was built from, and the batch history kept beside each layer."""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.errors import SourceChangedError, SourceDataError
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.sources import find_source_file
+from jobforge_dagster.storage import fingerprint, link_atomic, sha256_file
+from jobforge_dagster.transforms import staged
+
+#: Parquet key-value metadata in every layer file: the batch it was built from.
+STAMP_KEYS = ("batch_id", "source_sha256", "table", "source_layer")
+
+
+def batch_id_for(table: str, sha256: str) -> str:
+    """Deterministic: the same bytes of the same table are the same batch."""
+    return f"{table}-{sha256[:12]}"
+
+
+def stamp(facts: TransitionFacts) -> dict[str, str]:
+    """The parquet key-value metadata that ties a layer file to its batch."""
+    return {f"jobforge.{key}": str(getattr(facts, key)) for key in STAMP_KEYS}
+
+
+def read_stamp(path: Path) -> tuple[str, str]:
+    """(batch id, source sha256) of a layer file, from its parquet key-value metadata."""
+    metadata = pq.read_metadata(path).metadata or {}
+    try:
+        return metadata[b"jobforge.batch_id"].decode(), metadata[b"jobforge.source_sha256"].decode()
+    except KeyError:
+        raise ValueError(f"{path} carries no JobForge batch metadata; rebuild it from its source") from None
+
+
+def batch_of(path: Path, table: str, catalog: CatalogManager) -> BatchRecord:
+    """The batch a layer file was built from (its catalog record, or what the file itself says)."""
+    batch_id, sha = read_stamp(path)
+    return catalog.get_batch(batch_id) or BatchRecord(
+        batch_id=batch_id, table=table, source_file="", sha256=sha, size_bytes=0
+    )
+
+
+@dataclass(frozen=True)
+class OpenedSource:
+    """A table's source file as found: its batch (saved), its fingerprint, and its validated scan or what
+    reading it raised (raised once the batch is known, so the failure is logged against it)."""
+
+    path: Path
+    batch: BatchRecord
+    fingerprint: str
+    read: staged.SourceRead | Exception
+
+    def scan(self) -> staged.SourceRead:
+        if isinstance(self.read, Exception):
+            raise self.read
+        return self.read
+
+    def guard(self, rows: int) -> None:
+        """Before the staged file is committed: the source is unchanged and every record it holds was read."""
+        if fingerprint(self.path) != self.fingerprint:
+            raise SourceChangedError(
+                f"{self.batch.source_file} changed while it was being read; run again once it is complete"
+            )
+        records = self.scan().records
+        if records is not None and rows != records:
+            raise SourceDataError(f"read {rows} records but the file holds {records}", file=self.batch.source_file)
+
+
+def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> OpenedSource | None:
+    """Find the table's source file, hash it while it is validated, and save its batch; None if no file matches.
+
+    hashlib and DuckDB release the GIL, so the sha256 pass and the validation pass overlap.
+    """
+    source = find_source_file(spec, root.source_dir())
+    if source is None:
+        return None
+    display = root.relative(source)
+    before = fingerprint(source)
+    read: staged.SourceRead | Exception
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_file, source)
+        try:
+            read = staged.read_source(source, spec, display)
+        except Exception as error:  # raised by OpenedSource.scan, once the batch exists
+            read = error
+        sha = digest.result()
+    if fingerprint(source) != before:
+        raise SourceChangedError(f"{display} changed while it was being read; run again once it is complete")
+    batch = BatchRecord(
+        batch_id=batch_id_for(spec.name, sha),
+        table=spec.name,
+        source_file=display,
+        sha256=sha,
+        size_bytes=source.stat().st_size,
+    )
+    catalog.save_batch(batch)
+    return OpenedSource(source, batch, before, read)
+
+
+def kept_batch(root: DataRoot, layer: Layer, table: str, batch_id: str) -> Path:
+    """The kept file of one batch of a staged, bronze or silver table; a clear error listing the kept ones."""
+    path = root.batch_path(layer, table, batch_id)
+    if not path.exists():
+        kept = sorted(p.stem.removeprefix("batch=") for p in path.parent.glob("batch=*.parquet"))
+        raise FileNotFoundError(f"no kept {layer.value} batch {batch_id!r} for {table}; kept: {kept}")
+    return path
+
+
+def keep_batch(root: DataRoot, layer: Layer, table: str, batch_id: str, retention: int | None) -> Path:
+    """Keep the file just written as `<layer>/<table>/batch=<id>.parquet` (a hard link: no copy) and drop
+    the oldest batch files beyond `retention` (None: keep all)."""
+    kept = root.batch_path(layer, table, batch_id)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    link_atomic(root.table_path(layer, table), kept)
+    if retention:
+        history = sorted(kept.parent.glob("batch=*.parquet"), key=lambda path: path.stat().st_mtime_ns)
+        for old in history[: max(len(history) - retention, 0)]:
+            if old != kept:
+                old.unlink(missing_ok=True)
+    return kept

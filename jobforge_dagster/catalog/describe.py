@@ -1,0 +1,112 @@
+"""A written parquet file described from its footer, and catalog facts as metadata Dagster's UI shows."""
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableSchema
+
+from jobforge_dagster.catalog.models import CatalogEntry, ColumnMetadata, TableMetadata, TransitionFacts
+
+
+def parquet_row_count(path: Path) -> int:
+    """Row count from the parquet footer, without reading data."""
+    return pq.read_metadata(path).num_rows
+
+
+def null_counts(footer: pq.FileMetaData) -> list[int | None]:
+    """Nulls per column from the row-group statistics; None where a row group has no null count."""
+    counts: list[int | None] = [0] * footer.num_columns
+    for group in range(footer.num_row_groups):
+        row_group = footer.row_group(group)
+        for index in range(footer.num_columns):
+            statistics = row_group.column(index).statistics
+            if statistics is None or not statistics.has_null_count or counts[index] is None:
+                counts[index] = None
+            else:
+                counts[index] += statistics.null_count
+    return counts
+
+
+def describe_columns(path: Path, footer: pq.FileMetaData) -> list[ColumnMetadata]:
+    nulls = null_counts(footer)
+    return [
+        ColumnMetadata(
+            name=name,
+            data_type=str(dtype),
+            nullable=nulls[index] is None or nulls[index] > 0,
+            null_count=nulls[index],
+        )
+        for index, (name, dtype) in enumerate(pl.read_parquet_schema(path).items())
+    ]
+
+
+def describe_parquet(
+    path: Path,
+    layer: str,
+    entry: CatalogEntry,
+    *,
+    file_path: str,
+    facts: TransitionFacts | None = None,
+    footer: pq.FileMetaData | None = None,
+) -> TableMetadata:
+    """Describe a parquet file from its footer (read here unless given): rows, columns, types, null counts."""
+    path = Path(path)
+    footer = footer or pq.read_metadata(path)
+    columns = describe_columns(path, footer)
+    return TableMetadata(
+        table_name=path.stem,
+        layer=layer,
+        domain=entry.domain,
+        file_path=file_path,
+        row_count=footer.num_rows,
+        column_count=len(columns),
+        file_size_bytes=path.stat().st_size,
+        columns=columns,
+        description=entry.description,
+        business_purpose=entry.business_purpose,
+        upstream_tables=entry.upstream_tables,
+        batch_id=facts.batch_id if facts else None,
+        source_sha256=facts.source_sha256 if facts else None,
+    )
+
+
+def table_metadata_for_dagster(table: TableMetadata, uri: str) -> dict[str, MetadataValue]:
+    """The catalog facts of a written table as metadata Dagster's UI understands."""
+    schema = TableSchema(
+        columns=[
+            TableColumn(
+                name=column.name,
+                type=column.data_type,
+                description=column.description or None,
+                constraints=TableColumnConstraints(nullable=column.nullable),
+            )
+            for column in table.columns
+        ]
+    )
+    return {
+        "dagster/row_count": MetadataValue.int(table.row_count),
+        "dagster/column_schema": MetadataValue.table_schema(schema),
+        "dagster/uri": MetadataValue.url(uri),
+        "dagster/table_name": MetadataValue.text(f"{table.layer}.{table.table_name}"),
+        "dagster/storage_kind": MetadataValue.text("parquet"),
+        "path": MetadataValue.path(table.file_path),
+        "file_size_bytes": MetadataValue.int(table.file_size_bytes),
+    }
+
+
+def transition_metadata_for_dagster(facts: TransitionFacts) -> dict[str, MetadataValue]:
+    """A transition's facts as display metadata (written by the IO manager after the file is in place)."""
+    metadata: dict[str, MetadataValue] = {
+        "batch_id": MetadataValue.text(facts.batch_id),
+        "source_sha256": MetadataValue.text(facts.source_sha256),
+        "source_layer": MetadataValue.text(facts.source_layer),
+        "source_files": MetadataValue.json(facts.source_files),
+        "transforms": MetadataValue.json(facts.transforms),
+        "quarantined_rows": MetadataValue.int(facts.quarantined_rows),
+    }
+    if facts.rows_in is not None:
+        metadata["rows_in"] = MetadataValue.int(facts.rows_in)
+    if facts.quarantine_file is not None:
+        metadata["quarantine_file"] = MetadataValue.text(facts.quarantine_file)
+    return metadata

@@ -1,0 +1,144 @@
+"""What the catalog writes to disk: tables, columns, batches and layer transitions, as pydantic models."""
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ColumnMetadata(BaseModel):
+    name: str
+    data_type: str
+    nullable: bool
+    null_count: int | None = None
+    description: str = ""
+
+
+class TableMetadata(BaseModel):
+    table_name: str
+    layer: str
+    domain: str
+    file_path: str = Field(description="Parquet file, relative to the data root.")
+    row_count: int
+    column_count: int
+    file_size_bytes: int
+    columns: list[ColumnMetadata]
+    description: str = ""
+    business_purpose: str = ""
+    upstream_tables: list[str] = Field(default_factory=list)
+    batch_id: str | None = None
+    source_sha256: str | None = None
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class TransitionStatus(StrEnum):
+    SUCCESS = "success"
+    PARTIAL = "partial"  # succeeded, with rows set aside in quarantine
+    FAILED = "failed"
+
+
+class LayerTransitionLog(BaseModel):
+    transition_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    table: str
+    batch_id: str
+    source_layer: str
+    target_layer: str
+    source_files: list[str]
+    target_file: str | None
+    row_count_in: int | None
+    row_count_out: int | None
+    quarantined_rows: int = 0
+    quarantine_file: str | None = None
+    transforms_applied: list[str] = Field(default_factory=list)
+    started_at: datetime
+    completed_at: datetime = Field(default_factory=utc_now)
+    status: TransitionStatus
+    errors: list[str] = Field(default_factory=list)
+    source_sha256: str | None = None
+    run_id: str | None = None
+
+
+class BatchRecord(BaseModel):
+    """One version of one source file."""
+
+    batch_id: str
+    table: str
+    source_file: str
+    sha256: str
+    size_bytes: int
+    first_seen_at: datetime = Field(default_factory=utc_now)
+
+
+class CatalogEntry(BaseModel):
+    """What the catalog says of a table besides its file: taken from the table's registry entry."""
+
+    domain: str = "general"
+    description: str = ""
+    business_purpose: str = ""
+    upstream_tables: list[str] = Field(default_factory=list)
+    retention_batches: int | None = Field(default=None, description="Batches kept per layer (None: all).")
+
+
+class TransitionFacts(BaseModel):
+    """What a builder knows about one layer transition before its output is written."""
+
+    table: str
+    target_layer: str
+    batch_id: str
+    source_sha256: str
+    source_layer: str
+    source_files: list[str]
+    rows_in: int | None = None
+    transforms: list[str] = Field(default_factory=list)
+    quarantined_rows: int = 0
+    quarantine_file: str | None = None
+    started_at: datetime = Field(default_factory=utc_now)
+
+    def completed(
+        self,
+        transforms: list[str],
+        quarantined_rows: int = 0,
+        quarantine_file: str | None = None,
+        rows_in: int | None = None,
+    ) -> "TransitionFacts":
+        """These facts with what the layer's transform did (and, for staged, the records the file holds)."""
+        update = {"transforms": transforms, "quarantined_rows": quarantined_rows, "quarantine_file": quarantine_file}
+        if rows_in is not None:
+            update["rows_in"] = rows_in
+        return self.model_copy(update=update)
+
+    def failed(self, run_id: str | None, error: BaseException) -> LayerTransitionLog:
+        return self.log(
+            run_id,
+            target_file=None,
+            row_count_out=None,
+            status=TransitionStatus.FAILED,
+            errors=[f"{type(error).__name__}: {error}"],
+        )
+
+    def log(self, run_id: str | None, **outcome: Any) -> LayerTransitionLog:
+        status = outcome.pop("status", None) or (
+            TransitionStatus.PARTIAL if self.quarantined_rows else TransitionStatus.SUCCESS
+        )
+        return LayerTransitionLog(
+            table=self.table,
+            batch_id=self.batch_id,
+            source_layer=self.source_layer,
+            target_layer=self.target_layer,
+            source_files=self.source_files,
+            row_count_in=self.rows_in,
+            quarantined_rows=self.quarantined_rows,
+            quarantine_file=self.quarantine_file,
+            transforms_applied=self.transforms,
+            started_at=self.started_at,
+            source_sha256=self.source_sha256,
+            run_id=run_id,
+            status=status,
+            **outcome,
+        )

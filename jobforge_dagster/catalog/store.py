@@ -1,0 +1,73 @@
+"""The catalog on disk, `<data root>/catalog/`: table JSON per layer, one lineage log per transition, batches."""
+
+from pathlib import Path
+
+from jobforge_dagster.catalog.models import BatchRecord, LayerTransitionLog, TableMetadata, TransitionFacts
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.storage import write_model
+
+
+class CatalogManager:
+    """Reads and writes the JSON catalog; every write is atomic."""
+
+    def __init__(self, root: DataRoot) -> None:
+        self.root = root
+
+    def _table_file(self, layer: str, table: str) -> Path:
+        return self.root.catalog_tables_dir() / layer / f"{table}.json"
+
+    def save_table_metadata(self, metadata: TableMetadata) -> Path:
+        path = self._table_file(metadata.layer, metadata.table_name)
+        write_model(path, metadata)
+        return path
+
+    def load_table_metadata(self, table: str, layer: str) -> TableMetadata | None:
+        path = self._table_file(layer, table)
+        return TableMetadata.model_validate_json(path.read_text("utf-8")) if path.exists() else None
+
+    def list_tables(self, layer: str | None = None) -> list[TableMetadata]:
+        folder = self.root.catalog_tables_dir()
+        pattern = f"{layer}/*.json" if layer else "*/*.json"
+        return [TableMetadata.model_validate_json(p.read_text("utf-8")) for p in sorted(folder.glob(pattern))]
+
+    def save_lineage_log(self, log: LayerTransitionLog) -> Path:
+        path = self.root.catalog_lineage_dir() / f"{log.table}--{log.transition_id}.json"
+        write_model(path, log)
+        return path
+
+    def record_failure(self, facts: TransitionFacts, run_id: str | None, error: BaseException) -> Path:
+        """The one way a failed transition is logged (status `failed`, with the error)."""
+        return self.save_lineage_log(facts.failed(run_id, error))
+
+    def get_lineage_logs(self, batch_id: str | None = None, table: str | None = None) -> list[LayerTransitionLog]:
+        """Transition logs, oldest first, optionally for one batch or one table."""
+        logs = [
+            LayerTransitionLog.model_validate_json(path.read_text("utf-8"))
+            for path in self.root.catalog_lineage_dir().glob("*.json")
+        ]
+        selected = [
+            log
+            for log in logs
+            if (batch_id is None or log.batch_id == batch_id) and (table is None or log.table == table)
+        ]
+        return sorted(selected, key=lambda log: (log.started_at, log.completed_at))
+
+    def save_batch(self, batch: BatchRecord) -> Path:
+        path = self.root.catalog_batches_dir() / f"{batch.batch_id}.json"
+        if not path.exists():
+            write_model(path, batch)
+        return path
+
+    def list_batches(self, table: str | None = None) -> list[BatchRecord]:
+        """Every recorded version of a table's source file (all tables if None), oldest first."""
+        batches = [
+            BatchRecord.model_validate_json(path.read_text("utf-8"))
+            for path in self.root.catalog_batches_dir().glob("*.json")
+        ]
+        return sorted(
+            (batch for batch in batches if table is None or batch.table == table), key=lambda b: b.first_seen_at
+        )
+
+    def get_batch(self, batch_id: str) -> BatchRecord | None:
+        path = self.root.catalog_batches_dir() / f"{batch_id}.json"
+        return BatchRecord.model_validate_json(path.read_text("utf-8")) if path.exists() else None

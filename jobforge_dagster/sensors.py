@@ -9,11 +9,9 @@ bytes already in gold are skipped before a run is even requested.
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import (
-    AssetCheckKey,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -27,13 +25,13 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import BaseModel, Field
 
-from jobforge_dagster.assets.builds import batch_id_for, read_batch
-from jobforge_dagster.assets.medallion import asset_keys
-from jobforge_dagster.assets.table_checks import table_checks
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.batches import batch_id_for, read_stamp
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.keys import gold_check_keys, table_keys
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.naming import table_name_for
-from jobforge_dagster.registry import FORMATS, TableSpec
+from jobforge_dagster.registry import TableSpec, spec_for
+from jobforge_dagster.sources import SourceFile, scan_source
 from jobforge_dagster.storage import sha256_file
 
 SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
@@ -51,43 +49,7 @@ class SourceCursor(BaseModel):
     )
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    relative: str
-    path: Path
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-
-    @property
-    def signature(self) -> tuple[int, int, int]:
-        return (self.size, self.mtime_ns, self.ctime_ns)
-
-
-def scan_source(source_dir: Path) -> Iterator[SourceFile]:
-    """Every readable-looking source file under `source_dir` (hidden names skipped), with its stat."""
-    stack = [(source_dir, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            relative = f"{prefix}{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), f"{relative}/"))
-            elif Path(entry.name).suffix.lower() in FORMATS:
-                try:
-                    status = entry.stat()
-                except OSError:  # a dangling link: the run refuses it with the reason
-                    status = entry.stat(follow_symlinks=False)
-                yield SourceFile(relative, Path(entry.path), status.st_size, status.st_mtime_ns, status.st_ctime_ns)
-
-
-def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor):
+def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
     """(files ready to load, the next cursor): a file is ready when unchanged since the previous tick."""
     ready: list[SourceFile] = []
     pending: dict[str, tuple[int, int, int]] = {}
@@ -102,26 +64,61 @@ def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor):
     return ready, SourceCursor(watermark_ns=watermark, pending=pending)
 
 
-def spec_for(relative: str, tables: list[TableSpec]) -> TableSpec | None:
-    return next((spec for spec in tables if spec.matches(relative)), None)
-
-
-def already_in_gold(config: JobForgeConfig, spec: TableSpec, batch_id: str) -> bool:
-    path = config.table_path(Layer.GOLD, spec.gold_table)
+def already_in_gold(root: DataRoot, spec: TableSpec, batch_id: str) -> bool:
+    path = root.table_path(Layer.GOLD, spec.gold_table)
     try:
-        return path.exists() and read_batch(path)[0] == batch_id
+        return path.exists() and read_stamp(path)[0] == batch_id
     except (OSError, ValueError):
         return False
 
 
 def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
-    keys = asset_keys(spec)
     return RunRequest(
         run_key=run_key,
-        asset_selection=list(keys.values()),
-        asset_check_keys=[AssetCheckKey(keys[Layer.GOLD], check.name) for check in table_checks(spec)],
+        asset_selection=list(table_keys(spec).values()),
+        asset_check_keys=gold_check_keys(spec),
         tags={"jobforge/table": spec.name, "jobforge/source_file": source, "jobforge/source_sha256": sha256},
     )
+
+
+def request_for(
+    context: SensorEvaluationContext, root: DataRoot, spec: TableSpec, file: SourceFile
+) -> RunRequest | None:
+    """A run of the file's table, unless these bytes are already in gold; unreadable files get a run that fails."""
+    if not spec.declared:
+        context.log.info(f"{file.display} has no registry entry: table {spec.name!r} uses defaults")
+    try:
+        sha = sha256_file(file.path)
+    except OSError as error:
+        context.log.error(f"{file.display} cannot be read ({error}); requesting a run to record the failure")
+        return run_request(spec, f"{spec.name}:unreadable:{file.signature}", file.display, "")
+    if already_in_gold(root, spec, batch_id_for(spec.name, sha)):
+        context.log.info(f"{file.display}: these bytes are already in gold/{spec.gold_table}")
+        return None
+    context.log.info(f"{file.display}: new version {sha[:12]}, loading table {spec.name!r}")
+    return run_request(spec, f"{spec.name}:{sha}", file.display, sha)
+
+
+def plan_requests(
+    context: SensorEvaluationContext,
+    root: DataRoot,
+    tables: list[TableSpec],
+    ready: list[SourceFile],
+    cursor: SourceCursor,
+) -> tuple[list[RunRequest], list[str]]:
+    """(run requests, files no table matches) for the files ready this tick; beyond the cap, files stay pending."""
+    requests, unknown = [], []
+    for position, file in enumerate(ready):
+        spec = spec_for(file.relative, tables)
+        if spec is None:
+            unknown.append(f"{file.display} (table {table_name_for(Path(file.relative).stem)!r})")
+            continue
+        if len(requests) == MAX_REQUESTS_PER_TICK:  # the rest stay ready for the next tick
+            cursor.pending.update({later.relative: later.signature for later in ready[position:]})
+            break
+        if (request := request_for(context, root, spec, file)) is not None:
+            requests.append(request)
+    return requests, unknown
 
 
 def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, interval: int) -> SensorDefinition:
@@ -134,32 +131,10 @@ def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, in
         default_status=DefaultSensorStatus.STOPPED,
         description="Loads a new or changed file in source/ (stable over two ticks) through its table's layers.",
     )
-    def new_source_files(context: SensorEvaluationContext, jobforge: JobForgeConfig) -> SensorResult | SkipReason:
+    def new_source_files(context: SensorEvaluationContext, data_root: DataRoot) -> SensorResult | SkipReason:
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
-        ready, next_cursor = plan_tick(scan_source(jobforge.source_dir()), cursor)
-        requests, unknown = [], []
-        for position, file in enumerate(ready):
-            source = f"source/{file.relative}"
-            spec = spec_for(file.relative, tables)
-            if spec is None:
-                unknown.append(f"{source} (table {table_name_for(Path(file.relative).stem)!r})")
-                continue
-            if len(requests) == MAX_REQUESTS_PER_TICK:  # the rest stay ready for the next tick
-                next_cursor.pending.update({later.relative: later.signature for later in ready[position:]})
-                break
-            if not spec.declared:
-                context.log.info(f"{source} has no registry entry: table {spec.name!r} uses defaults")
-            try:
-                sha = sha256_file(file.path)
-            except OSError as error:
-                context.log.error(f"{source} cannot be read ({error}); requesting a run to record the failure")
-                requests.append(run_request(spec, f"{spec.name}:unreadable:{file.signature}", source, ""))
-                continue
-            if already_in_gold(jobforge, spec, batch_id_for(spec.name, sha)):
-                context.log.info(f"{source}: these bytes are already in gold/{spec.gold_table}")
-                continue
-            context.log.info(f"{source}: new version {sha[:12]}, loading table {spec.name!r}")
-            requests.append(run_request(spec, f"{spec.name}:{sha}", source, sha))
+        ready, next_cursor = plan_tick(scan_source(data_root.source_dir()), cursor)
+        requests, unknown = plan_requests(context, data_root, tables, ready, next_cursor)
         if unknown:
             context.log.warning(
                 f"{len(unknown)} new file(s) match no registry entry and are not in the loaded code location; "

@@ -6,9 +6,7 @@ subset of them can be selected.
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
-import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
@@ -21,18 +19,14 @@ from dagster import (
 )
 from pydantic import Field
 
-from jobforge_dagster.assets.builds import (
-    batch_of,
-    build_from_previous,
-    build_staged,
-    build_staged_from_history,
-    open_batch,
-)
-from jobforge_dagster.assets.table_checks import check_specs, run_checks
-from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts, parquet_row_count
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.assets.builders import TableRun, build_layer
+from jobforge_dagster.assets.checks import check_specs, run_checks, table_gold_facts
+from jobforge_dagster.catalog import TransitionFacts
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.keys import layer_key, output_name, table_keys
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.rules import gold_file_lookup, table_rule_groups
 from jobforge_dagster.storage import exclusive_lock, remove_stale_temporaries
 
 LAYER_DESCRIPTIONS = {
@@ -43,15 +37,7 @@ LAYER_DESCRIPTIONS = {
 }
 
 
-def asset_keys(spec: TableSpec) -> dict[Layer, AssetKey]:
-    return {layer: AssetKey([layer.value, spec.layer_table(layer)]) for layer in LAYERS}
-
-
-def output_name(key: AssetKey) -> str:
-    return key.to_python_identifier()
-
-
-class MedallionConfig(Config):
+class TableRunConfig(Config):
     """Run configuration of a table's step."""
 
     batch_id: str | None = Field(
@@ -60,155 +46,102 @@ class MedallionConfig(Config):
     )
 
 
-def materialize_table(
-    context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec, batch_id: str | None = None
-) -> Iterator[Output[pl.LazyFrame] | AssetCheckResult]:
-    """Build each selected layer of one table from the one before it, in order, then check gold.
-
-    Each output is written by the IO manager when it is yielded, so the next layer reads the file
-    just written. A failure before the write is logged as a failed transition here; one during the
-    write, by the IO manager. One run at a time writes a table: an exclusive lock on
-    `<data root>/.locks/<table>.lock` is held throughout (the `table_<name>` pool queues steps in Dagster too).
-    """
-    with exclusive_lock(config.lock_path(spec.name)):
-        clean_stale_temporaries(context, config, spec)
-        yield from _materialize_layers(context, config, spec, batch_id)
-
-
-def clean_stale_temporaries(context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec) -> None:
+def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, spec: TableSpec) -> None:
     """Remove what a killed run left half-written for this table (hidden temporaries, never read)."""
-    places = [(config.layer_dir(layer), f"{spec.layer_table(layer)}.parquet") for layer in LAYERS]
-    places += [(config.catalog_tables_dir() / layer.value, f"{spec.layer_table(layer)}.json") for layer in LAYERS]
-    places += [(config.layer_dir(layer) / spec.name, "batch=") for layer in LAYERS]
+    places = [(root.layer_dir(layer), f"{spec.layer_table(layer)}.parquet") for layer in LAYERS]
+    places += [(root.catalog_tables_dir() / layer.value, f"{spec.layer_table(layer)}.json") for layer in LAYERS]
+    places += [(root.layer_dir(layer) / spec.name, "batch=") for layer in LAYERS]
     places += [
-        (config.root / "quarantine" / spec.name, ""),
-        (config.catalog_batches_dir(), f"{spec.name}-"),
-        (config.catalog_lineage_dir(), f"{spec.name}--"),
+        (root.root / "quarantine" / spec.name, ""),
+        (root.catalog_batches_dir(), f"{spec.name}-"),
+        (root.catalog_lineage_dir(), f"{spec.name}--"),
     ]
     for folder, prefix in places:
         for stale in remove_stale_temporaries(folder, prefix):
             context.log.warning(f"removed {stale.name}, left by an interrupted write")
 
 
-def kept_batch(config: JobForgeConfig, layer: Layer, spec: TableSpec, batch_id: str) -> Path:
-    path = config.batch_path(layer, spec.name, batch_id)
-    if not path.exists():
-        kept = sorted(p.stem.removeprefix("batch=") for p in path.parent.glob("batch=*.parquet"))
-        raise FileNotFoundError(f"no kept {layer.value} batch {batch_id!r} for {spec.name}; kept: {kept}")
-    return path
+def materialize_table(
+    context: AssetExecutionContext, root: DataRoot, spec: TableSpec, backfill: str | None
+) -> Iterator[Output | AssetCheckResult]:
+    """Build each selected layer of one table from the one before it, in order, then check gold.
+
+    Each output is written by the IO manager when it is yielded, so the next layer reads the file just
+    written. One run at a time writes a table: an exclusive lock on `<data root>/.locks/<table>.lock` is
+    held throughout (the `table_<name>` pool queues steps in Dagster too).
+    """
+    keys = table_keys(spec)
+    lookup = gold_file_lookup(root)
+    run = TableRun(root, spec, context.run.run_id, lookup, backfill)
+    with exclusive_lock(root.lock_path(spec.name)):
+        clean_stale_temporaries(context, root, spec)
+        for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
+            build = build_layer(run, layer)
+            if build is None:
+                context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
+                return
+            report(context, spec, build.output.facts)
+            yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
+            run.built.add(layer)
+        if keys[Layer.GOLD] in context.selected_asset_keys:
+            selected = {key.name for key in context.selected_asset_check_keys if key.asset_key == keys[Layer.GOLD]}
+            facts = table_gold_facts(root, spec, lookup)
+            yield from run_checks(table_rule_groups(spec), keys[Layer.GOLD], facts, selected)
 
 
-def _materialize_layers(
-    context: AssetExecutionContext, config: JobForgeConfig, spec: TableSpec, batch_id: str | None
-) -> Iterator[Output[pl.LazyFrame] | AssetCheckResult]:
-    keys = asset_keys(spec)
-    catalog = CatalogManager(config)
-    batch: BatchRecord | None = None
-    built: set[Layer] = set()
-    for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
-        facts = None
-        try:
-            if layer is Layer.STAGED and batch_id is not None:
-                history = kept_batch(config, layer, spec, batch_id)
-                batch = batch_of(history, spec, catalog)
-                facts = TransitionFacts.start(
-                    spec.name, batch, Layer.STAGED.value, [config.relative(history)], parquet_row_count(history)
-                )
-                build = build_staged_from_history(history, batch_id)
-            elif layer is Layer.STAGED:
-                opened = open_batch(spec, config, catalog)
-                if opened is None:
-                    context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
-                    return
-                batch = opened.batch
-                if not spec.declared:
-                    context.log.info(f"{batch.source_file} has no registry entry: table {spec.name!r} uses defaults")
-                facts = TransitionFacts.start(spec.name, batch, SOURCE, [batch.source_file], rows_in=None)
-                build, records = build_staged(opened)
-                facts = facts.model_copy(update={"rows_in": records, "source_fingerprint": opened.fingerprint})
-            else:
-                if batch_id is not None and layer.previous not in built:
-                    previous = kept_batch(config, layer.previous, spec, batch_id)
-                else:
-                    previous = config.table_path(layer.previous, spec.layer_table(layer.previous))
-                if not previous.exists():
-                    raise FileNotFoundError(
-                        f"{config.relative(previous)} does not exist: "
-                        f"materialize {keys[layer.previous].to_user_string()} first"
-                    )
-                batch = batch or batch_of(previous, spec, catalog)
-                facts = TransitionFacts.start(
-                    spec.name, batch, layer.previous.value, [config.relative(previous)], parquet_row_count(previous)
-                )
-                build = build_from_previous(layer, spec, config, batch, keys[Layer.STAGED], catalog, previous)
-        except Exception as error:
-            if facts is not None:
-                catalog.save_lineage_log(facts.failed(layer.value, context.run.run_id, error))
-            raise
-        facts = facts.model_copy(
-            update={
-                "transforms": build.transforms,
-                "quarantined_rows": build.quarantined_rows,
-                "quarantine_file": build.quarantine_file,
-            }
-        )
-        if build.quarantined_rows:
-            context.log.warning(f"{spec.name}: {build.quarantined_rows} rows quarantined in {build.quarantine_file}")
-        yield Output(build.frame, output_name=output_name(keys[layer]), metadata=facts.to_metadata() | build.metadata)
-        built.add(layer)
-    selected_checks = {key.name for key in context.selected_asset_check_keys if key.asset_key == keys[Layer.GOLD]}
-    if keys[Layer.GOLD] in context.selected_asset_keys:
-        yield from run_checks(spec, config, keys[Layer.GOLD], selected_checks)
+def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFacts) -> None:
+    """Log what a user should notice about a layer before it is written."""
+    if facts.source_layer == SOURCE and not spec.declared:
+        context.log.info(f"{facts.source_files[0]} has no registry entry: table {spec.name!r} uses defaults")
+    if facts.quarantined_rows:
+        context.log.warning(f"{spec.name}: {facts.quarantined_rows} rows quarantined in {facts.quarantine_file}")
 
 
-def medallion_assets(spec: TableSpec) -> AssetsDefinition:
-    """The four layer assets of one table, as one subsettable multi-asset with gold's checks."""
-    keys = asset_keys(spec)
-    common = {
-        "domain": spec.domain,
-        "description": spec.description,
-        "business_purpose": spec.business_purpose,
-        "retention_batches": spec.retention_batches,
-    }
-    referenced = {AssetKey([Layer.GOLD.value, table]) for table in spec.referenced_tables() - {spec.gold_table}}
-    quarantine_refs = {AssetKey([Layer.GOLD.value, ref.table]) for ref in spec.references}
-    outs = {
+def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
+    keys = table_keys(spec)
+    return {
         output_name(keys[layer]): AssetOut(
             key=keys[layer],
-            dagster_type=pl.LazyFrame,
             is_required=False,
             group_name=spec.domain,
             description=f"{spec.description or spec.name} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
-            metadata=common
-            | {
-                "upstream_tables": [keys[layer.previous].to_user_string()]
-                if layer.previous
-                else [f"{SOURCE}/{spec.pattern}"],
-            },
             kinds={"polars", "parquet"},
             tags={"layer": layer.value},
         )
         for layer in LAYERS
     }
-    deps = {
-        output_name(keys[layer]): ({keys[layer.previous]} if layer.previous else set())
-        | (quarantine_refs if layer is Layer.SILVER else set())
-        | (referenced if layer is Layer.GOLD else set())
+
+
+def layer_deps(spec: TableSpec) -> dict[str, set[AssetKey]]:
+    """Each layer on the one before it; silver on the gold tables its rows must reference; gold on the
+    gold tables its checks read."""
+    keys = table_keys(spec)
+    referenced = {layer_key(Layer.GOLD, table) for table in spec.referenced_tables() - {spec.gold_table}}
+    references = {layer_key(Layer.GOLD, ref.table) for ref in spec.references}
+    extra = {Layer.SILVER: references, Layer.GOLD: referenced}
+    return {
+        output_name(keys[layer]): ({keys[layer.previous]} if layer.previous else set()) | extra.get(layer, set())
         for layer in LAYERS
     }
 
+
+def medallion_assets(spec: TableSpec) -> AssetsDefinition:
+    """The four layer assets of one table, as one subsettable multi-asset with gold's checks."""
+    keys = table_keys(spec)
+    referenced = {layer_key(Layer.GOLD, table) for table in spec.referenced_tables() - {spec.gold_table}}
+
     @multi_asset(
         name=f"{spec.name}_medallion",
-        outs=outs,
+        outs=layer_outs(spec),
         deps=sorted(referenced, key=AssetKey.to_user_string),
-        internal_asset_deps=deps,
-        check_specs=check_specs(spec, keys[Layer.GOLD]),
+        internal_asset_deps=layer_deps(spec),
+        check_specs=check_specs(table_rule_groups(spec), keys[Layer.GOLD]),
         can_subset=True,
         pool=f"table_{spec.name}",
     )
     def _medallion(
-        context: AssetExecutionContext, jobforge: JobForgeConfig, config: MedallionConfig
-    ) -> Iterator[Output[pl.LazyFrame] | AssetCheckResult]:
-        yield from materialize_table(context, jobforge, spec, config.batch_id)
+        context: AssetExecutionContext, data_root: DataRoot, config: TableRunConfig
+    ) -> Iterator[Output | AssetCheckResult]:
+        yield from materialize_table(context, data_root, spec, config.batch_id)
 
     return _medallion

@@ -4,29 +4,33 @@ import hashlib
 from collections.abc import Iterator
 
 import polars as pl
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSpec,
-    AssetExecutionContext,
-    AssetKey,
-    AssetsDefinition,
-    MetadataValue,
-    Output,
-    asset,
-)
+from dagster import AssetCheckResult, AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
 
 from jobforge_dagster import checks
-from jobforge_dagster.assets.table_checks import check_result
-from jobforge_dagster.catalog import TransitionFacts
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.assets.checks import check_specs, run_checks
+from jobforge_dagster.catalog import CatalogEntry, TransitionFacts
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.keys import layer_key
+from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, PROVENANCE_COLUMNS, SOURCE_FILE, SOURCE_ROW, Layer
 from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, gold_file_lookup, key_unique
 from jobforge_dagster.transforms.bronze import column_mapping
 
-OASIS_ATTRIBUTE_KEY = AssetKey([Layer.GOLD.value, "dim_oasis_attribute"])
+OASIS_ATTRIBUTE = "dim_oasis_attribute"
+OASIS_ATTRIBUTE_KEY = layer_key(Layer.GOLD, OASIS_ATTRIBUTE)
 #: The gold transform that melts an OaSIS rating table; its attributes go into the dimension.
 OASIS_RATINGS = "oasis_long"
 NOT_ATTRIBUTES = ("oasis_code", "oasis_label")
+KEY = ["category", "attribute"]
+RULE_GROUPS = [
+    RuleGroup(checks.INTEGRITY, "Provenance intact", (PROVENANCE,)),
+    RuleGroup(
+        checks.CONFORMANCE,
+        "Declared data rules hold",
+        (Rule("key_unique", f"({', '.join(KEY)}) unique", key_unique, {"key": KEY}),),
+    ),
+]
 
 
 def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
@@ -56,53 +60,48 @@ def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
+    """The dimension from the staged rating tables, with its transition facts (one header record per table)."""
+    paths = [root.table_path(Layer.STAGED, spec.name) for spec in ratings]
+    frame = pl.concat([attribute_rows(spec, pl.scan_parquet(path)) for spec, path in zip(ratings, paths, strict=True)])
+    batches = sorted(frame[BATCH_ID].unique().to_list())
+    digest = hashlib.sha256("\n".join(batches).encode()).hexdigest()
+    facts = TransitionFacts(
+        table=OASIS_ATTRIBUTE,
+        target_layer=Layer.GOLD.value,
+        batch_id=f"{OASIS_ATTRIBUTE}-{digest[:12]}",
+        source_sha256=digest,
+        source_layer=Layer.STAGED.value,
+        source_files=[root.relative(path) for path in paths],
+        rows_in=len(paths),
+        transforms=["rating headers of each OaSIS table: bronze name, whitespace-trimmed name, exact header"],
+    )
+    entry = CatalogEntry(domain="oasis", upstream_tables=[f"staged/{spec.name}" for spec in ratings])
+    return LayerOutput(frame, facts, entry)
+
+
 def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | None:
     """`gold/dim_oasis_attribute`: every OaSIS rating attribute, its trimmed name and its exact source header."""
     ratings = [spec for spec in tables if spec.gold_transform == OASIS_RATINGS]
     if not ratings:
         return None
-    key_columns = ["category", "attribute"]
 
     @asset(
         key=OASIS_ATTRIBUTE_KEY,
-        deps=[AssetKey([Layer.STAGED.value, spec.name]) for spec in ratings],
+        deps=[layer_key(Layer.STAGED, spec.name) for spec in ratings],
         group_name="oasis",
         kinds={"polars", "parquet"},
         description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
-        metadata={"domain": "oasis", "upstream_tables": [f"staged/{spec.name}" for spec in ratings]},
-        check_specs=[
-            AssetCheckSpec(checks.INTEGRITY, asset=OASIS_ATTRIBUTE_KEY, blocking=True, description="provenance"),
-            AssetCheckSpec(
-                checks.CONFORMANCE,
-                asset=OASIS_ATTRIBUTE_KEY,
-                blocking=True,
-                description="key_unique (category, attribute)",
-            ),
-        ],
+        check_specs=check_specs(RULE_GROUPS, OASIS_ATTRIBUTE_KEY),
     )
     def dim_oasis_attribute(
-        context: AssetExecutionContext, jobforge: JobForgeConfig
-    ) -> Iterator[Output[pl.DataFrame] | AssetCheckResult]:
-        paths = [jobforge.table_path(Layer.STAGED, spec.name) for spec in ratings]
-        frame = pl.concat(
-            [attribute_rows(spec, pl.scan_parquet(path)) for spec, path in zip(ratings, paths, strict=True)]
-        )
-        batches = sorted(frame[BATCH_ID].unique().to_list())
-        digest = hashlib.sha256("\n".join(batches).encode()).hexdigest()
-        facts = TransitionFacts(
-            table="dim_oasis_attribute",
-            batch_id=f"dim_oasis_attribute-{digest[:12]}",
-            source_sha256=digest,
-            source_layer=Layer.STAGED.value,
-            source_files=[jobforge.relative(path) for path in paths],
-            transforms=["rating headers of each OaSIS table: bronze name, whitespace-trimmed name, exact header"],
-        )
-        yield Output(frame, metadata=facts.to_metadata() | {"input_batches": MetadataValue.json(batches)})
-        written = pl.scan_parquet(jobforge.table_path(Layer.GOLD, OASIS_ATTRIBUTE_KEY.path[-1]))
-        for name, outcome in (
-            (checks.INTEGRITY, checks.combine({"provenance": checks.provenance_check(written)})),
-            (checks.CONFORMANCE, checks.combine({"key_unique": checks.key_unique_check(written, key_columns)})),
-        ):
-            yield check_result(OASIS_ATTRIBUTE_KEY, name, outcome)
+        context: AssetExecutionContext, data_root: DataRoot
+    ) -> Iterator[Output[LayerOutput] | AssetCheckResult]:
+        output = attribute_output(data_root, ratings)
+        batches = sorted(output.frame[BATCH_ID].unique().to_list())
+        yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
+        facts = GoldFacts(data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE), gold_file_lookup(data_root))
+        selected = {key.name for key in context.selected_asset_check_keys}
+        yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected)
 
     return dim_oasis_attribute

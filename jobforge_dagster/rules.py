@@ -1,0 +1,168 @@
+"""Data rules as named objects, grouped into the two checks every gold table gets.
+
+A rule is a pure function over `GoldFacts` plus its parameters; the asset layer turns each group of rules
+into one Dagster asset check (see `assets/checks.py`).
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from jobforge_dagster import checks
+from jobforge_dagster.catalog import parquet_row_count
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.registry import Range, Reference, TableSpec
+
+#: Values of `table.column` in gold: how a foreign-key rule reads the table it refers to.
+Lookup = Callable[[str, str], pl.LazyFrame | pl.DataFrame]
+
+
+@dataclass
+class GoldFacts:
+    """What rules read about one gold table; each figure is read from disk the first time a rule asks."""
+
+    gold_path: Path
+    lookup: Lookup
+    staged_path: Path | None = None
+    silver_path: Path | None = None
+    quarantine_path: Path | None = None
+
+    @cached_property
+    def gold(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self.gold_path)
+
+    @cached_property
+    def staged_rows(self) -> int:
+        return parquet_row_count(self.staged_path) if self.staged_path else 0
+
+    @cached_property
+    def silver_rows(self) -> int:
+        return parquet_row_count(self.silver_path) if self.silver_path else 0
+
+    @cached_property
+    def quarantine(self) -> pl.LazyFrame | None:
+        path = self.quarantine_path
+        return pl.scan_parquet(path) if path is not None and path.exists() else None
+
+    @cached_property
+    def quarantined_rows(self) -> int:
+        return parquet_row_count(self.quarantine_path) if self.quarantine is not None else 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One data rule: `fn(facts, **params)` returns its outcome."""
+
+    name: str
+    description: str
+    fn: Callable[..., checks.CheckOutcome]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    reads_tables: tuple[str, ...] = ()
+
+    def evaluate(self, facts: GoldFacts) -> checks.CheckOutcome:
+        """The rule's outcome; a rule that cannot run has failed, with the reason."""
+        try:
+            return self.fn(facts, **self.params)
+        except Exception as error:
+            return checks.CheckOutcome(False, f"could not run: {type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """Rules reported together as one asset check (every asset check costs Dagster three events)."""
+
+    name: str
+    summary: str
+    rules: tuple[Rule, ...]
+
+    @property
+    def description(self) -> str:
+        return f"{self.summary}: " + "; ".join(f"{rule.name} ({rule.description})" for rule in self.rules) + "."
+
+    @property
+    def reads_tables(self) -> list[str]:
+        return sorted({table for rule in self.rules for table in rule.reads_tables})
+
+    def evaluate(self, facts: GoldFacts) -> checks.CheckOutcome:
+        return checks.combine({rule.name: rule.evaluate(facts) for rule in self.rules})
+
+
+def provenance(facts: GoldFacts) -> checks.CheckOutcome:
+    return checks.provenance_check(facts.gold)
+
+
+def row_reconciliation(facts: GoldFacts) -> checks.CheckOutcome:
+    return checks.reconciliation_check(facts.staged_rows, facts.silver_rows, facts.quarantined_rows, facts.gold)
+
+
+def key_unique(facts: GoldFacts, key: list[str]) -> checks.CheckOutcome:
+    return checks.key_unique_check(facts.gold, key, checks.duplicates_in_quarantine(facts.quarantine))
+
+
+def code_format(facts: GoldFacts, column: str, pattern: str) -> checks.CheckOutcome:
+    return checks.code_format_check(facts.gold, column, pattern)
+
+
+def value_range(facts: GoldFacts, column: str, bounds: Range) -> checks.CheckOutcome:
+    return checks.range_check(facts.gold, column, bounds)
+
+
+def foreign_key(facts: GoldFacts, reference: Reference) -> checks.CheckOutcome:
+    allowed = facts.lookup(reference.table, reference.table_column).lazy()
+    return checks.foreign_key_check(facts.gold, reference, allowed)
+
+
+def gold_file_lookup(root: DataRoot) -> Lookup:
+    """Read a referenced gold table's column from its parquet file; a clear error if it was never built."""
+
+    def lookup(table: str, column: str) -> pl.LazyFrame:
+        path = root.table_path(Layer.GOLD, table)
+        if not path.exists():
+            raise FileNotFoundError(f"{root.relative(path)} does not exist: materialize gold/{table} first")
+        return pl.scan_parquet(path).select(column)
+
+    return lookup
+
+
+PROVENANCE = Rule("provenance", "provenance columns present and non-null", provenance)
+ROW_RECONCILIATION = Rule(
+    "row_reconciliation",
+    "source rows = silver rows + quarantined rows, and every silver row reaches gold",
+    row_reconciliation,
+)
+
+
+def conformance_rules(spec: TableSpec) -> list[Rule]:
+    """Key, formats, ranges and foreign keys, as the registry declares them for this table."""
+    found = []
+    if key := spec.gold_key_columns:
+        description = f"({', '.join(key)}) unique in gold; WARN when the source repeated keys (quarantined)"
+        found.append(Rule("key_unique", description, key_unique, {"key": key}))
+    for column, pattern in spec.checks.code_formats.items():
+        description = f"{column} matches ^{pattern}$ (COPS aggregate rows excluded)"
+        found.append(Rule(f"code_format_{column}", description, code_format, {"column": column, "pattern": pattern}))
+    for column, bounds in spec.checks.ranges.items():
+        description = f"{column} within its published range [{bounds.min:g}, {bounds.max:g}]"
+        found.append(Rule(f"range_{column}", description, value_range, {"column": column, "bounds": bounds}))
+    for reference in spec.checks.foreign_keys:
+        description = f"{reference.column} resolves in {reference.table}.{reference.table_column} (nulls counted)"
+        reads = () if reference.table == spec.gold_table else (reference.table,)
+        found.append(Rule(f"foreign_key_{reference.column}", description, foreign_key, {"reference": reference}, reads))
+    return found
+
+
+def table_rule_groups(spec: TableSpec) -> list[RuleGroup]:
+    """`integrity` on every gold table; `conformance` where the registry declares data rules."""
+    groups = [RuleGroup(checks.INTEGRITY, "Nothing lost, provenance intact", (PROVENANCE, ROW_RECONCILIATION))]
+    if conformance := conformance_rules(spec):
+        groups.append(RuleGroup(checks.CONFORMANCE, "Declared data rules hold", tuple(conformance)))
+    return groups
+
+
+def check_names(spec: TableSpec) -> list[str]:
+    return [group.name for group in table_rule_groups(spec)]

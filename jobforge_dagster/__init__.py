@@ -1,7 +1,8 @@
 """JobForge: Canadian occupational data to governed gold tables, as a Dagster code location.
 
-`defs` is built on first access (Dagster's loader finds it through `dir()`), so importing a submodule such
-as `jobforge_dagster.transforms` neither imports Dagster's definitions nor reads the environment.
+The code location is `jobforge_dagster.definitions:defs` (workspace.yaml and pyproject.toml name it). The
+package re-exports it on first access only, so `dagster ... -m jobforge_dagster` finds it while the pure
+modules (`transforms`, `registry`, `layers`) import without loading Dagster.
 """
 
 from typing import Any

@@ -1,64 +1,84 @@
-"""The one place that assembles JobForge's Definitions."""
+"""The one place that assembles JobForge's Definitions.
 
-from dagster import AssetsDefinition, AssetSelection, Definitions, define_asset_job, in_process_executor
+`defs` is Dagster's lazy entry point (`@dg.definitions`): it loads the defs folder `components/`, whose
+`MedallionComponent` turns the registry into assets. `build_definitions` does the assembling, for a given
+data root and registry.
+"""
+
+import warnings
+from pathlib import Path
+
+import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+import jobforge_dagster.components
 from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
-from jobforge_dagster.config import JobForgeConfig
-from jobforge_dagster.io_manager import ProvenanceParquetIOManager
-from jobforge_dagster.registry import SourceRegistry, TableSpec, list_source_files
+from jobforge_dagster.assets.models import OASIS_RATINGS
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.io_manager import LayerIOManager
+from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.sensors import daily_schedule, sensor_interval, source_sensor
+from jobforge_dagster.sources import list_source_files
 
 MAIN_JOB = "medallion_pipeline"
 REFRESH_JOB = "table_refresh"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def has_source(spec: TableSpec, files: list[str]) -> bool:
-    return any(spec.matches(name) for name in files)
+def table_assets(
+    root: DataRoot, tables: list[TableSpec]
+) -> tuple[list[dg.AssetsDefinition], list[dg.AssetsDefinition]]:
+    """(every asset, the assets of tables whose source is present): the graph is the same whatever files exist;
+    the main job selects what can run."""
+    files = list_source_files(root.source_dir())
+
+    def present(spec: TableSpec) -> bool:
+        return any(spec.matches(name) for name in files)
+
+    by_table = {spec.name: medallion_assets(spec) for spec in tables}
+    everything, runnable = list(by_table.values()), [by_table[spec.name] for spec in tables if present(spec)]
+    if (attributes := oasis_attribute_dimension(tables)) is not None:
+        everything.append(attributes)
+        if all(present(spec) for spec in tables if spec.gold_transform == OASIS_RATINGS):
+            runnable.append(attributes)
+    return everything, runnable
 
 
-def build_definitions(config: JobForgeConfig | None = None, registry: SourceRegistry | None = None) -> Definitions:
-    """Definitions for a data root (default: from the environment) and a registry (default: sources.yaml).
-
-    Every registry table gets its assets, so the graph is the same whatever files are present;
-    `medallion_pipeline` selects the tables whose source file is in `source/` when the code location loads.
-    """
-    config = config or JobForgeConfig.from_env()
-    registry = registry or SourceRegistry.load()
-    files = list_source_files(config.source_dir())
-    tables = registry.with_unregistered(config.source_dir())
-    table_assets = {spec.name: medallion_assets(spec) for spec in tables}
-    present: list[AssetsDefinition] = [table_assets[spec.name] for spec in tables if has_source(spec, files)]
-    models = []
-    attributes = oasis_attribute_dimension(tables)
-    if attributes is not None:
-        models.append(attributes)
-        if all(has_source(spec, files) for spec in tables if spec.gold_transform == "oasis_long"):
-            present.append(attributes)
-    medallion_pipeline = define_asset_job(
+def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | None = None) -> dg.Definitions:
+    """Definitions for a data root (default: from the environment) and a registry (default: sources.yaml)."""
+    root = root or DataRoot.from_env()
+    tables = (registry or SourceRegistry.load()).with_unregistered(root.source_dir())
+    everything, runnable = table_assets(root, tables)
+    medallion_pipeline = dg.define_asset_job(
         MAIN_JOB,
-        selection=AssetSelection.assets(*present),
-        executor_def=in_process_executor,
+        selection=dg.AssetSelection.assets(*runnable),
+        executor_def=dg.in_process_executor,
         description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
     )
-    table_refresh = define_asset_job(
+    table_refresh = dg.define_asset_job(
         REFRESH_JOB,
-        selection=AssetSelection.all(),
-        executor_def=in_process_executor,
+        selection=dg.AssetSelection.all(),
+        executor_def=dg.in_process_executor,
         description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
     )
-    return Definitions(
-        assets=[*table_assets.values(), *models],
+    return dg.Definitions(
+        assets=everything,
         jobs=[medallion_pipeline, table_refresh],
         sensors=[source_sensor(tables, table_refresh, sensor_interval())],
         schedules=[daily_schedule(medallion_pipeline)],
         resources={
-            "jobforge": config,
-            "io_manager": ProvenanceParquetIOManager(jobforge=config),
+            "data_root": root,
+            "io_manager": LayerIOManager(data_root=root),
             "duckdb": DuckDBResource(database=":memory:"),
         },
-        executor=in_process_executor,
+        executor=dg.in_process_executor,
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location: the defs folder's components (today the medallion over `sources.yaml`)."""
+    with warnings.catch_warnings():  # the components loader's own beta/preview notices, not the user's concern
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.ComponentTree.from_module(jobforge_dagster.components, project_root=PROJECT_ROOT).build_defs()

@@ -1,0 +1,37 @@
+"""The registry as a Dagster Component: `sources.yaml` -> a table's four layer assets, checks, jobs and sensor."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.registry import REGISTRY_FILE, SourceRegistry
+
+
+class MedallionComponent(dg.Component, dg.Model, dg.Resolvable):
+    """Every table of a source registry as a medallion (staged -> bronze -> silver -> gold) over one data root.
+
+    `registry` is a YAML file, relative to the package unless absolute. The data root and source folder come
+    from `$JOBFORGE_DATA_ROOT` and `$JOBFORGE_SOURCE_ROOT` when not given.
+    """
+
+    registry: str = Field(default=REGISTRY_FILE.name, description="The source registry (YAML).")
+    data_root: str | None = Field(default=None, description="Data root; default $JOBFORGE_DATA_ROOT or ./data.")
+    source_root: str | None = Field(default=None, description="Source folder; default <data root>/source.")
+
+    def registry_path(self) -> Path:
+        path = Path(self.registry)
+        return path if path.is_absolute() else REGISTRY_FILE.parent / path
+
+    def resolved_root(self) -> DataRoot:
+        from_env = DataRoot.from_env()
+        return DataRoot(
+            data_root=str(Path(self.data_root).resolve()) if self.data_root else from_env.data_root,
+            source_root=str(Path(self.source_root).resolve()) if self.source_root else from_env.source_root,
+        )
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        from jobforge_dagster.definitions import build_definitions
+
+        return build_definitions(self.resolved_root(), SourceRegistry.load(self.registry_path()))

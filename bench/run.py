@@ -107,7 +107,7 @@ def query_timings(data_root: Path, queries: list[str], repeats: int) -> list[tup
     """Median seconds per query: GoldQueryEngine, then plain DuckDB on the same files."""
     import duckdb
 
-    from jobforge_dagster.config import JobForgeConfig
+    from jobforge_dagster.data_root import DataRoot
     from jobforge_dagster.query import GoldQueryEngine, quote_identifier, quote_literal
 
     gold = data_root / "gold"
@@ -117,7 +117,7 @@ def query_timings(data_root: Path, queries: list[str], repeats: int) -> list[tup
             f"CREATE VIEW {quote_identifier(path.stem)} AS SELECT * FROM read_parquet({quote_literal(str(path))})"
         )
     rows = []
-    with GoldQueryEngine(JobForgeConfig(data_root=str(data_root))) as engine:
+    with GoldQueryEngine(DataRoot(data_root=str(data_root))) as engine:
         for sql in queries:
             engine.query(sql), plain.sql(sql).pl()  # warm both: file cache, parquet metadata
             ours, theirs = [], []
@@ -136,11 +136,11 @@ def sensor_tick(files: int = 10_000) -> float:
     """Seconds for one tick over `files` unchanged files (after the ticks that first handle them)."""
     import dagster as dg
 
-    from jobforge_dagster.config import JobForgeConfig
+    from jobforge_dagster.data_root import DataRoot
     from jobforge_dagster.definitions import build_definitions
 
     with tempfile.TemporaryDirectory() as scratch:
-        config = JobForgeConfig(data_root=str(Path(scratch) / "data"))
+        config = DataRoot(data_root=str(Path(scratch) / "data"))
         defs = build_definitions(config)  # built before the files arrive: they are new to it
         folder = config.source_dir()
         folder.mkdir(parents=True)

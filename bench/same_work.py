@@ -19,7 +19,8 @@ import polars as pl
 
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.parquet import sink_parquet_atomic, stamp_layer
-from jobforge_dagster.registry import SourceRegistry, TableSpec, find_source_file
+from jobforge_dagster.registry import SourceRegistry, TableSpec
+from jobforge_dagster.sources import find_source_file
 from jobforge_dagster.storage import sha256_file
 from jobforge_dagster.transforms import bronze, silver, staged
 from jobforge_dagster.transforms.gold import gold_transform

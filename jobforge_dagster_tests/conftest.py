@@ -7,9 +7,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.registry import SourceRegistry
+from jobforge_dagster_tests.dagster_cli import DagsterCli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_SOURCES = REPO / "data" / "source"
@@ -19,15 +20,15 @@ Runner = Callable[..., dg.ExecuteInProcessResult]
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> JobForgeConfig:
+def config(tmp_path: Path) -> DataRoot:
     """An empty data root with the bundled sample sources in its source/ folder."""
     root = tmp_path / "data"
     shutil.copytree(SAMPLE_SOURCES, root / "source")
-    return JobForgeConfig(data_root=str(root))
+    return DataRoot(data_root=str(root))
 
 
 def run_job(
-    config: JobForgeConfig,
+    config: DataRoot,
     registry: SourceRegistry | None = None,
     selection: list[dg.AssetKey] | None = None,
     raise_on_error: bool = True,
@@ -43,6 +44,22 @@ def run_job(
 @pytest.fixture
 def run() -> Runner:
     return run_job
+
+
+@pytest.fixture
+def dagster_cli(tmp_path: Path) -> DagsterCli:
+    """The dagster CLI with a fresh DAGSTER_HOME and an empty data root under tmp_path."""
+    return DagsterCli.fresh(tmp_path / "home", tmp_path / "data")
+
+
+@pytest.fixture
+def sample_gold(tmp_path_factory: pytest.TempPathFactory) -> DataRoot:
+    """A data root whose gold layer was built from the bundled samples (read it, do not write to it)."""
+    root = tmp_path_factory.mktemp("sample") / "data"
+    shutil.copytree(SAMPLE_SOURCES, root / "source")
+    data_root = DataRoot(data_root=str(root))
+    run_job(data_root)
+    return data_root
 
 
 def require_real_data() -> Path:

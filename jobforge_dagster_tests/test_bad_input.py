@@ -9,15 +9,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.catalog import CatalogManager, TransitionFacts
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.batches import OpenedSource
+from jobforge_dagster.catalog import BatchRecord, CatalogEntry, CatalogManager, TransitionFacts
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError
-from jobforge_dagster.io_manager import ProvenanceParquetIOManager
+from jobforge_dagster.io_manager import LayerIOManager
+from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import QUARANTINE_REASON, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.storage import fingerprint
 from jobforge_dagster.transforms import staged
+from jobforge_dagster.transforms.staged import SourceRead
 from jobforge_dagster_tests.conftest import run_job
 
 NOC = "Code,Title,Employment\n00010,Legislators,4700\n00011,Senior government managers,9000\n"
@@ -27,7 +30,7 @@ class Case:
     """A data root with one source file, run through the main job."""
 
     def __init__(self, tmp_path: Path, name: str, content: bytes | str, *tables: TableSpec) -> None:
-        self.config = JobForgeConfig(data_root=str(tmp_path / "data"))
+        self.config = DataRoot(data_root=str(tmp_path / "data"))
         self.source = self.config.source_dir() / name
         self.source.parent.mkdir(parents=True, exist_ok=True)
         self.source.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
@@ -228,14 +231,20 @@ def test_file_replaced_while_it_is_read(tmp_path: Path) -> None:
     assert case.run().success
     staged_path = case.config.table_path(Layer.STAGED, "noc")
     before = staged_path.read_bytes()
+    source = OpenedSource(
+        path=case.source,
+        batch=BatchRecord(batch_id="noc-x", table="noc", source_file="source/noc.csv", sha256="0" * 64, size_bytes=0),
+        fingerprint=fingerprint(case.source),
+        read=SourceRead(pl.LazyFrame(), records=2),
+    )
     facts = TransitionFacts(
         table="noc",
+        target_layer="staged",
         batch_id="noc-x",
         source_sha256="0" * 64,
         source_layer="source",
         source_files=["source/noc.csv"],
         rows_in=2,
-        source_fingerprint=fingerprint(case.source),
     )
 
     def replace_source(batch: pl.DataFrame) -> pl.DataFrame:
@@ -245,13 +254,13 @@ def test_file_replaced_while_it_is_read(tmp_path: Path) -> None:
         return batch
 
     @dg.asset(key=["staged", "noc"])
-    def staged_noc() -> dg.Output[pl.LazyFrame]:
+    def staged_noc() -> LayerOutput:
         frame = pl.scan_csv(case.source, infer_schema=False).map_batches(replace_source)
-        return dg.Output(frame, metadata=facts.to_metadata())
+        return LayerOutput(frame, facts, CatalogEntry(), guard=source.guard)
 
     result = dg.materialize(
         [staged_noc],
-        resources={"io_manager": ProvenanceParquetIOManager(jobforge=case.config)},
+        resources={"io_manager": LayerIOManager(data_root=case.config)},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

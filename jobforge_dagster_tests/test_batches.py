@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from jobforge_dagster.catalog import CatalogManager
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry import SourceRegistry, TableSpec
@@ -17,7 +17,7 @@ VERSION_B = "Code,Title\n00010,Legislators\n00011,Senior government managers and
 
 
 def two_versions(tmp_path: Path, retention: int | None = None):
-    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    config = DataRoot(data_root=str(tmp_path / "data"))
     registry = SourceRegistry(
         tables=[TableSpec(name="noc", pattern="noc.csv", key_columns=["code"], retention_batches=retention)]
     )

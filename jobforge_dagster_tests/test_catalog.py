@@ -7,19 +7,23 @@ import polars as pl
 
 from jobforge_dagster.catalog import (
     BatchRecord,
+    CatalogEntry,
     CatalogManager,
     LayerTransitionLog,
     TransitionFacts,
     TransitionStatus,
-    generate_table_metadata,
+    describe_parquet,
 )
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 
 
 def test_generate_table_metadata_reads_footer(tmp_path: Path) -> None:
     path = tmp_path / "noc.parquet"
     pl.DataFrame({"code": ["00010", None, "00012"], "teer": [0, 0, 1]}).write_parquet(path)
-    meta = generate_table_metadata(path, "gold", "noc", "NOC codes", "joins", ["silver/noc"])
+    entry = CatalogEntry(
+        domain="noc", description="NOC codes", business_purpose="joins", upstream_tables=["silver/noc"]
+    )
+    meta = describe_parquet(path, "gold", entry, file_path="gold/noc.parquet")
     assert (meta.table_name, meta.layer, meta.domain) == ("noc", "gold", "noc")
     assert meta.row_count == 3 and meta.column_count == 2
     assert meta.file_size_bytes == path.stat().st_size
@@ -31,12 +35,12 @@ def test_generate_table_metadata_reads_footer(tmp_path: Path) -> None:
 
 
 def test_catalog_round_trip(tmp_path: Path) -> None:
-    config = JobForgeConfig(data_root=str(tmp_path))
+    config = DataRoot(data_root=str(tmp_path))
     catalog = CatalogManager(config)
     path = tmp_path / "gold" / "noc.parquet"
     path.parent.mkdir()
     pl.DataFrame({"code": ["00010"]}).write_parquet(path)
-    meta = generate_table_metadata(path, "gold", "noc", file_path="gold/noc.parquet")
+    meta = describe_parquet(path, "gold", CatalogEntry(domain="noc"), file_path="gold/noc.parquet")
     saved = catalog.save_table_metadata(meta)
     assert saved == tmp_path / "catalog" / "tables" / "gold" / "noc.json"
     assert catalog.load_table_metadata("noc", "gold") == meta
@@ -45,16 +49,28 @@ def test_catalog_round_trip(tmp_path: Path) -> None:
     assert catalog.list_tables("silver") == []
 
 
+def facts_for(batch: BatchRecord, source: str, target: str, rows_in: int | None) -> TransitionFacts:
+    return TransitionFacts(
+        table=batch.table,
+        target_layer=target,
+        batch_id=batch.batch_id,
+        source_sha256=batch.sha256,
+        source_layer=source,
+        source_files=[f"{source}/{batch.table}"],
+        rows_in=rows_in,
+    )
+
+
 def test_lineage_logs_filtered_by_batch_and_sorted(tmp_path: Path) -> None:
-    catalog = CatalogManager(JobForgeConfig(data_root=str(tmp_path)))
+    catalog = CatalogManager(DataRoot(data_root=str(tmp_path)))
     start = datetime(2026, 1, 1, tzinfo=UTC)
     batch = BatchRecord(batch_id="noc-abc", table="noc", source_file="source/noc.csv", sha256="ab" * 32, size_bytes=9)
     for offset, (source, target) in enumerate([("staged", "bronze"), ("source", "staged")]):
-        facts = TransitionFacts.start("noc", batch, source, [f"{source}/noc"], rows_in=3)
+        facts = facts_for(batch, source, target, rows_in=3)
         facts = facts.model_copy(update={"started_at": start + timedelta(minutes=1 - offset)})
-        catalog.save_lineage_log(facts.log(target, "run-1", target_file=f"{target}/noc.parquet", row_count_out=3))
-    other = TransitionFacts.start("noc", batch.model_copy(update={"batch_id": "noc-def"}), "source", [], None)
-    catalog.save_lineage_log(other.failed("staged", "run-2", ValueError("bad row")))
+        catalog.save_lineage_log(facts.log("run-1", target_file=f"{target}/noc.parquet", row_count_out=3))
+    other = facts_for(batch.model_copy(update={"batch_id": "noc-def"}), "source", "staged", rows_in=None)
+    catalog.record_failure(other, "run-2", ValueError("bad row"))
     logs = catalog.get_lineage_logs(batch_id="noc-abc")
     assert [(log.source_layer, log.target_layer) for log in logs] == [("source", "staged"), ("staged", "bronze")]
     assert all(log.status is TransitionStatus.SUCCESS for log in logs)
@@ -69,15 +85,14 @@ def test_lineage_logs_filtered_by_batch_and_sorted(tmp_path: Path) -> None:
 
 def test_quarantine_makes_a_transition_partial() -> None:
     batch = BatchRecord(batch_id="b", table="t", source_file="source/t.csv", sha256="0" * 64, size_bytes=1)
-    facts = TransitionFacts.start("t", batch, "bronze", ["bronze/t.parquet"], 10).model_copy(
-        update={"quarantined_rows": 2}
-    )
-    assert facts.log("silver", None, target_file="silver/t.parquet", row_count_out=8).status is TransitionStatus.PARTIAL
-    assert TransitionFacts.from_metadata(facts.to_metadata()) == facts
+    facts = facts_for(batch, "bronze", "silver", 10)
+    assert facts.log(None, target_file="silver/t.parquet", row_count_out=10).status is TransitionStatus.SUCCESS
+    partial = facts.completed(["rule: x not null"], quarantined_rows=2, quarantine_file="quarantine/t/b.parquet")
+    assert partial.log(None, target_file="silver/t.parquet", row_count_out=8).status is TransitionStatus.PARTIAL
 
 
 def test_batches_are_recorded_once(tmp_path: Path) -> None:
-    catalog = CatalogManager(JobForgeConfig(data_root=str(tmp_path)))
+    catalog = CatalogManager(DataRoot(data_root=str(tmp_path)))
     batch = BatchRecord(batch_id="t-1", table="t", source_file="source/t.csv", sha256="1" * 64, size_bytes=5)
     catalog.save_batch(batch)
     catalog.save_batch(batch.model_copy(update={"first_seen_at": datetime(2030, 1, 1, tzinfo=UTC)}))

@@ -1,10 +1,7 @@
 """Crash safety and concurrency: killed runs, concurrent runs and failed steps never corrupt what is on disk."""
 
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,11 +9,12 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from jobforge_dagster.catalog import CatalogManager, TransitionStatus
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry, TableSpec
-from jobforge_dagster_tests.conftest import REPO, run_job
+from jobforge_dagster_tests.conftest import run_job
+from jobforge_dagster_tests.dagster_cli import DagsterCli
 
 TABLE = "occupations"
 
@@ -34,22 +32,10 @@ def write_source(path: Path, rows: int) -> None:
 
 
 def start_cli(data_root: Path, home: Path) -> subprocess.Popen:
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    env = os.environ | {"DAGSTER_HOME": str(home), "JOBFORGE_DATA_ROOT": str(data_root)}
-    env.pop("JOBFORGE_SOURCE_ROOT", None)
-    dagster = Path(sys.executable).with_name("dagster")
-    return subprocess.Popen(
-        [str(dagster), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"],
-        cwd=home,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return DagsterCli.fresh(home, data_root).job_execute()
 
 
-def assert_disk_consistent(config: JobForgeConfig) -> None:
+def assert_disk_consistent(config: DataRoot) -> None:
     """Every visible parquet file is whole, and every catalog entry and success log matches its file."""
     for path in config.root.rglob("*.parquet"):
         if not any(part.startswith(".") for part in path.relative_to(config.root).parts):
@@ -64,7 +50,7 @@ def assert_disk_consistent(config: JobForgeConfig) -> None:
 
 
 def test_sigkill_mid_write_keeps_previous_outputs_and_next_run_recovers(tmp_path: Path) -> None:
-    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    config = DataRoot(data_root=str(tmp_path / "data"))
     source = config.source_dir() / f"{TABLE}.csv"
     write_source(source, 1_000)
     assert run_job(config).success
@@ -99,7 +85,7 @@ def test_sigkill_mid_write_keeps_previous_outputs_and_next_run_recovers(tmp_path
 
 
 def test_two_runs_of_the_same_table_are_serialised(tmp_path: Path) -> None:
-    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    config = DataRoot(data_root=str(tmp_path / "data"))
     write_source(config.source_dir() / f"{TABLE}.csv", 300_000)
     first = start_cli(config.root, tmp_path / "home1")
     second = start_cli(config.root, tmp_path / "home2")
@@ -117,7 +103,7 @@ def test_two_runs_of_the_same_table_are_serialised(tmp_path: Path) -> None:
 
 
 def test_failed_gold_step_leaves_last_good_gold_queryable(tmp_path: Path) -> None:
-    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    config = DataRoot(data_root=str(tmp_path / "data"))
     source = config.source_dir() / "structure.csv"
     source.parent.mkdir(parents=True)
     registry = SourceRegistry(

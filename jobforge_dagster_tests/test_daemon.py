@@ -1,17 +1,13 @@
 """The sensor running for real: dagster-daemon picks up a dropped file and runs its table, once."""
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
-from jobforge_dagster_tests.conftest import REPO, SAMPLE_SOURCES
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
+from jobforge_dagster_tests.dagster_cli import DagsterCli, stop
 
 SAMPLE = "noc_unit_groups_sample.csv"
 
@@ -25,29 +21,14 @@ def wait_for(condition, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-@pytest.fixture
-def daemon_env(tmp_path: Path):
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    data = tmp_path / "data"
-    (data / "source").mkdir(parents=True)
-    env = os.environ | {
-        "DAGSTER_HOME": str(home),
-        "JOBFORGE_DATA_ROOT": str(data),
-        "JOBFORGE_SENSOR_INTERVAL_SECONDS": "1",
-    }
-    env.pop("JOBFORGE_SOURCE_ROOT", None)
-    return home, data, env
-
-
-def watch_the_sensor(home: Path, data: Path, monkeypatch) -> None:
+def watch_the_sensor(cli: DagsterCli, monkeypatch) -> None:
     """Drop the sample file, wait for its run, drop the same bytes again and see no second run."""
+    home, data = cli.home, cli.data_root
     time.sleep(2)
     shutil.copy(SAMPLE_SOURCES / SAMPLE, data / "source" / SAMPLE)
     gold = data / "gold" / "noc_unit_groups.parquet"
     monkeypatch.chdir(home)  # dagster.yaml's storage folders are relative to the working directory
-    instance = dg.DagsterInstance.from_config(str(home))
+    instance = cli.instance()
 
     def succeeded() -> bool:
         return gold.exists() and any(run.status == dg.DagsterRunStatus.SUCCESS for run in instance.get_runs())
@@ -61,34 +42,15 @@ def watch_the_sensor(home: Path, data: Path, monkeypatch) -> None:
     assert len(instance.get_runs()) == 1
 
 
-def test_daemon_runs_a_dropped_file_once(daemon_env, monkeypatch) -> None:
-    home, data, env = daemon_env
-    bin_dir = Path(sys.executable).parent
-    started = subprocess.run(
-        [str(bin_dir / "dagster"), "sensor", "start", "new_source_files", "-m", "jobforge_dagster"],
-        cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_daemon_runs_a_dropped_file_once(tmp_path: Path, monkeypatch) -> None:
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="1")
+    (cli.data_root / "source").mkdir(parents=True)
+    started = cli.run("sensor", "start", "new_source_files", "-m", "jobforge_dagster", timeout=120)
     assert started.returncode == 0, started.stderr[-2000:]
-    with open(home / "daemon.log", "w") as log:
-        daemon = subprocess.Popen(
-            [str(bin_dir / "dagster-daemon"), "run", "-m", "jobforge_dagster"],
-            cwd=home,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    with open(cli.home / "daemon.log", "w") as log:
+        daemon = cli.start("run", "-m", "jobforge_dagster", program="dagster-daemon", log=log)
         try:
-            watch_the_sensor(home, data, monkeypatch)
+            watch_the_sensor(cli, monkeypatch)
         finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait(timeout=10)
+            stop(daemon)
     assert daemon.poll() is not None

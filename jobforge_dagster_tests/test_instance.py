@@ -7,7 +7,7 @@ import dagster as dg
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 import jobforge_instance
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster_tests.conftest import REPO, SAMPLE_SOURCES
 from jobforge_instance import PooledSqliteEventLogStorage
@@ -27,7 +27,7 @@ def test_repo_instance_uses_pooled_storage_and_dagster_can_read_it(tmp_path: Pat
     assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
     data = tmp_path / "data"
     shutil.copytree(SAMPLE_SOURCES, data / "source")
-    job = build_definitions(JobForgeConfig(data_root=str(data))).resolve_job_def("medallion_pipeline")
+    job = build_definitions(DataRoot(data_root=str(data))).resolve_job_def("medallion_pipeline")
     for _ in range(runs):
         assert job.execute_in_process(instance=instance).success
     storage = instance.event_log_storage

@@ -1,105 +1,125 @@
-"""The provenance IO manager: polars 2 reads, atomic writes, `_layer` stamping, catalog mirroring."""
+"""The layer IO manager: the LayerOutput contract, atomic writes, `_layer` stamping, catalog and lineage."""
 
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
-from dagster_polars import PolarsParquetIOManager
 
-from jobforge_dagster.catalog import CatalogManager
-from jobforge_dagster.config import JobForgeConfig
-from jobforge_dagster.io_manager import ProvenanceParquetIOManager
+from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, TransitionStatus
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.io_manager import LayerIOManager
+from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import LAYER, Layer
 
 
-def materialize(config: JobForgeConfig, assets: list, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+def materialize(root: DataRoot, assets: list, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         assets,
-        resources={"io_manager": ProvenanceParquetIOManager(jobforge=config), "jobforge": config},
+        resources={"io_manager": LayerIOManager(data_root=root), "data_root": root},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )
 
 
+def output(frame: pl.LazyFrame | pl.DataFrame, layer: Layer, domain: str = "noc") -> LayerOutput:
+    facts = TransitionFacts(
+        table="codes",
+        target_layer=layer.value,
+        batch_id="codes-000000000000",
+        source_sha256="0" * 64,
+        source_layer=layer.previous.value if layer.previous else "source",
+        source_files=["source/codes.csv"],
+        rows_in=2,
+        transforms=["test transform"],
+    )
+    return LayerOutput(frame, facts, CatalogEntry(domain=domain, retention_batches=None))
+
+
 @pytest.fixture
-def empty_config(tmp_path: Path) -> JobForgeConfig:
-    return JobForgeConfig(data_root=str(tmp_path / "data"))
+def root(tmp_path: Path) -> DataRoot:
+    return DataRoot(data_root=str(tmp_path / "data"))
 
 
-@dg.asset(key=["silver", "codes"])
-def codes() -> pl.DataFrame:
-    return pl.DataFrame({"code": ["00010", "00011"], "title": ["Legislators", "Senior government managers"]})
+@dg.asset(key=["silver", "codes"], metadata={"domain": "display only"})
+def codes() -> LayerOutput:
+    frame = pl.DataFrame({"code": ["00010", "00011"], "title": ["Legislators", "Senior government managers"]})
+    return output(frame, Layer.SILVER)
 
 
 @dg.asset(key=["gold", "codes"], ins={"codes": dg.AssetIn(key=["silver", "codes"])})
-def gold_codes(codes: pl.LazyFrame) -> pl.LazyFrame:
-    assert isinstance(codes, pl.LazyFrame)
-    return codes.filter(pl.col("code") == "00010")
+def gold_codes(codes: pl.LazyFrame) -> LayerOutput:
+    assert isinstance(codes, pl.LazyFrame)  # inputs load lazily
+    return output(codes.filter(pl.col("code") == "00010").drop(LAYER), Layer.GOLD)
 
 
-def test_dagster_polars_scan_fails_on_polars_2(tmp_path: Path) -> None:
-    """Why the override exists: the upstream reader passes arguments polars 2 removed."""
-    path = tmp_path / "t.parquet"
-    pl.DataFrame({"a": [1]}).write_parquet(path)
-    from upath import UPath
-
-    context = dg.build_input_context(asset_key=dg.AssetKey(["silver", "t"]))
-    upstream = PolarsParquetIOManager(base_dir=str(tmp_path))
-    upstream.setup_for_execution(dg.build_init_resource_context())
-    with pytest.raises(TypeError, match="rechunk|retries"):
-        upstream.scan_df_from_path(UPath(path), context)
-    ours = ProvenanceParquetIOManager(jobforge=JobForgeConfig(data_root=str(tmp_path)))
-    assert ours.scan_df_from_path(UPath(path), context).collect()["a"].to_list() == [1]
-
-
-def test_writes_layer_files_and_loads_inputs_lazily(empty_config: JobForgeConfig) -> None:
-    result = materialize(empty_config, [codes, gold_codes])
-    assert result.success
-    silver = pl.read_parquet(empty_config.table_path(Layer.SILVER, "codes"))
-    gold = pl.read_parquet(empty_config.table_path(Layer.GOLD, "codes"))
+def test_writes_layer_files_catalog_and_lineage(root: DataRoot) -> None:
+    result = materialize(root, [codes, gold_codes])
+    silver = pl.read_parquet(root.table_path(Layer.SILVER, "codes"))
+    gold = pl.read_parquet(root.table_path(Layer.GOLD, "codes"))
     assert silver[LAYER].to_list() == ["silver", "silver"]
-    assert gold.columns == ["code", "title", LAYER]  # provenance columns come last
-    assert gold[LAYER].to_list() == ["gold"] and gold["code"].to_list() == ["00010"]
+    assert gold.columns == ["code", "title", LAYER]
+    assert gold["code"].to_list() == ["00010"]
     metadata = result.asset_materializations_for_node("gold__codes")[0].metadata
     assert metadata["dagster/row_count"].value == 1
-    assert [c.name for c in metadata["dagster/column_schema"].value.columns] == ["code", "title", LAYER]
-    # catalog mirrored for every write
-    tables = CatalogManager(empty_config).list_tables()
-    assert {(t.layer, t.table_name, t.row_count) for t in tables} == {("silver", "codes", 2), ("gold", "codes", 1)}
+    assert metadata["batch_id"].value == "codes-000000000000"
+    tables = CatalogManager(root).list_tables()
+    assert {(t.layer, t.table_name, t.row_count, t.domain) for t in tables} == {
+        ("silver", "codes", 2, "noc"),
+        ("gold", "codes", 1, "noc"),
+    }, "the catalog entry comes from the LayerOutput, never from definition metadata"
+    logs = CatalogManager(root).get_lineage_logs(table="codes")
+    assert [(log.target_layer, log.row_count_in, log.row_count_out) for log in logs] == [
+        ("silver", 2, 2),
+        ("gold", 2, 1),
+    ]
+    assert root.batch_path(Layer.SILVER, "codes", "codes-000000000000").exists()
+    assert not root.batch_path(Layer.GOLD, "codes", "codes-000000000000").exists(), "gold keeps no history"
 
 
-def test_parquet_is_zstd(empty_config: JobForgeConfig) -> None:
+def test_parquet_is_zstd_and_stamped_with_its_batch(root: DataRoot) -> None:
     import pyarrow.parquet as pq
 
-    materialize(empty_config, [codes])
-    footer = pq.read_metadata(empty_config.table_path(Layer.SILVER, "codes"))
+    materialize(root, [codes])
+    footer = pq.read_metadata(root.table_path(Layer.SILVER, "codes"))
     assert footer.row_group(0).column(0).compression == "ZSTD"
+    assert footer.metadata[b"jobforge.batch_id"] == b"codes-000000000000"
 
 
-def test_failed_write_keeps_previous_file_and_leaves_no_partial_file(empty_config: JobForgeConfig) -> None:
-    materialize(empty_config, [codes])
-    path = empty_config.table_path(Layer.SILVER, "codes")
+def test_failed_write_keeps_previous_file_and_logs_the_failure(root: DataRoot) -> None:
+    materialize(root, [codes])
+    path = root.table_path(Layer.SILVER, "codes")
     before = path.read_bytes()
 
     @dg.asset(key=["silver", "codes"])
-    def broken() -> pl.LazyFrame:
+    def broken() -> LayerOutput:
         # fails only when the IO manager streams it to disk
-        return pl.LazyFrame({"code": ["x"]}).select(pl.col("code").cast(pl.Int64, strict=True))
+        return output(pl.LazyFrame({"code": ["x"]}).select(pl.col("code").cast(pl.Int64, strict=True)), Layer.SILVER)
 
-    result = materialize(empty_config, [broken], raise_on_error=False)
+    result = materialize(root, [broken], raise_on_error=False)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
-    assert "silver/codes.parquet" in str(failure.cause or failure)
+    assert "source/codes.csv -> silver/codes.parquet" in str(failure.cause or failure)
     assert path.read_bytes() == before
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
+    statuses = [log.status for log in CatalogManager(root).get_lineage_logs(table="codes")]
+    assert statuses == [TransitionStatus.SUCCESS, TransitionStatus.FAILED]
 
 
-def test_asset_key_must_name_a_layer(empty_config: JobForgeConfig) -> None:
-    @dg.asset(key=["platinum", "codes"])
-    def wrong() -> pl.DataFrame:
+def test_only_a_layer_output_is_written(root: DataRoot) -> None:
+    @dg.asset(key=["silver", "codes"])
+    def bare() -> pl.DataFrame:
         return pl.DataFrame({"a": [1]})
 
-    result = materialize(empty_config, [wrong], raise_on_error=False)
-    assert not result.success
-    assert "layer" in str(result.get_step_failure_events()[0].step_failure_data.error)
+    result = materialize(root, [bare], raise_on_error=False)
+    assert "expected a LayerOutput, got DataFrame" in str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert not root.table_path(Layer.SILVER, "codes").exists()
+
+
+def test_asset_key_must_name_a_layer(root: DataRoot) -> None:
+    @dg.asset(key=["platinum", "codes"])
+    def wrong() -> LayerOutput:
+        return output(pl.DataFrame({"a": [1]}), Layer.SILVER)
+
+    result = materialize(root, [wrong], raise_on_error=False)
+    assert "is not [layer, table]" in str(result.get_step_failure_events()[0].step_failure_data.error)

@@ -5,14 +5,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query import GoldQueryEngine, QueryError, quote_identifier
 
 
 @pytest.fixture
 def engine(tmp_path: Path):
-    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    config = DataRoot(data_root=str(tmp_path / "data"))
     gold = config.layer_dir(Layer.GOLD)
     gold.mkdir(parents=True)
     pl.DataFrame({"noc_code": ["00010", "00011", "21211"]}).write_parquet(gold / "noc.parquet")

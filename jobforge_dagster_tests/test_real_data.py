@@ -16,10 +16,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW, Layer
 from jobforge_dagster.query import GoldQueryEngine
-from jobforge_dagster.registry import SourceRegistry, list_source_files
+from jobforge_dagster.registry import SourceRegistry
+from jobforge_dagster.sources import list_source_files
 from jobforge_dagster_tests.conftest import REPO, require_real_data, run_job
 
 
@@ -40,7 +41,7 @@ def sha256(path: Path) -> str:
 
 
 class RealRun:
-    def __init__(self, config: JobForgeConfig, source: Path, result: dg.ExecuteInProcessResult, sums: dict) -> None:
+    def __init__(self, config: DataRoot, source: Path, result: dg.ExecuteInProcessResult, sums: dict) -> None:
         self.config, self.source, self.result, self.sums_before = config, source, result, sums
         self.registry = SourceRegistry.load()
         self.tables = [spec for spec in self.registry.with_unregistered(source)]
@@ -57,7 +58,7 @@ class RealRun:
 def real(tmp_path_factory: pytest.TempPathFactory) -> RealRun:
     source = require_real_data()
     sums_before = {name: sha256(source / name) for name in list_source_files(source)}
-    config = JobForgeConfig(data_root=str(tmp_path_factory.mktemp("real") / "data"), source_root=str(source))
+    config = DataRoot(data_root=str(tmp_path_factory.mktemp("real") / "data"), source_root=str(source))
     result = run_job(config, raise_on_error=False)
     return RealRun(config, source, result, sums_before)
 
@@ -254,7 +255,7 @@ def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:
     unknown[header.index("2021_NOC_UID")] = "99999"
     with open(folder / "job_architecture.csv", "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([header, *records, records[0], unknown])
-    config = JobForgeConfig(data_root=str(tmp_path / "data"), source_root=str(folder))
+    config = DataRoot(data_root=str(tmp_path / "data"), source_root=str(folder))
     result = run_job(config, raise_on_error=False)
     outcomes = {
         e.check_name: e

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from jobforge_dagster.registry import SourceRegistry, TableSpec, find_source_file, list_source_files
+from jobforge_dagster.registry import SourceRegistry, TableSpec
+from jobforge_dagster.sources import find_source_file, list_source_files
 
 
 def test_bundled_registry_loads() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.sensors import SourceCursor, plan_tick, scan_source
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job
@@ -18,7 +18,7 @@ SAMPLE = "noc_unit_groups_sample.csv"
 class Sensor:
     """Ticks the sensor of a data root's definitions, carrying the cursor like the daemon does."""
 
-    def __init__(self, config: JobForgeConfig) -> None:
+    def __init__(self, config: DataRoot) -> None:
         self.config = config
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursor: str | None = None
@@ -35,13 +35,13 @@ class Sensor:
 
 
 @pytest.fixture
-def empty_root(tmp_path: Path) -> JobForgeConfig:
-    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+def empty_root(tmp_path: Path) -> DataRoot:
+    config = DataRoot(data_root=str(tmp_path / "data"))
     config.source_dir().mkdir(parents=True)
     return config
 
 
-def drop(config: JobForgeConfig, name: str = SAMPLE, content: bytes | None = None) -> Path:
+def drop(config: DataRoot, name: str = SAMPLE, content: bytes | None = None) -> Path:
     target = config.source_dir() / name
     if content is None:
         shutil.copy(SAMPLE_SOURCES / SAMPLE, target)
@@ -50,7 +50,7 @@ def drop(config: JobForgeConfig, name: str = SAMPLE, content: bytes | None = Non
     return target
 
 
-def test_new_file_is_requested_once_stable(empty_root: JobForgeConfig) -> None:
+def test_new_file_is_requested_once_stable(empty_root: DataRoot) -> None:
     sensor = Sensor(empty_root)
     assert sensor.tick() == []
     drop(empty_root)
@@ -69,7 +69,7 @@ def test_new_file_is_requested_once_stable(empty_root: JobForgeConfig) -> None:
     assert len(SourceCursor.model_validate_json(sensor.cursor).pending) == 0
 
 
-def test_file_still_growing_is_left_alone(empty_root: JobForgeConfig) -> None:
+def test_file_still_growing_is_left_alone(empty_root: DataRoot) -> None:
     sensor = Sensor(empty_root)
     path = drop(empty_root, content=b"Code - NOC 2021 V1.0,Class title\n00010,Legislators\n")
     sensor.tick()
@@ -79,7 +79,7 @@ def test_file_still_growing_is_left_alone(empty_root: JobForgeConfig) -> None:
     assert sensor.tick() != []  # now stable
 
 
-def test_same_bytes_again_start_no_run_and_changed_bytes_do(empty_root: JobForgeConfig) -> None:
+def test_same_bytes_again_start_no_run_and_changed_bytes_do(empty_root: DataRoot) -> None:
     path = drop(empty_root)
     assert run_job(empty_root).success
     sensor = Sensor(empty_root)
@@ -95,7 +95,7 @@ def test_same_bytes_again_start_no_run_and_changed_bytes_do(empty_root: JobForge
     assert request.run_key.split(":")[1] != ""
 
 
-def test_run_key_is_table_and_sha256(empty_root: JobForgeConfig) -> None:
+def test_run_key_is_table_and_sha256(empty_root: DataRoot) -> None:
     import hashlib
 
     path = drop(empty_root)
@@ -105,7 +105,7 @@ def test_run_key_is_table_and_sha256(empty_root: JobForgeConfig) -> None:
     assert request.run_key == f"noc_unit_groups:{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
-def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: JobForgeConfig) -> None:
+def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: DataRoot) -> None:
     if os.geteuid() == 0:
         # root reads anything: a dangling symbolic link is the unreadable file here
         os.symlink(empty_root.root / "nowhere.csv", empty_root.source_dir() / "noc_unit_groups_gone.csv")
@@ -122,7 +122,7 @@ def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: 
     assert ":unreadable:" in unreadable_request.run_key
 
 
-def test_unregistered_new_file_is_logged_not_requested(empty_root: JobForgeConfig) -> None:
+def test_unregistered_new_file_is_logged_not_requested(empty_root: DataRoot) -> None:
     sensor = Sensor(empty_root)
     sensor.tick()  # definitions built with an empty source/
     defs = build_definitions(empty_root)
@@ -153,7 +153,7 @@ def test_cursor_stays_small_over_many_files(tmp_path: Path) -> None:
     assert ready == [] and cursor.pending == {}
 
 
-def test_daily_schedule_is_off_until_turned_on(empty_root: JobForgeConfig) -> None:
+def test_daily_schedule_is_off_until_turned_on(empty_root: DataRoot) -> None:
     defs = build_definitions(empty_root)
     schedule = defs.resolve_schedule_def("daily_refresh")
     assert schedule.cron_schedule == "0 2 * * *"

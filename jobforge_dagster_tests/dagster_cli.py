@@ -1,0 +1,78 @@
+"""The dagster CLI as a user runs it: the executables beside this Python, a fresh DAGSTER_HOME holding the
+repository's dagster.yaml, and a JobForge data root. Shared by the CLI, daemon and crash tests and by
+scripts/ui_screenshots.py."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import dagster as dg
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class DagsterCli:
+    home: Path
+    data_root: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, home: Path, data_root: Path, **extra_env: str) -> "DagsterCli":
+        """A new DAGSTER_HOME at `home` with the repository's dagster.yaml and workspace.yaml."""
+        home.mkdir(parents=True, exist_ok=True)
+        for name in ("dagster.yaml", "workspace.yaml"):
+            shutil.copy(REPO / name, home / name)
+        return cls(home, data_root, extra_env)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = os.environ | {"DAGSTER_HOME": str(self.home), "JOBFORGE_DATA_ROOT": str(self.data_root)}
+        env.pop("JOBFORGE_SOURCE_ROOT", None)
+        return env | self.extra_env
+
+    def command(self, program: str, *args: str) -> list[str]:
+        return [str(BIN / program), *args]
+
+    def run(self, *args: str, program: str = "dagster", timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run a CLI command to its end in DAGSTER_HOME (dagster.yaml's relative folders resolve there)."""
+        return subprocess.run(
+            self.command(program, *args), cwd=self.home, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+    def start(self, *args: str, program: str = "dagster", log: IO | int | None = None) -> subprocess.Popen:
+        """Start a long-running command (dagster dev, dagster-daemon) in its own process group."""
+        output = log if log is not None else subprocess.DEVNULL
+        return subprocess.Popen(
+            self.command(program, *args),
+            cwd=self.home,
+            env=self.env,
+            stdout=output,
+            stderr=subprocess.STDOUT if log is not None else subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def job_execute(self) -> subprocess.Popen:
+        """`dagster job execute -m jobforge_dagster -j medallion_pipeline`, started."""
+        return self.start("job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline")
+
+    def instance(self) -> dg.DagsterInstance:
+        """The instance the CLI uses (open it with the working directory at `home`)."""
+        return dg.DagsterInstance.from_config(str(self.home))
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the process group, then SIGKILL it if it has not ended within 30 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

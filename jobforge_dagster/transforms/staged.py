@@ -64,8 +64,8 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
     return SourceRead(frame.select(pl.all().cast(pl.String)), None)
 
 
-#: Files up to this size are validated on a cursor of one shared in-memory DuckDB database (opening a
-#: database costs ~12 ms, a cursor 0.2 ms); larger ones get their own database, closed afterwards, so the
+#: Files up to this size are validated on a cursor of one shared in-memory DuckDB database (a cursor is far
+#: cheaper than a new database); larger ones get their own database, closed afterwards, so the
 #: memory DuckDB keeps for its buffers is returned before the layers are written.
 SHARED_VALIDATION_MAX_BYTES = 64 * 1024 * 1024
 

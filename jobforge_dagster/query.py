@@ -3,6 +3,7 @@
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -82,9 +83,27 @@ class GoldQueryEngine:
         self.gold_dir = config.layer_dir(Layer.GOLD)
         self.gold_dir.mkdir(parents=True, exist_ok=True)
         self.timeout_seconds = timeout_seconds
-        resource = duckdb_resource or DuckDBResource(database=":memory:")
-        self._connection_context = resource.get_connection()
-        self._connection: duckdb.DuckDBPyConnection = self._connection_context.__enter__()
+        self._views: set[str] = set()
+        self._stack = ExitStack()
+        try:
+            self._connection = self._open(duckdb_resource or DuckDBResource(database=":memory:"))
+            self._configure()
+            self._watchdog = Watchdog(self._connection.interrupt)
+            self._stack.callback(self._watchdog.stop)
+            self.register_gold_tables()
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _open(self, resource: DuckDBResource) -> duckdb.DuckDBPyConnection:
+        """Enter the resource's connection on the stack; also close it directly, as dagster_duckdb
+        closes only when its context exits without an exception."""
+        connection = self._stack.enter_context(resource.get_connection())
+        self._stack.callback(connection.close)
+        return connection
+
+    def _configure(self) -> None:
+        """Sandbox the connection: no replacement scans or extension loading, files only under gold/."""
         allowed = quote_literal(str(self.gold_dir.resolve()) + "/")
         for statement in (
             "SET python_enable_replacements = false",
@@ -95,13 +114,10 @@ class GoldQueryEngine:
             "SET lock_configuration = true",
         ):
             self._connection.execute(statement)
-        self._views: set[str] = set()
-        self._watchdog = Watchdog(self._connection.interrupt)
-        self.register_gold_tables()
 
     def close(self) -> None:
-        self._watchdog.stop()
-        self._connection_context.__exit__(None, None, None)
+        """Stop the watchdog and close the connection; a second call does nothing."""
+        self._stack.close()
 
     def __enter__(self) -> "GoldQueryEngine":
         return self

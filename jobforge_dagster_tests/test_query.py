@@ -1,9 +1,14 @@
 """The gold query engine: views over gold parquet, read-only SQL, no file access beyond gold."""
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.layers import Layer
@@ -62,3 +67,39 @@ def test_register_picks_up_new_and_removed_files(engine: GoldQueryEngine) -> Non
     assert engine.register_gold_tables() == ["later", "odd name; drop"]
     with pytest.raises(QueryError):
         engine.query("SELECT * FROM noc")
+
+
+def watchdogs() -> int:
+    return sum(thread.name == "gold-query-watchdog" for thread in threading.enumerate())
+
+
+def test_connection_closes_after_close_and_after_a_failed_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    opened: list[duckdb.DuckDBPyConnection] = []
+    original = DuckDBResource.get_connection
+
+    @contextmanager
+    def recording(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
+        with original(resource) as connection:
+            opened.append(connection)
+            yield connection
+
+    monkeypatch.setattr(DuckDBResource, "get_connection", recording)
+    before = watchdogs()
+    engine = GoldQueryEngine(config)
+    engine.close()
+    engine.close()  # a second close does nothing
+    with pytest.raises(duckdb.ConnectionException):
+        opened[0].execute("SELECT 1")
+
+    def broken(self: GoldQueryEngine) -> list[str]:
+        raise RuntimeError("views failed")
+
+    monkeypatch.setattr(GoldQueryEngine, "register_gold_tables", broken)
+    with pytest.raises(RuntimeError, match="views failed"):
+        GoldQueryEngine(config)
+    with pytest.raises(duckdb.ConnectionException):
+        opened[1].execute("SELECT 1")
+    assert watchdogs() == before

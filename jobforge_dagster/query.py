@@ -20,6 +20,13 @@ class QueryError(ValueError):
     """A query that was refused or failed, with the reason."""
 
 
+DEFAULT_TIMEOUT_SECONDS = 300.0
+DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_THREADS = 2
+DEFAULT_MAX_TEMP_DIRECTORY_SIZE = "1GB"
+DEFAULT_MAX_ROWS = 1_000_000
+
+
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -71,23 +78,35 @@ class GoldQueryEngine:
 
     Only single SELECT (or WITH ... SELECT) statements run. DuckDB itself refuses any file outside the
     gold folder (`enable_external_access = false`, `allowed_directories`), and `lock_configuration`
-    stops SQL from changing that.
+    stops SQL from changing that or the resource limits: `memory_limit`, `threads` and
+    `max_temp_directory_size` bound one query's memory, cores and spill; `max_rows` bounds its result.
     """
 
     def __init__(
         self,
         config: JobForgeConfig,
         duckdb_resource: DuckDBResource | None = None,
-        timeout_seconds: float | None = 300.0,
+        timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
+        *,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        threads: int = DEFAULT_THREADS,
+        max_temp_directory_size: str = DEFAULT_MAX_TEMP_DIRECTORY_SIZE,
+        max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
         self.gold_dir = config.layer_dir(Layer.GOLD)
         self.gold_dir.mkdir(parents=True, exist_ok=True)
         self.timeout_seconds = timeout_seconds
+        self.max_rows = max_rows
+        limits = {
+            "memory_limit": quote_literal(memory_limit),
+            "threads": str(int(threads)),
+            "max_temp_directory_size": quote_literal(max_temp_directory_size),
+        }
         self._views: set[str] = set()
         self._stack = ExitStack()
         try:
             self._connection = self._open(duckdb_resource or DuckDBResource(database=":memory:"))
-            self._configure()
+            self._configure(limits)
             self._watchdog = Watchdog(self._connection.interrupt)
             self._stack.callback(self._watchdog.stop)
             self.register_gold_tables()
@@ -102,8 +121,14 @@ class GoldQueryEngine:
         self._stack.callback(connection.close)
         return connection
 
-    def _configure(self) -> None:
-        """Sandbox the connection: no replacement scans or extension loading, files only under gold/."""
+    def _configure(self, limits: dict[str, str]) -> None:
+        """Set the limits, then sandbox the connection (no replacement scans or extension loading, files
+        only under gold/), then lock the configuration so SQL cannot change any of it."""
+        for name, value in limits.items():
+            try:
+                self._connection.execute(f"SET {name} = {value}")
+            except duckdb.Error as error:
+                raise QueryError(f"invalid {name} {value}: {error}") from error
         allowed = quote_literal(str(self.gold_dir.resolve()) + "/")
         for statement in (
             "SET python_enable_replacements = false",
@@ -155,17 +180,24 @@ class GoldQueryEngine:
             raise QueryError(f"only SELECT queries are allowed, got {kind.name}")
 
     def query(self, sql: str) -> pl.DataFrame:
-        """Run one read-only query and return its result as a polars DataFrame."""
+        """Run one read-only query and return its result (at most `max_rows` rows) as a polars DataFrame."""
         self.check_read_only(sql)
+        return self._fetch(sql)
+
+    def _fetch(self, sql: str) -> pl.DataFrame:
+        """Fetch at most `max_rows + 1` rows, under the timeout; more than `max_rows` is an error."""
         self._watchdog.arm(self.timeout_seconds)
         try:
-            return self._connection.sql(sql).pl()
+            frame = self._connection.sql(sql).limit(self.max_rows + 1).pl()
         except duckdb.InterruptException as error:
             raise QueryError(f"query cancelled after {self.timeout_seconds} s") from error
         except duckdb.Error as error:
             raise QueryError(f"query failed: {error}") from error
         finally:
             self._watchdog.disarm()
+        if frame.height > self.max_rows:
+            raise QueryError(f"query returns more than {self.max_rows} rows (max_rows); add a LIMIT or aggregate")
+        return frame
 
     def query_with_provenance(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""

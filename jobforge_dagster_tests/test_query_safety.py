@@ -1,5 +1,8 @@
 """Query safety: SQL users read gold and nothing else; hostile names cannot inject SQL; long queries stop."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -81,3 +84,65 @@ def test_comment_and_string_tricks_stay_one_select(engine: GoldQueryEngine) -> N
     with pytest.raises(QueryError):
         engine.query("SELECT 1 /* ; */ ; DROP VIEW noc")
     assert engine.query("SELECT count(*) AS n FROM noc")["n"][0] == 3
+
+
+MEMORY_SCRIPT = """
+import json, resource, sys, time
+from jobforge_dagster.config import JobForgeConfig
+from jobforge_dagster.query import GoldQueryEngine, QueryError
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # guards the machine if the engine's limit fails
+with GoldQueryEngine(JobForgeConfig(data_root=sys.argv[1]), timeout_seconds=5, **json.loads(sys.argv[3])) as engine:
+    start = time.monotonic()
+    try:
+        engine.query(sys.argv[2])
+        outcome = "returned"
+    except QueryError as error:
+        outcome = str(error)
+    seconds = time.monotonic() - start
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"outcome": outcome, "seconds": seconds, "hwm_mib": hwm // 1024}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sql", "limits", "max_mib"),
+    [
+        ("SELECT len(list(range(1e9::BIGINT)))", {}, 2_600),  # default memory_limit 2GB
+        ("SELECT len(list(x)) FROM range(1e9::BIGINT) t(x)", {"memory_limit": "400MB", "threads": 1}, 900),
+    ],
+)
+def test_memory_heavy_query_stops_within_the_memory_limit(
+    tmp_path: Path, sql: str, limits: dict[str, object], max_mib: int
+) -> None:
+    """Runs in a subprocess so VmHWM (peak resident memory) belongs to this query alone."""
+    process = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path / "data"), sql, json.dumps(limits)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    result = json.loads(process.stdout.splitlines()[-1])
+    assert result["outcome"] != "returned"
+    assert "Out of Memory" in result["outcome"] or "cancelled" in result["outcome"]
+    assert result["seconds"] < 30
+    assert result["hwm_mib"] < max_mib, result
+
+
+def test_limits_are_set_and_locked(tmp_path: Path) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    with GoldQueryEngine(config, memory_limit="300MB", threads=1, max_temp_directory_size="100MB") as engine:
+        row = engine.query(
+            "SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t,"
+            " current_setting('max_temp_directory_size') AS d, current_setting('lock_configuration') AS l"
+        ).row(0, named=True)
+        assert row["t"] == 1 and row["l"] is True
+        assert row["m"].startswith("286") and row["d"].startswith("95")  # MiB as DuckDB reports them
+    with pytest.raises(QueryError, match="memory_limit"):
+        GoldQueryEngine(config, memory_limit="lots")
+
+
+def test_result_rows_are_capped(tmp_path: Path) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    with GoldQueryEngine(config, max_rows=10) as engine:
+        assert engine.query("SELECT * FROM range(10) t(x) ORDER BY x DESC")["x"].to_list() == list(range(9, -1, -1))
+        with pytest.raises(QueryError, match="more than 10 rows"):
+            engine.query("SELECT * FROM range(11)")
+        assert engine.query("SELECT * FROM range(1000000) LIMIT 3").height == 3

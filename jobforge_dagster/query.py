@@ -1,5 +1,7 @@
 """Read-only SQL over the gold layer with DuckDB, returning polars frames."""
 
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -104,6 +106,8 @@ class GoldQueryEngine:
         }
         self._views: set[str] = set()
         self._stack = ExitStack()
+        self.temp_dir = self._private_temp_dir()
+        limits["temp_directory"] = quote_literal(str(self.temp_dir))
         try:
             self._connection = self._open(duckdb_resource or DuckDBResource(database=":memory:"))
             self._configure(limits)
@@ -113,6 +117,16 @@ class GoldQueryEngine:
         except BaseException:
             self._stack.close()
             raise
+
+    def _private_temp_dir(self) -> Path:
+        """A new folder only this user can read, for DuckDB's spill files, removed on close.
+
+        DuckDB adds `temp_directory` to the allowed directories; its default, `.tmp` under the working
+        directory, would let SQL read whatever lies there.
+        """
+        path = Path(tempfile.mkdtemp(prefix="gold-query-"))
+        self._stack.callback(shutil.rmtree, path, ignore_errors=True)
+        return path
 
     def _open(self, resource: DuckDBResource) -> duckdb.DuckDBPyConnection:
         """Enter the resource's connection on the stack; also close it directly, as dagster_duckdb

@@ -86,6 +86,29 @@ def test_comment_and_string_tricks_stay_one_select(engine: GoldQueryEngine) -> N
     assert engine.query("SELECT count(*) AS n FROM noc")["n"][0] == 3
 
 
+def test_python_variables_are_not_tables(engine: GoldQueryEngine) -> None:
+    secret_frame = pl.DataFrame({"token": ["hush"]})  # noqa: F841 - a replacement scan would find it by name
+    with pytest.raises(QueryError):
+        engine.query("SELECT * FROM secret_frame")
+
+
+def test_working_directory_tmp_folder_is_not_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".tmp").mkdir()
+    (tmp_path / ".tmp" / "secret.txt").write_text("hush")
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    with GoldQueryEngine(config, timeout_seconds=2) as engine:
+        for path in (".tmp/secret.txt", str(tmp_path / ".tmp" / "secret.txt")):
+            with pytest.raises(QueryError, match="(?i)permission|access|disabled"):
+                engine.query(f"SELECT content FROM read_text('{path}')")
+        temp_dir = engine.temp_dir
+        assert temp_dir.is_dir() and not temp_dir.is_relative_to(tmp_path)
+        assert temp_dir.stat().st_mode & 0o077 == 0  # private to this user
+        setting = engine.query("SELECT current_setting('temp_directory') AS t")["t"][0]
+        assert Path(setting) == temp_dir
+    assert not temp_dir.exists()
+
+
 MEMORY_SCRIPT = """
 import json, resource, sys, time
 from jobforge_dagster.config import JobForgeConfig

@@ -1,5 +1,6 @@
 """Read-only SQL over the gold layer with DuckDB, returning polars frames."""
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -16,6 +17,8 @@ from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, Layer
+
+log = logging.getLogger(__name__)
 
 
 class QueryError(ValueError):
@@ -105,6 +108,7 @@ class GoldQueryEngine:
             "max_temp_directory_size": quote_literal(max_temp_directory_size),
         }
         self._views: set[str] = set()
+        self.skipped_tables: dict[str, str] = {}
         self._stack = ExitStack()
         self.temp_dir = self._private_temp_dir()
         limits["temp_directory"] = quote_literal(str(self.temp_dir))
@@ -165,17 +169,47 @@ class GoldQueryEngine:
         self.close()
 
     def register_gold_tables(self) -> list[str]:
-        """(Re)create one view per `gold/<table>.parquet`; drop views whose file is gone."""
+        """(Re)create one view per readable `gold/<table>.parquet`; drop views whose file is gone or bad.
+
+        A file DuckDB cannot read, or a symlink leading out of gold/, is skipped: its table goes into
+        `skipped_tables` (name -> reason) with a logged warning, and the other tables stay queryable.
+        """
         files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
-        for gone in self._views - files.keys():
-            self._connection.execute(f"DROP VIEW IF EXISTS {quote_identifier(gone)}")
+        skipped: dict[str, str] = {}
         for name, path in files.items():
+            reason = self._create_view(name, path)
+            if reason is not None:
+                skipped[name] = reason
+                log.warning("gold table %r skipped: %s", name, reason)
+        registered = files.keys() - skipped.keys()
+        for gone in self._views - registered:
+            self._connection.execute(f"DROP VIEW IF EXISTS {quote_identifier(gone)}")
+        self._views, self.skipped_tables = set(registered), skipped
+        return sorted(registered)
+
+    def _create_view(self, name: str, path: Path) -> str | None:
+        """Create or replace the view of one gold file; the reason it cannot be read, or None."""
+        shown = Path(self.gold_dir.name, path.name).as_posix()
+        target = path.resolve()
+        if not target.is_relative_to(self.gold_dir.resolve()):
+            return f"{shown} leads outside gold/ (to {target})"
+        try:
             self._connection.execute(
                 f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS "
-                f"SELECT * FROM read_parquet({quote_literal(str(path.resolve()))})"
+                f"SELECT * FROM read_parquet({quote_literal(str(target))})"
             )
-        self._views = set(files)
-        return sorted(files)
+        except duckdb.Error as error:
+            return f"{shown} is not a readable parquet file: {str(error).splitlines()[0]}"
+        return None
+
+    def _refuse_skipped(self, sql: str) -> None:
+        """A QueryError naming the file and reason when the query reads a skipped gold table."""
+        if not self.skipped_tables:
+            return
+        named = {table.lower() for table in duckdb.get_table_names(sql, qualified=False)}
+        for name, reason in sorted(self.skipped_tables.items()):
+            if name.lower() in named:
+                raise QueryError(f"gold table {name!r} was skipped: {reason}")
 
     def list_tables(self) -> list[str]:
         return sorted(self._views)
@@ -196,6 +230,7 @@ class GoldQueryEngine:
     def query(self, sql: str) -> pl.DataFrame:
         """Run one read-only query and return its result (at most `max_rows` rows) as a polars DataFrame."""
         self.check_read_only(sql)
+        self._refuse_skipped(sql)
         return self._fetch(sql)
 
     def _fetch(self, sql: str) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """Query safety: SQL users read gold and nothing else; hostile names cannot inject SQL; long queries stop."""
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +170,28 @@ def test_result_rows_are_capped(tmp_path: Path) -> None:
         with pytest.raises(QueryError, match="more than 10 rows"):
             engine.query("SELECT * FROM range(11)")
         assert engine.query("SELECT * FROM range(1000000) LIMIT 3").height == 3
+
+
+def test_bad_gold_files_are_skipped_and_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = JobForgeConfig(data_root=str(tmp_path / "data"))
+    gold = config.layer_dir(Layer.GOLD)
+    gold.mkdir(parents=True)
+    pl.DataFrame({"noc_code": ["00010"]}).write_parquet(gold / "noc.parquet")
+    (gold / "broken.parquet").write_bytes(b"PAR1 these are not parquet bytes")
+    pl.DataFrame({"secret": ["hush"]}).write_parquet(tmp_path / "secret.parquet")
+    (gold / "outside.parquet").symlink_to(tmp_path / "secret.parquet")
+    with caplog.at_level(logging.WARNING, logger="jobforge_dagster.query"), GoldQueryEngine(config) as engine:
+        assert engine.list_tables() == ["noc"]
+        assert sorted(engine.skipped_tables) == ["broken", "outside"]
+        assert "gold/broken.parquet" in engine.skipped_tables["broken"]
+        assert "outside gold" in engine.skipped_tables["outside"]
+        assert "broken.parquet" in caplog.text and "outside.parquet" in caplog.text
+        with pytest.raises(QueryError, match=r"gold/broken\.parquet"):
+            engine.query("SELECT * FROM broken")
+        with pytest.raises(QueryError, match=r"gold/outside\.parquet.*outside gold"):
+            engine.query("SELECT o.secret FROM noc, Outside AS o")
+        assert engine.query("SELECT noc_code FROM noc")["noc_code"].to_list() == ["00010"]
+        pl.DataFrame({"x": [1]}).write_parquet(gold / "broken.parquet")  # repaired
+        assert engine.register_gold_tables() == ["broken", "noc"]
+        assert list(engine.skipped_tables) == ["outside"]
+        assert engine.query("SELECT x FROM broken")["x"].to_list() == [1]

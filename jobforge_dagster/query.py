@@ -5,11 +5,11 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -19,6 +19,7 @@ from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, Layer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class QueryError(ValueError):
@@ -30,6 +31,7 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 DEFAULT_THREADS = 2
 DEFAULT_MAX_TEMP_DIRECTORY_SIZE = "1GB"
 DEFAULT_MAX_ROWS = 1_000_000
+LOCK_GRACE_SECONDS = 30.0
 
 
 def quote_identifier(name: str) -> str:
@@ -85,6 +87,9 @@ class GoldQueryEngine:
     gold folder (`enable_external_access = false`, `allowed_directories`), and `lock_configuration`
     stops SQL from changing that or the resource limits: `memory_limit`, `threads` and
     `max_temp_directory_size` bound one query's memory, cores and spill; `max_rows` bounds its result.
+
+    The engine may be shared by threads: queries run one at a time, each under its own timeout. A query
+    waits for the one before it at most `timeout_seconds + LOCK_GRACE_SECONDS`, then fails.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class GoldQueryEngine:
         }
         self._views: set[str] = set()
         self.skipped_tables: dict[str, str] = {}
+        self._lock = threading.RLock()
         self._stack = ExitStack()
         self.temp_dir = self._private_temp_dir()
         limits["temp_directory"] = quote_literal(str(self.temp_dir))
@@ -158,6 +164,17 @@ class GoldQueryEngine:
         ):
             self._connection.execute(statement)
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the connection for one query (or view refresh); refuse after waiting too long."""
+        wait = -1.0 if self.timeout_seconds is None else self.timeout_seconds + LOCK_GRACE_SECONDS
+        if not self._lock.acquire(timeout=wait):
+            raise QueryError(f"another query on this engine was still running after {wait} s")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def close(self) -> None:
         """Stop the watchdog and close the connection; a second call does nothing."""
         self._stack.close()
@@ -176,15 +193,16 @@ class GoldQueryEngine:
         """
         files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
         skipped: dict[str, str] = {}
-        for name, path in files.items():
-            reason = self._create_view(name, path)
-            if reason is not None:
-                skipped[name] = reason
-                log.warning("gold table %r skipped: %s", name, reason)
-        registered = files.keys() - skipped.keys()
-        for gone in self._views - registered:
-            self._connection.execute(f"DROP VIEW IF EXISTS {quote_identifier(gone)}")
-        self._views, self.skipped_tables = set(registered), skipped
+        with self._exclusive():
+            for name, path in files.items():
+                reason = self._create_view(name, path)
+                if reason is not None:
+                    skipped[name] = reason
+                    log.warning("gold table %r skipped: %s", name, reason)
+            registered = files.keys() - skipped.keys()
+            for gone in self._views - registered:
+                self._connection.execute(f"DROP VIEW IF EXISTS {quote_identifier(gone)}")
+            self._views, self.skipped_tables = set(registered), skipped
         return sorted(registered)
 
     def _create_view(self, name: str, path: Path) -> str | None:
@@ -234,19 +252,24 @@ class GoldQueryEngine:
         return self._fetch(sql)
 
     def _fetch(self, sql: str) -> pl.DataFrame:
-        """Fetch at most `max_rows + 1` rows, under the timeout; more than `max_rows` is an error."""
-        self._watchdog.arm(self.timeout_seconds)
-        try:
-            frame = self._connection.sql(sql).limit(self.max_rows + 1).pl()
-        except duckdb.InterruptException as error:
-            raise QueryError(f"query cancelled after {self.timeout_seconds} s") from error
-        except duckdb.Error as error:
-            raise QueryError(f"query failed: {error}") from error
-        finally:
-            self._watchdog.disarm()
+        """Fetch at most `max_rows + 1` rows; more than `max_rows` is an error."""
+        frame = self._guarded(lambda: self._connection.sql(sql).limit(self.max_rows + 1).pl())
         if frame.height > self.max_rows:
             raise QueryError(f"query returns more than {self.max_rows} rows (max_rows); add a LIMIT or aggregate")
         return frame
+
+    def _guarded(self, action: Callable[[], T]) -> T:
+        """Run `action` on the connection alone and under the timeout; DuckDB errors become QueryError."""
+        with self._exclusive():
+            self._watchdog.arm(self.timeout_seconds)
+            try:
+                return action()
+            except duckdb.InterruptException as error:
+                raise QueryError(f"query cancelled after {self.timeout_seconds} s") from error
+            except duckdb.Error as error:
+                raise QueryError(f"query failed: {error}") from error
+            finally:
+                self._watchdog.disarm()
 
     def query_with_provenance(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""

@@ -4,6 +4,8 @@ import json
 import logging
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -85,6 +87,9 @@ def test_comment_and_string_tricks_stay_one_select(engine: GoldQueryEngine) -> N
     with pytest.raises(QueryError):
         engine.query("SELECT 1 /* ; */ ; DROP VIEW noc")
     assert engine.query("SELECT count(*) AS n FROM noc")["n"][0] == 3
+
+
+LONG_SQL = "SELECT count(*) FROM range(100000000000) a, range(100000) b"
 
 
 def test_python_variables_are_not_tables(engine: GoldQueryEngine) -> None:
@@ -170,6 +175,34 @@ def test_result_rows_are_capped(tmp_path: Path) -> None:
         with pytest.raises(QueryError, match="more than 10 rows"):
             engine.query("SELECT * FROM range(11)")
         assert engine.query("SELECT * FROM range(1000000) LIMIT 3").height == 3
+
+
+def test_a_second_thread_leaves_the_first_querys_timeout_alone(engine: GoldQueryEngine) -> None:
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, sql: str) -> None:
+        start = time.monotonic()
+        try:
+            outcomes[name] = engine.query(sql)
+        except QueryError as error:
+            outcomes[name] = error
+        outcomes[f"{name}_seconds"] = time.monotonic() - start
+
+    slow = threading.Thread(target=run, args=("slow", LONG_SQL))
+    slow.start()
+    time.sleep(0.5)
+    for name, sql in (("refused", "DROP VIEW noc"), ("fast", "SELECT count(*) AS n FROM noc")):
+        other = threading.Thread(target=run, args=(name, sql))
+        other.start()
+        other.join(timeout=30)
+    slow.join(timeout=15)
+    while slow.is_alive():  # only when the timeout was lost: stop the query so the test ends
+        engine._connection.interrupt()
+        slow.join(timeout=1)
+    assert isinstance(outcomes["slow"], QueryError) and "cancelled" in str(outcomes["slow"])
+    assert outcomes["slow_seconds"] < 10
+    assert isinstance(outcomes["refused"], QueryError)
+    assert isinstance(outcomes["fast"], pl.DataFrame) and outcomes["fast"]["n"][0] == 3
 
 
 def test_bad_gold_files_are_skipped_and_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

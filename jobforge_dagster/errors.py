@@ -21,3 +21,7 @@ class SourceDataError(ValueError):
 
 class SourceChangedError(RuntimeError):
     """The source file was modified or replaced while a run read it."""
+
+
+class QueryError(ValueError):
+    """A gold query that was refused or failed, with the reason."""

@@ -1,5 +1,6 @@
 """Read-only SQL over the gold layer with DuckDB, returning polars frames."""
 
+import json
 import logging
 import shutil
 import tempfile
@@ -16,14 +17,11 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.config import JobForgeConfig
-from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, Layer
+from jobforge_dagster.errors import QueryError
+from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_ROW, Layer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class QueryError(ValueError):
-    """A query that was refused or failed, with the reason."""
 
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -32,6 +30,8 @@ DEFAULT_THREADS = 2
 DEFAULT_MAX_TEMP_DIRECTORY_SIZE = "1GB"
 DEFAULT_MAX_ROWS = 1_000_000
 LOCK_GRACE_SECONDS = 30.0
+SOURCE_LINE = "_source_line"  # the physical line of a row's source; gold tables are gaining it
+PROVENANCE = (SOURCE_FILE, BATCH_ID, INGESTED_AT, SOURCE_ROW)
 
 
 def quote_identifier(name: str) -> str:
@@ -40,6 +40,25 @@ def quote_identifier(name: str) -> str:
 
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def named_tables(sql: str) -> set[str]:
+    """Lower-cased names of the tables a query reads.
+
+    `duckdb.get_table_names` binds the query and fails on some valid ones (a join `USING` a column);
+    then every identifier in the query counts, which can only over-count.
+    """
+    try:
+        return {name.lower() for name in duckdb.get_table_names(sql, qualified=False)}
+    except duckdb.Error:
+        tokens = duckdb.tokenize(sql)
+        ends = [start for start, _ in tokens[1:]] + [len(sql)]
+        words = (
+            sql[start:end].strip()
+            for (start, kind), end in zip(tokens, ends, strict=True)
+            if kind == duckdb.token_type.identifier
+        )
+        return {word[1:-1].replace('""', '"').lower() if word.startswith('"') else word.lower() for word in words}
 
 
 class Watchdog:
@@ -94,39 +113,47 @@ class GoldQueryEngine:
 
     def __init__(
         self,
-        config: JobForgeConfig,
+        config: JobForgeConfig | None = None,
         duckdb_resource: DuckDBResource | None = None,
         timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
         *,
+        db_path: str | Path | None = None,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         threads: int = DEFAULT_THREADS,
         max_temp_directory_size: str = DEFAULT_MAX_TEMP_DIRECTORY_SIZE,
         max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
-        self.gold_dir = config.layer_dir(Layer.GOLD)
+        """`config` None reads `$JOBFORGE_DATA_ROOT`; `db_path` keeps the views in that DuckDB file."""
+        if duckdb_resource is not None and db_path is not None:
+            raise ValueError("pass duckdb_resource or db_path, not both")
+        self.gold_dir = (config if config is not None else JobForgeConfig.from_env()).layer_dir(Layer.GOLD)
         self.gold_dir.mkdir(parents=True, exist_ok=True)
-        self.timeout_seconds = timeout_seconds
-        self.max_rows = max_rows
-        limits = {
-            "memory_limit": quote_literal(memory_limit),
-            "threads": str(int(threads)),
-            "max_temp_directory_size": quote_literal(max_temp_directory_size),
-        }
-        self._views: set[str] = set()
+        self.db_path = Path(db_path).resolve() if db_path is not None else None
+        self.timeout_seconds, self.max_rows = timeout_seconds, max_rows
         self.skipped_tables: dict[str, str] = {}
         self._lock = threading.RLock()
         self._stack = ExitStack()
         self.temp_dir = self._private_temp_dir()
-        limits["temp_directory"] = quote_literal(str(self.temp_dir))
+        limits = {
+            "memory_limit": quote_literal(memory_limit),
+            "threads": str(int(threads)),
+            "temp_directory": quote_literal(str(self.temp_dir)),
+            "max_temp_directory_size": quote_literal(max_temp_directory_size),
+        }
         try:
-            self._connection = self._open(duckdb_resource or DuckDBResource(database=":memory:"))
-            self._configure(limits)
-            self._watchdog = Watchdog(self._connection.interrupt)
-            self._stack.callback(self._watchdog.stop)
-            self.register_gold_tables()
+            self._start(duckdb_resource or DuckDBResource(database=str(self.db_path or ":memory:")), limits)
         except BaseException:
             self._stack.close()
             raise
+
+    def _start(self, resource: DuckDBResource, limits: dict[str, str]) -> None:
+        """Open and sandbox the connection, start the watchdog, create the views."""
+        self._connection = self._open(resource)
+        self._configure(limits)
+        self._watchdog = Watchdog(self._connection.interrupt)
+        self._stack.callback(self._watchdog.stop)
+        self._views = self._existing_views()
+        self.register_gold_tables()
 
     def _private_temp_dir(self) -> Path:
         """A new folder only this user can read, for DuckDB's spill files, removed on close.
@@ -174,6 +201,14 @@ class GoldQueryEngine:
             yield
         finally:
             self._lock.release()
+
+    def _existing_views(self) -> set[str]:
+        """The views a database file kept from an earlier session (none in memory)."""
+        rows = self._connection.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
+            " AND database_name = current_database()"
+        ).fetchall()
+        return {name for (name,) in rows}
 
     def close(self) -> None:
         """Stop the watchdog and close the connection; a second call does nothing."""
@@ -224,7 +259,7 @@ class GoldQueryEngine:
         """A QueryError naming the file and reason when the query reads a skipped gold table."""
         if not self.skipped_tables:
             return
-        named = {table.lower() for table in duckdb.get_table_names(sql, qualified=False)}
+        named = named_tables(sql)
         for name, reason in sorted(self.skipped_tables.items()):
             if name.lower() in named:
                 raise QueryError(f"gold table {name!r} was skipped: {reason}")
@@ -271,10 +306,82 @@ class GoldQueryEngine:
             finally:
                 self._watchdog.disarm()
 
-    def query_with_provenance(self, sql: str) -> dict[str, Any]:
+    def query_with_provenance(self, sql: str) -> pl.DataFrame:
+        """The query's result with the provenance of each row.
+
+        `_source_file`, `_batch_id`, `_ingested_at`, `_source_row`, and `_source_line` when a gold table
+        read has it, are appended when missing, if the query is a plain SELECT over one gold table (no
+        join, set operation, CTE, GROUP BY, DISTINCT or aggregate); otherwise a QueryError asks for them.
+        """
+        self.check_read_only(sql)
+        self._refuse_skipped(sql)
+        tables = self._gold_tables_in(sql)
+        line = [SOURCE_LINE] if any(SOURCE_LINE in self._columns(self._select_all(t)) for t in tables) else []
+        present = set(self._columns(sql))
+        missing = [column for column in (*PROVENANCE, *line) if column not in present]
+        return self._fetch(self._with_columns(sql, missing) if missing else sql)
+
+    def _with_columns(self, sql: str, missing: list[str]) -> str:
+        """`sql` with `missing` appended to its SELECT list, via DuckDB's JSON form of the statement."""
+        hint = f"select {', '.join(missing)} from the gold table yourself"
+        tree = self._serialize(sql)
+        table = self._extendable_table(tree)
+        if table is None:
+            raise QueryError(
+                "provenance columns are added only to a plain SELECT over one gold table"
+                f" (no join, set operation, CTE, GROUP BY or DISTINCT); {hint}"
+            )
+        lacking = [column for column in missing if column not in self._columns(self._select_all(table))]
+        if lacking:
+            raise QueryError(f"gold table {table!r} has no {', '.join(lacking)}")
+        extra = self._serialize("SELECT " + ", ".join(map(quote_identifier, missing)))
+        tree["statements"][0]["node"]["select_list"] += extra["statements"][0]["node"]["select_list"]
+        extended = self._guarded(lambda: self._scalar("SELECT json_deserialize_sql(?::JSON)", json.dumps(tree)))
+        self.check_read_only(extended)
+        try:
+            self._columns(extended)
+        except QueryError as error:
+            raise QueryError(f"cannot add provenance columns to this query ({error}); {hint}") from error
+        return extended
+
+    def _extendable_table(self, tree: dict[str, Any]) -> str | None:
+        """The gold view a serialized statement selects from, if it is one plain SELECT over it alone."""
+        node = tree["statements"][0]["node"] if len(tree.get("statements", [])) == 1 else {}
+        source = node.get("from_table") or {}
+        if node.get("type") != "SELECT_NODE" or node["cte_map"]["map"] or source.get("type") != "BASE_TABLE":
+            return None
+        if node["group_expressions"] or node["group_sets"] or node.get("having") is not None:
+            return None
+        if any(modifier["type"] == "DISTINCT_MODIFIER" for modifier in node["modifiers"]):
+            return None
+        if source.get("schema_name") or source.get("catalog_name"):
+            return None
+        views = {name.lower(): name for name in self._views}
+        return views.get(source["table_name"].lower())
+
+    def _serialize(self, sql: str) -> dict[str, Any]:
+        return json.loads(self._guarded(lambda: self._scalar("SELECT json_serialize_sql(?)", sql)))
+
+    def _scalar(self, sql: str, parameter: str) -> Any:
+        return self._connection.execute(sql, [parameter]).fetchall()[0][0]
+
+    def _columns(self, sql: str) -> list[str]:
+        """The result columns of a query, from binding it without running it."""
+        return self._guarded(lambda: self._connection.sql(sql).columns)
+
+    @staticmethod
+    def _select_all(table: str) -> str:
+        return f"SELECT * FROM {quote_identifier(table)}"
+
+    def _gold_tables_in(self, sql: str) -> list[str]:
+        """The gold views a query names (DuckDB identifiers are case-insensitive)."""
+        views = {name.lower(): name for name in self._views}
+        return sorted(views[name] for name in named_tables(sql) if name in views)
+
+    def query_with_lineage(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""
         data = self.query(sql)
-        tables = sorted(duckdb.get_table_names(sql, qualified=False) & self._views)
+        tables = self._gold_tables_in(sql)
         return {
             "data": data,
             "tables": tables,

@@ -146,7 +146,10 @@ def test_memory_heavy_query_stops_within_the_memory_limit(
     """Runs in a subprocess so VmHWM (peak resident memory) belongs to this query alone."""
     process = subprocess.run(
         [sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path / "data"), sql, json.dumps(limits)],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     result = json.loads(process.stdout.splitlines()[-1])
     assert result["outcome"] != "returned"

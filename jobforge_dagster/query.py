@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
+from pydantic import Field, PrivateAttr
 
 from jobforge_dagster.config import JobForgeConfig
 from jobforge_dagster.errors import QueryError
@@ -409,3 +411,58 @@ class GoldQueryEngine:
             "first_ingested_at": summary["first_ingested"],
             "last_ingested_at": summary["last_ingested"],
         }
+
+
+class GoldQueryResource(ConfigurableResource):
+    """Read-only SQL over gold inside Dagster: one GoldQueryEngine per run, closed when the run ends."""
+
+    data_root: str = Field(description="Folder holding every layer (absolute path); gold is `<data_root>/gold`.")
+    timeout_seconds: float | None = Field(default=DEFAULT_TIMEOUT_SECONDS, description="Per query; None: no limit.")
+    memory_limit: str = Field(default=DEFAULT_MEMORY_LIMIT, description="DuckDB memory_limit, e.g. '2GB'.")
+    threads: int = Field(default=DEFAULT_THREADS, description="DuckDB threads per query.")
+    max_temp_directory_size: str = Field(default=DEFAULT_MAX_TEMP_DIRECTORY_SIZE, description="Spill cap.")
+    max_rows: int = Field(default=DEFAULT_MAX_ROWS, description="Most rows one result may have.")
+
+    _engine: GoldQueryEngine | None = PrivateAttr(default=None)
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator["GoldQueryResource"]:
+        """Open the engine for the run and close it after."""
+        with self.open_engine() as engine:
+            self._engine = engine
+            try:
+                yield self
+            finally:
+                self._engine = None
+
+    def open_engine(self) -> GoldQueryEngine:
+        """A new GoldQueryEngine with this resource's settings (the caller closes it)."""
+        return GoldQueryEngine(
+            JobForgeConfig(data_root=self.data_root),
+            timeout_seconds=self.timeout_seconds,
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            max_temp_directory_size=self.max_temp_directory_size,
+            max_rows=self.max_rows,
+        )
+
+    @property
+    def engine(self) -> GoldQueryEngine:
+        """The run's engine; only inside a Dagster run (or `dagster.build_resources`)."""
+        if self._engine is None:
+            raise QueryError(
+                "GoldQueryResource opens its engine only inside a Dagster run (or dagster.build_resources)"
+            )
+        return self._engine
+
+    def query(self, sql: str) -> pl.DataFrame:
+        """`GoldQueryEngine.query` on the run's engine."""
+        return self.engine.query(sql)
+
+    def distinct_values(self, table: str, column: str) -> pl.DataFrame:
+        """`SELECT DISTINCT <column> FROM <table>` over the current gold files (views refreshed first)."""
+        engine = self.engine
+        engine.register_gold_tables()
+        if table not in engine.list_tables() and table not in engine.skipped_tables:
+            raise QueryError(f"no gold table {table!r}; known: {engine.list_tables()}")
+        return engine.query(f"SELECT DISTINCT {quote_identifier(column)} FROM {quote_identifier(table)}")

@@ -16,6 +16,7 @@ from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
 from jobforge_dagster.assets.models import OASIS_RATINGS
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.io_manager import LayerIOManager
+from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.sensors import daily_schedule, sensor_interval, source_sensor
 from jobforge_dagster.sources import list_source_files
@@ -44,6 +45,17 @@ def table_assets(
     return everything, runnable
 
 
+def resources(root: DataRoot) -> dict[str, object]:
+    """The data root; the IO manager that writes layers under it; DuckDB serving gold to checks and queries."""
+    duckdb = DuckDBResource(database=":memory:")
+    return {
+        "data_root": root,
+        "io_manager": LayerIOManager(data_root=root),
+        "duckdb": duckdb,
+        "gold": GoldQueryResource(data_root=root, duckdb=duckdb),
+    }
+
+
 def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | None = None) -> dg.Definitions:
     """Definitions for a data root (default: from the environment) and a registry (default: sources.yaml)."""
     root = root or DataRoot.from_env()
@@ -66,11 +78,7 @@ def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | N
         jobs=[medallion_pipeline, table_refresh],
         sensors=[source_sensor(tables, table_refresh, sensor_interval())],
         schedules=[daily_schedule(medallion_pipeline)],
-        resources={
-            "data_root": root,
-            "io_manager": LayerIOManager(data_root=root),
-            "duckdb": DuckDBResource(database=":memory:"),
-        },
+        resources=resources(root),
         executor=dg.in_process_executor,
     )
 

@@ -25,3 +25,7 @@ class SourceChangedError(RuntimeError):
 
 class LayerWriteError(RuntimeError):
     """Writing a layer's parquet failed; the previous file, if any, is untouched."""
+
+
+class QueryError(ValueError):
+    """A gold query that was refused or failed, with the reason."""

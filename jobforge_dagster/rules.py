@@ -14,8 +14,6 @@ import polars as pl
 
 from jobforge_dagster import checks
 from jobforge_dagster.catalog import parquet_row_count
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry import Range, Reference, TableSpec
 
 #: Values of `table.column` in gold: how a foreign-key rule reads the table it refers to.
@@ -115,18 +113,6 @@ def value_range(facts: GoldFacts, column: str, bounds: Range) -> checks.CheckOut
 def foreign_key(facts: GoldFacts, reference: Reference) -> checks.CheckOutcome:
     allowed = facts.lookup(reference.table, reference.table_column).lazy()
     return checks.foreign_key_check(facts.gold, reference, allowed)
-
-
-def gold_file_lookup(root: DataRoot) -> Lookup:
-    """Read a referenced gold table's column from its parquet file; a clear error if it was never built."""
-
-    def lookup(table: str, column: str) -> pl.LazyFrame:
-        path = root.table_path(Layer.GOLD, table)
-        if not path.exists():
-            raise FileNotFoundError(f"{root.relative(path)} does not exist: materialize gold/{table} first")
-        return pl.scan_parquet(path).select(column)
-
-    return lookup
 
 
 PROVENANCE = Rule("provenance", "provenance columns present and non-null", provenance)

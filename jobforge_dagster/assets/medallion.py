@@ -25,8 +25,9 @@ from jobforge_dagster.catalog import TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key, output_name, table_keys
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
+from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
-from jobforge_dagster.rules import gold_file_lookup, table_rule_groups
+from jobforge_dagster.rules import table_rule_groups
 from jobforge_dagster.storage import exclusive_lock, remove_stale_temporaries
 
 LAYER_DESCRIPTIONS = {
@@ -62,7 +63,7 @@ def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, spec
 
 
 def materialize_table(
-    context: AssetExecutionContext, root: DataRoot, spec: TableSpec, backfill: str | None
+    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, spec: TableSpec, backfill: str | None
 ) -> Iterator[Output | AssetCheckResult]:
     """Build each selected layer of one table from the one before it, in order, then check gold.
 
@@ -71,7 +72,7 @@ def materialize_table(
     held throughout (the `table_<name>` pool queues steps in Dagster too).
     """
     keys = table_keys(spec)
-    lookup = gold_file_lookup(root)
+    lookup = gold.distinct_values
     run = TableRun(root, spec, context.run.run_id, lookup, backfill)
     with exclusive_lock(root.lock_path(spec.name)):
         clean_stale_temporaries(context, root, spec)
@@ -140,8 +141,8 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
         pool=f"table_{spec.name}",
     )
     def _medallion(
-        context: AssetExecutionContext, data_root: DataRoot, config: TableRunConfig
+        context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult]:
-        yield from materialize_table(context, data_root, spec, config.batch_id)
+        yield from materialize_table(context, data_root, gold, spec, config.batch_id)
 
     return _medallion

@@ -13,8 +13,9 @@ from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
 from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, PROVENANCE_COLUMNS, SOURCE_FILE, SOURCE_ROW, Layer
+from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
-from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, gold_file_lookup, key_unique
+from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
 from jobforge_dagster.transforms.bronze import column_mapping
 
 OASIS_ATTRIBUTE = "dim_oasis_attribute"
@@ -95,12 +96,12 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         check_specs=check_specs(RULE_GROUPS, OASIS_ATTRIBUTE_KEY),
     )
     def dim_oasis_attribute(
-        context: AssetExecutionContext, data_root: DataRoot
+        context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource
     ) -> Iterator[Output[LayerOutput] | AssetCheckResult]:
         output = attribute_output(data_root, ratings)
         batches = sorted(output.frame[BATCH_ID].unique().to_list())
         yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
-        facts = GoldFacts(data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE), gold_file_lookup(data_root))
+        facts = GoldFacts(data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE), gold.distinct_values)
         selected = {key.name for key in context.selected_asset_check_keys}
         yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected)
 

@@ -1,0 +1,62 @@
+"""GoldQueryResource: one query engine per Dagster run, and the distinct values foreign-key checks need."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.errors import QueryError
+from jobforge_dagster.query import GoldQueryEngine, GoldQueryResource
+
+
+@pytest.fixture
+def gold(tmp_path: Path) -> Path:
+    folder = tmp_path / "data" / "gold"
+    folder.mkdir(parents=True)
+    pl.DataFrame({"noc_code": ["00010", "00011", "00010", None]}).write_parquet(folder / "dim_noc.parquet")
+    return folder
+
+
+def test_distinct_values_inside_an_asset(gold: Path) -> None:
+    seen: dict[str, object] = {}
+
+    @dg.asset
+    def fk_probe(gold_query: GoldQueryResource) -> None:
+        seen["codes"] = gold_query.distinct_values("dim_noc", "noc_code")
+        pl.DataFrame({"code": ["a"]}).write_parquet(gold / "written_during_run.parquet")
+        seen["later"] = gold_query.distinct_values("written_during_run", "code")  # views are refreshed
+        seen["engine"] = gold_query.engine
+
+    resource = GoldQueryResource(
+        data_root=DataRoot(data_root=str(gold.parent)),
+        duckdb=DuckDBResource(database=":memory:"),
+        timeout_seconds=10,
+        max_rows=100,
+    )
+    assert dg.materialize([fk_probe], resources={"gold_query": resource}).success
+    codes = seen["codes"]
+    assert isinstance(codes, pl.DataFrame) and codes.columns == ["noc_code"]
+    assert set(codes["noc_code"].to_list()) == {"00010", "00011", None} and codes.height == 3
+    assert seen["later"]["code"].to_list() == ["a"]
+    engine = seen["engine"]
+    assert isinstance(engine, GoldQueryEngine) and engine.max_rows == 100
+    assert not engine.temp_dir.exists()  # closed when the run ended
+
+
+def test_build_resources_and_errors(gold: Path) -> None:
+    resource = GoldQueryResource(
+        data_root=DataRoot(data_root=str(gold.parent)), duckdb=DuckDBResource(database=":memory:")
+    )
+    with pytest.raises(QueryError, match="inside a Dagster run"):
+        resource.distinct_values("dim_noc", "noc_code")
+    with dg.build_resources({"gold_query": resource}) as resources:
+        with pytest.raises(QueryError, match="failed"):  # the column is one quoted identifier, not SQL
+            resources.gold_query.distinct_values("dim_noc", 'noc_code"; DROP VIEW dim_noc; --')
+        with pytest.raises(QueryError, match="no gold table 'missing'"):
+            resources.gold_query.distinct_values("missing", "x")
+        with pytest.raises(QueryError, match="failed"):
+            resources.gold_query.distinct_values("dim_noc", "no_such_column")
+        assert resources.gold_query.distinct_values("dim_noc", "noc_code").height == 3

@@ -55,6 +55,16 @@ def test_staged_reads_strings_exactly_with_provenance(tmp_path: Path) -> None:
     assert frame[SOURCE_ROW].to_list() == [1, 2]
 
 
+def test_staged_keeps_empty_fields_as_empty_strings(tmp_path: Path) -> None:
+    """Unquoted and quoted empty fields, and a last field with no newline after it, are "" in staged."""
+    path = write(tmp_path, "e.csv", b'a,b,c\n1,,""\n,"",x\n2,3,')
+    frame = staged.read_source(path, TableSpec(name="e", pattern="e.csv"), "source/e.csv").frame.collect()
+    assert frame.select("a", "b", "c").rows() == [("1", "", ""), ("", "", "x"), ("2", "3", "")]
+    decoded = write(tmp_path, "l.csv", "a,b\né,\n".encode("cp1252"))
+    spec = TableSpec(name="l", pattern="l.csv", encoding="cp1252")
+    assert staged.read_source(decoded, spec, "source/l.csv").frame.collect().select("a", "b").rows() == [("é", "")]
+
+
 def test_staged_header_quotes_and_duplicates(tmp_path: Path) -> None:
     path = write(tmp_path, "q.csv", b'a,"Change to ""title"""\n1,2\n')
     assert staged.read_source(
@@ -109,6 +119,28 @@ def test_bronze_null_tokens_and_thousands_separator() -> None:
     assert result["outlook"].to_list() == ["Balance", None]
     assert result["code"].to_list() == ["00000", "N/A"]  # key columns keep their value
     assert bronze.count_null_tokens(frame, plan) == {"jobs": 1, "outlook": 1}
+
+
+def test_bronze_treats_empty_strings_as_no_value() -> None:
+    """Staged holds "" for empty fields: casts make them null (not a cast failure), text columns keep them."""
+    frame = staged_frame(Code=["00010", "00011", "00012"], Jobs=["", " ", "N/A"], Note=["", "x", "N/A"])
+    plan = bronze.BronzePlan(
+        {"Code": "code", "Jobs": "jobs", "Note": "note"}, types={"jobs": pl.Int64()}, null_values=["N/A"]
+    )
+    bronze.check_casts(frame, plan, "source/s.csv")
+    result = bronze.standardise(frame, plan).collect()
+    assert result["jobs"].to_list() == [None, None, None]
+    assert result["note"].to_list() == ["", "x", None]
+    assert bronze.count_null_tokens(frame, plan) == {"jobs": 1, "note": 1}
+
+
+def test_silver_counts_the_blanks_it_turns_into_nulls() -> None:
+    frame = staged_frame(code=["00010", "", " "], title=["a", None, "\xa0"]).with_columns(pl.lit(1).alias("n"))
+    assert silver.count_blanks(frame) == 3
+    cleaned = silver.clean(frame).collect()
+    assert cleaned["code"].to_list() == ["00010", None, None] and cleaned["title"].to_list() == ["a", None, None]
+    result = silver.split(silver.clean(frame), [], [], blanks=silver.count_blanks(frame))
+    assert result.transforms[:2] == ["trim strings", "empty strings to null: 3 cells"]
 
 
 def test_type_patterns_first_match_wins() -> None:

@@ -189,7 +189,7 @@ def build_silver(spec: TableSpec, upstream: pl.LazyFrame, config: JobForgeConfig
         f"restore {column} to {fmt} digits.decimals: {changed[column]} cells"
         for column, fmt in spec.decimal_codes.items()
     ]
-    result = silver.split(repaired, spec.key_columns, spec.rules, references)
+    result = silver.split(repaired, spec.key_columns, spec.rules, references, blanks=silver.count_blanks(upstream))
     path = config.quarantine_path(spec.name, batch_id)
     quarantined = 0
     if result.quarantined is not None:

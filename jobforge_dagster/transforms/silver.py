@@ -17,13 +17,26 @@ class SilverSplit:
     transforms: list[str]
 
 
-def clean(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Trim string cells and turn empty strings into nulls (provenance columns untouched)."""
-    strings = [
+def string_columns(frame: pl.LazyFrame) -> list[str]:
+    """Data columns of type String (provenance columns excluded)."""
+    return [
         name for name, dtype in frame.collect_schema().items() if dtype == pl.String and name not in PROVENANCE_COLUMNS
     ]
-    trimmed = pl.col(strings).str.strip_chars()
+
+
+def clean(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Trim string cells and turn empty strings into nulls (provenance columns untouched)."""
+    trimmed = pl.col(string_columns(frame)).str.strip_chars()
     return frame.with_columns(pl.when(trimmed == "").then(None).otherwise(trimmed).name.keep())
+
+
+def count_blanks(frame: pl.LazyFrame) -> int:
+    """String cells that `clean` turns into nulls: empty, or only whitespace."""
+    columns = string_columns(frame)
+    if not columns:
+        return 0
+    blanks = frame.select(pl.sum_horizontal((pl.col(columns).str.strip_chars() == "").sum()).alias("blanks"))
+    return int(blanks.collect().item())
 
 
 def pad_codes(frame: pl.LazyFrame, widths: dict[str, int]) -> pl.LazyFrame:
@@ -88,10 +101,12 @@ def split(
     key_columns: list[str],
     rules: list[SilverRule],
     references: dict[str, tuple[str, pl.LazyFrame]] | None = None,
+    blanks: int | None = None,
 ) -> SilverSplit:
     """Apply rules, references and key de-duplication; a failing row gets every reason, `; `-joined.
 
-    `references` maps a column to (a name for the referenced column, a frame of its allowed values).
+    `references` maps a column to (a name for the referenced column, a frame of its allowed values); `blanks`
+    is how many cells `clean` turned into nulls (see `count_blanks`), reported in the transforms when given.
     """
     references = references or {}
     schema = frame.collect_schema()
@@ -99,7 +114,8 @@ def split(
     if missing:
         raise ValueError(f"rules or key name columns the table does not have: {missing}")
     reasons: list[pl.Expr] = [pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}")) for rule in rules]
-    transforms = ["trim strings", "empty strings to null"] + [f"rule: {rule.name}" for rule in rules]
+    emptied = "empty strings to null" + (f": {blanks} cells" if blanks is not None else "")
+    transforms = ["trim strings", emptied] + [f"rule: {rule.name}" for rule in rules]
     for position, (column, (target, allowed)) in enumerate(references.items()):
         marker = f"__reference_{position}"
         values = allowed.select(pl.col(allowed.collect_schema().names()[0]).alias(column)).unique()

@@ -1,4 +1,4 @@
-"""Source file -> staged: every value as the string in the file, plus row provenance."""
+"""Source file -> staged: every value as the string in the file (an empty field is ""), plus row provenance."""
 
 import csv
 import io
@@ -48,7 +48,12 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
             header = read_header(path, spec.separator, display_name)
             records = count_csv_records(path, len(header), spec.separator, display_name)
             frame = pl.scan_csv(
-                path, infer_schema=False, separator=spec.separator, new_columns=header, raise_if_empty=False
+                path,
+                infer_schema=False,
+                separator=spec.separator,
+                new_columns=header,
+                raise_if_empty=False,
+                empty_string_is_null=False,
             )
             return SourceRead(frame, records)
         return read_decoded_csv(path, spec, display_name)
@@ -147,7 +152,9 @@ def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRe
                 )
     except csv.Error as error:
         raise SourceDataError(str(error), file=display_name, line=reader.line_num) from error
-    frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=spec.separator, new_columns=header).lazy()
+    frame = pl.read_csv(
+        text.encode("utf-8"), infer_schema=False, separator=spec.separator, new_columns=header, empty_string_is_null=False
+    ).lazy()
     return SourceRead(frame, records)
 
 

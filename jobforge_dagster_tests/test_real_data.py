@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.config import JobForgeConfig
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW, Layer
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry, list_source_files
 from jobforge_dagster_tests.conftest import REPO, require_real_data, run_job
@@ -27,6 +27,28 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """The file as Python's csv module sees it: header and data records, as strings."""
     records = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
     return records[0], records[1:]
+
+
+def line_num_starts(path: Path) -> list[int]:
+    """Where each data record starts by the csv module's bookkeeping: one past `reader.line_num` after the record
+    before it (the csv module also ends a line at a CR alone)."""
+    reader = csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline=""))
+    next(reader)
+    starts, previous = [], reader.line_num
+    for _ in reader:
+        starts.append(previous + 1)
+        previous = reader.line_num
+    return starts
+
+
+def newline_starts(path: Path) -> list[int]:
+    """Where each data record starts when only "\\n" ends a line: header lines, then each record's newlines."""
+    header, records = read_csv(path)
+    line, starts = 2 + sum(name.count("\n") for name in header), []
+    for record in records:
+        starts.append(line)
+        line += 1 + sum(cell.count("\n") for cell in record)
+    return starts
 
 
 def column(path: Path, name: str) -> list[str]:
@@ -124,6 +146,26 @@ def test_staged_empty_fields_become_null_in_silver_and_are_counted(real: RealRun
         transforms = metadata[f"silver/{spec.name}"]["transforms"].value
         assert f"empty strings to null: {blanks} cells" in transforms, spec.name
     assert emptied == {"job_architecture": 10949, "oasis_exclusions": 2763, "oasis_interests": 180, "oasis_guide": 69}
+
+
+def test_staged_source_line_is_the_physical_line_where_each_record_starts(real: RealRun) -> None:
+    path = real.source / "job_architecture.csv"
+    jobs = pl.read_parquet(real.config.table_path(Layer.STAGED, "job_architecture"))
+    assert jobs[SOURCE_LINE].to_list() == line_num_starts(path)
+    shifted = {}
+    for spec in real.fed_tables():
+        staged = pl.read_parquet(real.config.table_path(Layer.STAGED, spec.name))
+        starts = newline_starts(real.source / staged["_source_file"][0].removeprefix("source/"))
+        assert staged[SOURCE_LINE].to_list() == starts, spec.name
+        moved = sum(start != row + 1 for row, start in enumerate(starts, start=1))
+        if moved:
+            shifted[spec.name] = moved
+    assert shifted == {"job_architecture": 715, "oasis_additional_information": 594, "oasis_workplaces_employers": 145}
+    # example-titles holds a CR alone inside two quoted fields: a line break for the csv module, data for JobForge
+    titles = real.source / "example-titles_oasis_2023_v1.0.csv"
+    assert line_num_starts(titles) != newline_starts(titles)
+    gold = real.gold("job_architecture")
+    assert gold[SOURCE_LINE].to_list() == jobs[SOURCE_LINE].to_list()  # carried to gold unchanged
 
 
 def test_dim_noc_hierarchy(real: RealRun) -> None:

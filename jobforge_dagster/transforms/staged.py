@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from jobforge_dagster.errors import SourceDataError
-from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_ROW
+from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.registry import FORMATS, TableSpec
 
 UTF8 = {"utf8", "utf-8", "utf_8"}
@@ -26,7 +26,8 @@ HEADER_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class SourceRead:
-    """A source scanned as strings, and how many data records the file holds (None if not counted)."""
+    """A source scanned as strings with its `_source_line` column, and how many data records the file holds
+    (None if not counted)."""
 
     frame: pl.LazyFrame
     records: int | None
@@ -45,27 +46,50 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt == "csv":
         if spec.encoding.lower() in UTF8:
-            header = read_header(path, spec.separator, display_name)
-            records = count_csv_records(path, len(header), spec.separator, display_name)
-            frame = pl.scan_csv(
-                path,
-                infer_schema=False,
-                separator=spec.separator,
-                new_columns=header,
-                raise_if_empty=False,
-                empty_string_is_null=False,
-            )
-            return SourceRead(frame, records)
+            return read_utf8_csv(path, spec.separator, display_name)
         return read_decoded_csv(path, spec, display_name)
     if fmt == "jsonl":
         frame = pl.scan_ndjson(path, infer_schema_length=None)
-    elif fmt == "parquet":
-        frame = pl.scan_parquet(path)
-    else:
-        raise SourceDataError(
-            f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name
-        )
-    return SourceRead(frame.select(pl.all().cast(pl.String)), None)
+        return SourceRead(with_lines(frame.select(pl.all().cast(pl.String)), 1, multiline=False), None)
+    if fmt == "parquet":
+        frame = pl.scan_parquet(path).select(pl.all().cast(pl.String))
+        return SourceRead(frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE)), None)
+    raise SourceDataError(f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name)
+
+
+def read_utf8_csv(path: Path, separator: str, display_name: str) -> SourceRead:
+    """A UTF-8 CSV: header parsed, records counted by the strict validation, then scanned with polars."""
+    header = read_header(path, separator, display_name)
+    records = count_csv_records(path, len(header), separator, display_name)
+    frame = pl.scan_csv(
+        path,
+        infer_schema=False,
+        separator=separator,
+        new_columns=header,
+        raise_if_empty=False,
+        empty_string_is_null=False,
+    )
+    return SourceRead(with_lines(frame, header_lines(header) + 1), records)
+
+
+def header_lines(header: list[str]) -> int:
+    """Physical lines the header record takes (a quoted name may hold newlines)."""
+    return 1 + sum(name.count("\n") for name in header)
+
+
+def with_lines(frame: pl.LazyFrame, first_line: int, multiline: bool = True) -> pl.LazyFrame:
+    """Add `_source_line`, last: the physical line where each record starts, the first record on `first_line`.
+
+    A CSV record takes one line plus one per newline inside its quoted fields, so it starts on
+    `first_line + record index + newlines in the records before it`; a line ends at "\\n" (a CR alone is data).
+    With `multiline` False (JSON lines, one record per line) the line is `first_line + record index`.
+    """
+    columns = frame.collect_schema().names()
+    line = pl.col(SOURCE_LINE).cast(pl.Int64)
+    if multiline and columns:
+        newlines = pl.sum_horizontal(pl.col(columns).str.count_matches("\n", literal=True)).cast(pl.Int64)
+        line = line + newlines.cum_sum() - newlines
+    return frame.with_row_index(SOURCE_LINE, offset=first_line).select(*columns, line.alias(SOURCE_LINE))
 
 
 #: Files up to this size are validated on a cursor of one shared in-memory DuckDB database (opening a
@@ -153,9 +177,13 @@ def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRe
     except csv.Error as error:
         raise SourceDataError(str(error), file=display_name, line=reader.line_num) from error
     frame = pl.read_csv(
-        text.encode("utf-8"), infer_schema=False, separator=spec.separator, new_columns=header, empty_string_is_null=False
+        text.encode("utf-8"),
+        infer_schema=False,
+        separator=spec.separator,
+        new_columns=header,
+        empty_string_is_null=False,
     ).lazy()
-    return SourceRead(frame, records)
+    return SourceRead(with_lines(frame, header_lines(header) + 1), records)
 
 
 def read_header(path: Path, separator: str, display_name: str) -> list[str]:
@@ -190,11 +218,15 @@ def check_header(header: list[str], display_name: str) -> None:
 
 
 def add_provenance(frame: pl.LazyFrame, source_file: str, batch_id: str, ingested_at: datetime) -> pl.LazyFrame:
-    """Append `_source_file`, `_source_row` (1-based data record), `_ingested_at` and `_batch_id`."""
+    """Append `_source_file`, `_source_row` (1-based data record), `_source_line` (as `read_source` set it; null if
+    the frame has none), `_ingested_at` and `_batch_id`."""
+    if SOURCE_LINE not in frame.collect_schema().names():
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE))
     return frame.with_row_index(SOURCE_ROW, offset=1).select(
-        pl.all().exclude(SOURCE_ROW),
+        pl.all().exclude(SOURCE_ROW, SOURCE_LINE),
         pl.lit(source_file, dtype=pl.String).alias(SOURCE_FILE),
         pl.col(SOURCE_ROW).cast(pl.Int64),
+        pl.col(SOURCE_LINE).cast(pl.Int64),
         pl.lit(ingested_at, dtype=pl.Datetime("us", "UTC")).alias(INGESTED_AT),
         pl.lit(batch_id, dtype=pl.String).alias(BATCH_ID),
     )

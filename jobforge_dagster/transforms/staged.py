@@ -2,8 +2,10 @@
 
 import csv
 import io
+import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,14 @@ MAX_LINE_BYTES = 32 * 1024 * 1024
 VALIDATION_SETTINGS = {"memory_limit": "512MB", "preserve_insertion_order": False}
 #: The header record must fit in this many bytes.
 HEADER_BYTES = 1024 * 1024
+#: Widest CSV accepted; files wider than WIDE_COLUMNS are validated with a memory budget grown per column.
+MAX_COLUMNS = 10_000
+WIDE_COLUMNS = 1_000
+#: Chunk read when counting lines.
+CHUNK_BYTES = 16 * 1024 * 1024
+
+# The csv module locates errors on records up to MAX_LINE_BYTES long (its default limit is 128 KiB).
+csv.field_size_limit(MAX_LINE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -49,11 +59,9 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
             return read_utf8_csv(path, spec.separator, display_name)
         return read_decoded_csv(path, spec, display_name)
     if fmt == "jsonl":
-        frame = pl.scan_ndjson(path, infer_schema_length=None)
-        return SourceRead(with_lines(frame.select(pl.all().cast(pl.String)), 1, multiline=False), None)
+        return read_jsonl(path, display_name)
     if fmt == "parquet":
-        frame = pl.scan_parquet(path).select(pl.all().cast(pl.String))
-        return SourceRead(frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE)), None)
+        return read_parquet(path, display_name)
     raise SourceDataError(f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name)
 
 
@@ -61,7 +69,7 @@ def read_utf8_csv(path: Path, separator: str, display_name: str) -> SourceRead:
     """A UTF-8 CSV: header parsed, records counted by the strict validation, then scanned with polars."""
     header = read_header(path, separator, display_name)
     records = count_csv_records(path, len(header), separator, display_name)
-    frame = pl.scan_csv(
+    scan = pl.scan_csv(
         path,
         infer_schema=False,
         separator=separator,
@@ -69,7 +77,53 @@ def read_utf8_csv(path: Path, separator: str, display_name: str) -> SourceRead:
         raise_if_empty=False,
         empty_string_is_null=False,
     )
-    return SourceRead(with_lines(frame, header_lines(header) + 1), records)
+    if scan.select(pl.len()).collect().item() != records:
+        raise unreadable_csv(path, separator, display_name)
+    return SourceRead(with_lines(scan, header_lines(header) + 1), records)
+
+
+def unreadable_csv(path: Path, separator: str, display_name: str) -> SourceDataError:
+    """The error for a CSV that DuckDB validates but polars splits into other records: a blank line, or a quote
+    inside an unquoted field (both readers skip or keep them differently)."""
+    for number, line, quoted in physical_lines(path):
+        if not quoted and number > 1 and not line.strip(b"\r\n"):
+            return SourceDataError("a blank line: a CSV record cannot be empty", file=display_name, line=number)
+        if (quoted or b'"' in line) and stray_quote(line.decode("utf-8", "replace"), separator, quoted):
+            return SourceDataError(
+                'a quote inside an unquoted field (RFC 4180: quote the whole field and double the quote: "2""x")',
+                file=display_name,
+                line=number,
+            )
+    return SourceDataError("records cannot be split consistently (check quotes and blank lines)", file=display_name)
+
+
+def physical_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """Each physical line (ending at "\\n") with its 1-based number and whether it starts inside a quoted field."""
+    quoted = False
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line, quoted
+            if quoted or b'"' in line:
+                quoted = line.count(b'"') % 2 != quoted
+
+
+def stray_quote(line: str, separator: str, quoted: bool) -> bool:
+    """True if a quote opens anywhere but at the start of a field (a doubled quote inside a quoted field is data)."""
+    field_start, position = not quoted, 0
+    while position < len(line):
+        char = line[position]
+        if quoted and char == '"':
+            if line[position + 1 : position + 2] == '"':
+                position += 1
+            else:
+                quoted = False
+        elif not quoted and char == '"':
+            if not field_start:
+                return True
+            quoted = True
+        field_start = not quoted and char == separator
+        position += 1
+    return False
 
 
 def header_lines(header: list[str]) -> int:
@@ -92,6 +146,68 @@ def with_lines(frame: pl.LazyFrame, first_line: int, multiline: bool = True) -> 
     return frame.with_row_index(SOURCE_LINE, offset=first_line).select(*columns, line.alias(SOURCE_LINE))
 
 
+def read_jsonl(path: Path, display_name: str) -> SourceRead:
+    """JSON lines, one object per line: every value read once here, so a bad line fails with its number."""
+    frame = pl.scan_ndjson(path, infer_schema_length=None)
+    try:
+        records = frame.select(pl.len(), pl.all().cast(pl.String).null_count()).collect().item(0, 0)
+    except pl.exceptions.PolarsError as error:
+        line, reason = jsonl_problem(path) or (None, f"cannot be read as JSON lines: {str(error).splitlines()[0]}")
+        raise SourceDataError(reason, file=display_name, line=line) from error
+    if count_lines(path) != records:
+        line, reason = jsonl_problem(path) or (None, f"{records} records but a different number of lines")
+        raise SourceDataError(reason, file=display_name, line=line)
+    return SourceRead(with_lines(frame.select(pl.all().cast(pl.String)), 1, multiline=False), records)
+
+
+def jsonl_problem(path: Path) -> tuple[int, str] | None:
+    """The first line that is blank, not a JSON object, or gives a field another JSON type than before."""
+    kinds: dict[str, tuple[str, int]] = {}
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                return number, "a blank line: each line must hold one JSON object"
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                return number, f"not valid JSON: {error}"
+            if not isinstance(record, dict):
+                return number, f"not a JSON object but {json_kind(record)}"
+            for key, value in record.items():
+                kind = json_kind(value)
+                first = kinds.setdefault(key, (kind, number)) if value is not None else (kind, number)
+                if first[0] != kind:
+                    return number, f"field {key!r} holds {kind} here but {first[0]} on line {first[1]}"
+    return None
+
+
+def json_kind(value: object) -> str:
+    """A JSON value's type, for messages."""
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "an array"), (dict, "an object"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), "null")
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines in a file (a last line without "\\n" counts)."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            lines, last = lines + chunk.count(b"\n"), chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def read_parquet(path: Path, display_name: str) -> SourceRead:
+    """A parquet file, every column cast to string; `_source_line` is null (a parquet file has no lines)."""
+    frame = pl.scan_parquet(path)
+    try:
+        frame.collect_schema()
+    except pl.exceptions.PolarsError as error:
+        reason = str(error).splitlines()[0].removeprefix("parquet: ")
+        raise SourceDataError(f"not a readable parquet file ({reason})", file=display_name) from error
+    strings = frame.select(pl.all().cast(pl.String))
+    return SourceRead(strings.with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE)), None)
+
+
 #: Files up to this size are validated on a cursor of one shared in-memory DuckDB database (opening a
 #: database costs ~12 ms, a cursor 0.2 ms); larger ones get their own database, closed afterwards, so the
 #: memory DuckDB keeps for its buffers is returned before the layers are written.
@@ -101,10 +217,15 @@ _validation_lock = threading.Lock()
 _validation_database: duckdb.DuckDBPyConnection | None = None
 
 
-def validation_connection(size_bytes: int) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection for validating a file of `size_bytes`; use it as a context manager."""
+def validation_connection(size_bytes: int, columns: int = 1) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for validating a file of `size_bytes` and `columns`; use it as a context manager.
+
+    DuckDB holds a vector per column: a wide file gets its own database with 128 KiB more memory per column.
+    """
     global _validation_database
-    if size_bytes > SHARED_VALIDATION_MAX_BYTES:
+    if columns > WIDE_COLUMNS:
+        connection = duckdb.connect(config=VALIDATION_SETTINGS | {"memory_limit": f"{512 + columns // 8}MB"})
+    elif size_bytes > SHARED_VALIDATION_MAX_BYTES:
         connection = duckdb.connect(config=VALIDATION_SETTINGS)
     else:
         with _validation_lock:
@@ -125,10 +246,29 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
         f" max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES})"
     )
     try:
-        with validation_connection(path.stat().st_size) as connection:
+        with validation_connection(path.stat().st_size, fields) as connection:
             return connection.execute(query, {"path": str(path), "delim": separator}).fetchone()[0]
     except duckdb.Error as error:
-        raise csv_error(str(error), display_name) from error
+        found = csv_error(str(error), display_name)
+        if found.line is None:
+            raise found from error
+        reason = str(found).removeprefix(f"{display_name}, line {found.line}: ")
+        line = physical_line(path, found.line, separator)
+        raise SourceDataError(reason, file=display_name, line=line) from error
+
+
+def physical_line(path: Path, record_line: int, separator: str) -> int:
+    """The physical line where DuckDB's `record_line` starts: DuckDB numbers records (header = 1), not lines,
+    so the newlines inside the quoted fields of the records before it are added."""
+    line = 1
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=separator)
+        for _ in range(record_line - 1):
+            record = next(reader, None)
+            if record is None:
+                break
+            line += 1 + sum(field.count("\n") for field in record)
+    return line
 
 
 #: DuckDB CSV error text -> the reason JobForge reports.
@@ -187,13 +327,25 @@ def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRe
 
 
 def read_header(path: Path, separator: str, display_name: str) -> list[str]:
-    """The header record, parsed by the csv module: polars keeps doubled quotes (`""`) in header names."""
+    """The header record, parsed strictly by the csv module: polars keeps doubled quotes (`""`) in header names."""
     with open(path, "rb") as handle:
-        start = handle.read(HEADER_BYTES).decode("utf-8", errors="replace").removeprefix("\ufeff")
+        start = handle.read(HEADER_BYTES)
+    if b"\r" in start and b"\n" not in start:
+        raise SourceDataError(
+            "lines end with a carriage return alone (CR); save the file with LF or CRLF line endings",
+            file=display_name,
+            line=1,
+        )
+    text = start.decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
-        header = next(csv.reader(io.StringIO(start, newline=""), delimiter=separator), [])
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True), [])
     except csv.Error as error:
-        raise SourceDataError(f"header cannot be parsed: {error}", file=display_name, line=1) from error
+        reason = f"header cannot be parsed: {error}"
+        if "unexpected end of data" in str(error):
+            reason = "a quoted field of the header is never closed (unterminated quote)"
+            if len(start) == HEADER_BYTES:
+                reason += f", or the header is longer than {HEADER_BYTES} bytes"
+        raise SourceDataError(reason, file=display_name, line=1) from error
     check_header(header, display_name)
     if any("\ufffd" in name for name in header):
         raise SourceDataError(
@@ -206,6 +358,10 @@ def check_header(header: list[str], display_name: str) -> None:
     """A header must exist and name each column once."""
     if not header or header == [""]:
         raise SourceDataError("the first line is empty: no header", file=display_name, line=1)
+    if len(header) > MAX_COLUMNS:
+        raise SourceDataError(
+            f"the header has {len(header)} columns; JobForge reads at most {MAX_COLUMNS}", file=display_name, line=1
+        )
     if any("\x00" in name for name in header):
         raise SourceDataError("the header holds NUL bytes: not a text file", file=display_name, line=1)
     seen: dict[str, int] = {}

@@ -6,7 +6,7 @@ from typing import Any
 import polars as pl
 from dagster import AssetCheckSeverity, MetadataValue
 
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_ROW
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.registry import Range, Reference
 
 #: The asset checks on every gold table: nothing lost and provenance intact; the registry's declared data rules.
@@ -37,7 +37,11 @@ def provenance_check(gold: pl.LazyFrame) -> CheckOutcome:
     missing = [column for column in PROVENANCE_COLUMNS if column not in names]
     if missing:
         return CheckOutcome(False, f"provenance columns missing: {missing}", {"missing": missing})
-    nulls = gold.select(pl.col(list(PROVENANCE_COLUMNS)).null_count()).collect().row(0, named=True)
+    # a parquet source has no lines: `_source_line` is null there, and only there
+    lineless = pl.col(SOURCE_FILE).str.ends_with(".parquet")
+    counts = [pl.col(column).null_count() for column in PROVENANCE_COLUMNS if column != SOURCE_LINE]
+    line_nulls = (pl.col(SOURCE_LINE).is_null() & lineless.not_()).sum().alias(SOURCE_LINE)
+    nulls = gold.select(*counts, line_nulls).select(PROVENANCE_COLUMNS).collect().row(0, named=True)
     failing = {column: count for column, count in nulls.items() if count}
     return CheckOutcome(
         not failing,

@@ -28,9 +28,11 @@ INGESTED_AT = "_ingested_at"
 BATCH_ID = "_batch_id"
 LAYER = "_layer"
 SOURCE_ROW = "_source_row"
+#: 1-based physical line where the record starts in its source file (header = line 1); null for parquet sources.
+SOURCE_LINE = "_source_line"
 
 #: Provenance columns, in the order they are appended to every layer's table.
-PROVENANCE_COLUMNS: tuple[str, ...] = (SOURCE_FILE, SOURCE_ROW, INGESTED_AT, BATCH_ID, LAYER)
+PROVENANCE_COLUMNS: tuple[str, ...] = (SOURCE_FILE, SOURCE_ROW, SOURCE_LINE, INGESTED_AT, BATCH_ID, LAYER)
 
 #: Column added to quarantined rows: why the row was set aside.
 QUARANTINE_REASON = "_quarantine_reason"

@@ -20,7 +20,7 @@ from pydantic import Field, PrivateAttr
 
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import QueryError
-from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_ROW, Layer
+from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,7 +32,6 @@ DEFAULT_THREADS = 2
 DEFAULT_MAX_TEMP_DIRECTORY_SIZE = "1GB"
 DEFAULT_MAX_ROWS = 1_000_000
 LOCK_GRACE_SECONDS = 30.0
-SOURCE_LINE = "_source_line"  # the physical line of a row's source; gold tables are gaining it
 PROVENANCE = (SOURCE_FILE, BATCH_ID, INGESTED_AT, SOURCE_ROW)
 
 

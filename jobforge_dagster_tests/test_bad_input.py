@@ -12,7 +12,7 @@ import pytest
 from jobforge_dagster.batches import OpenedSource
 from jobforge_dagster.catalog import BatchRecord, CatalogEntry, CatalogManager, TransitionFacts
 from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.errors import SourceChangedError
+from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.io_manager import LayerIOManager
 from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import QUARANTINE_REASON, Layer
@@ -268,3 +268,83 @@ def test_file_replaced_while_it_is_read(tmp_path: Path) -> None:
     error = result.get_step_failure_events()[0].step_failure_data.error
     assert SourceChangedError.__name__ in str(error) and "changed while it was being read" in str(error)
     assert staged_path.read_bytes() == before
+
+
+def test_unterminated_quote_in_the_header(tmp_path: Path) -> None:
+    """Accepted before: the header swallowed the file and gold became an empty one-column table."""
+    error = Case(tmp_path, "quote.csv", '"a,b\n1,2\n').error()
+    assert error == "source/quote.csv, line 1: a quoted field of the header is never closed (unterminated quote)"
+
+
+def test_error_line_is_the_physical_line_after_records_spanning_lines(tmp_path: Path) -> None:
+    """DuckDB numbers records; the reported line counts the newlines inside earlier quoted fields."""
+    content = 'Code,Title\n00010,"Legislators\nand\nmembers"\n00011,Senior\n00012,x,extra\n'
+    error = Case(tmp_path, "ragged.csv", content).error()
+    assert error == "source/ragged.csv, line 6: expected 2 fields, found 3 (line starts '00012,x,extra')"
+    unterminated = Case(tmp_path / "q", "q.csv", 'a,b\n1,"x\ny"\n2,"3\n').error()
+    assert unterminated.startswith("source/q.csv, line 4: a quoted field is never closed")
+
+
+def test_cr_only_line_endings(tmp_path: Path) -> None:
+    error = Case(tmp_path, "mac.csv", "Code,Title,Teer,Jobs\r00010,Legislators,0,1\r").error()
+    assert error.startswith("source/mac.csv, line 1: lines end with a carriage return alone (CR); save the file")
+
+
+def test_stray_quote_inside_an_unquoted_field(tmp_path: Path) -> None:
+    error = Case(tmp_path, "stray.csv", 'a,b\n1,"x\ny"\n1,2"x\n3,4\n').error()
+    assert error.startswith("source/stray.csv, line 4: a quote inside an unquoted field")
+
+
+def test_quotes_inside_quoted_fields_are_data(tmp_path: Path) -> None:
+    case = Case(tmp_path, "q.csv", 'a,b\n1,"say ""hi""\n, ok"\n2,"x"\n')
+    assert case.run().success
+    assert case.gold("q")["b"].to_list() == ['say "hi"\n, ok', "x"]
+
+
+@pytest.mark.parametrize(("content", "line"), [("a,b\n1,2\n\n3,4\n", 3), ('a,b\n1,"x\n\ny"\n2,3\n\n', 6)])
+def test_blank_line_in_a_csv(tmp_path: Path, content: str, line: int) -> None:
+    """A blank line inside a quoted field is data; elsewhere it is refused with its line."""
+    error = Case(tmp_path, "blank.csv", content).error()
+    assert error == f"source/blank.csv, line {line}: a blank line: a CSV record cannot be empty"
+
+
+def test_csv_with_thousands_of_columns(tmp_path: Path) -> None:
+    columns = 4_200
+    header = ",".join(f"c{i}" for i in range(columns))
+    rows = "\n".join(",".join(str(row * i) for i in range(columns)) for row in range(3))
+    path = tmp_path / "wide.csv"
+    path.write_text(f"{header}\n{rows}\n")
+    read = staged.read_source(path, TableSpec(name="wide", pattern="wide.csv"), "source/wide.csv")
+    assert read.records == 3 and read.frame.collect().width == columns + 1  # with _source_line
+    path.write_text(",".join(f"c{i}" for i in range(staged.MAX_COLUMNS + 1)) + "\n1\n")
+    with pytest.raises(
+        SourceDataError, match=r"source/wide.csv, line 1: the header has 10001 columns; .* at most 10000"
+    ):
+        staged.read_source(path, TableSpec(name="wide", pattern="wide.csv"), "source/wide.csv")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"a": 1}\n{"a": nul}\n', "source/bad.jsonl, line 2: not valid JSON: Expecting value: line 1 column 7"),
+        (
+            b'{"a": 1}\n{"a": {"b": 1}}\n',
+            "source/bad.jsonl, line 2: field 'a' holds an object here but a number on line 1",
+        ),
+        (b'{"a": 1}\n[1, 2]\n', "source/bad.jsonl, line 2: not a JSON object but an array"),
+        (b'{"a": 1}\n\n{"a": 2}\n', "source/bad.jsonl, line 2: a blank line: each line must hold one JSON object"),
+    ],
+)
+def test_bad_json_lines(tmp_path: Path, content: bytes, expected: str) -> None:
+    assert Case(tmp_path, "bad.jsonl", content).error().startswith(expected)
+
+
+def test_good_json_lines_reach_gold_with_their_lines(tmp_path: Path) -> None:
+    case = Case(tmp_path, "j.jsonl", b'{"code": "00010", "n": 1}\n{"code": "00011", "n": null}\n')
+    assert case.run().success
+    assert case.gold("j")[["code", "_source_line"]].rows() == [("00010", 1), ("00011", 2)]
+
+
+def test_bad_parquet(tmp_path: Path) -> None:
+    error = Case(tmp_path, "bad.parquet", b"PAR1 not really parquet PAR1").error()
+    assert error.startswith("source/bad.parquet: not a readable parquet file (File out of specification")

@@ -4,7 +4,7 @@ import polars as pl
 from dagster import AssetCheckSeverity
 
 from jobforge_dagster import checks
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_ROW
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.registry import Range, Reference
 from jobforge_dagster.transforms import gold, silver
 
@@ -13,6 +13,7 @@ def with_provenance(frame: pl.DataFrame) -> pl.LazyFrame:
     return frame.lazy().with_columns(
         pl.lit("source/x.csv").alias("_source_file"),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(SOURCE_ROW),
+        (pl.int_range(1, pl.len() + 1, dtype=pl.Int64) * 10).alias(SOURCE_LINE),  # records spanning lines
         pl.lit("2026-01-01").str.to_datetime(time_zone="UTC").alias("_ingested_at"),
         pl.lit("x-1").alias("_batch_id"),
         pl.lit("silver").alias("_layer"),
@@ -63,6 +64,37 @@ def test_oasis_long_and_text_tables() -> None:
     ]
     text = gold.with_noc_code(with_provenance(pl.DataFrame({"oasis_code": ["21232.01"], "label": ["x"]}))).collect()
     assert text.columns[:3] == ["oasis_code", "noc_code", "label"] and text["noc_code"][0] == "21232"
+
+
+def test_every_gold_transform_keeps_the_source_line_of_its_row() -> None:
+    tables = {
+        "identity": pl.DataFrame({"a": ["x", "y"]}),
+        "dim_noc": pl.DataFrame(
+            {
+                "noc_code": ["2", "21"],
+                "level": [1, 2],
+                "level_name": ["a", "b"],
+                "title": ["t", "u"],
+                "definition": ["", ""],
+            }
+        ),
+        "cops_long": pl.DataFrame({"noc_code": ["00000", "00010"], "col_2024": [1, 2], "col_2025": [3, 4]}),
+        "cops_flagged": pl.DataFrame({"noc_code": ["00000", "00010"], "outlook": ["a", "b"]}),
+        "oasis_long": pl.DataFrame({"oasis_code": ["00010.00", "00011.00"], "writing": [1, 2], "reading": [3, 4]}),
+        "with_noc_code": pl.DataFrame({"oasis_code": ["00010.00", "00011.00"], "text": ["a", "b"]}),
+    }
+    assert set(tables) == set(gold.GOLD_TRANSFORMS)
+    for name, table in tables.items():
+        result = gold.GOLD_TRANSFORMS[name](with_provenance(table)).collect()
+        assert result.columns[-len(PROVENANCE_COLUMNS) :] == list(PROVENANCE_COLUMNS), name
+        assert (result[SOURCE_LINE] == result[SOURCE_ROW] * 10).all(), name
+
+
+def test_check_functions_allow_no_line_only_for_parquet_sources() -> None:
+    frame = with_provenance(pl.DataFrame({"a": ["x"]})).with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE))
+    assert not checks.provenance_check(frame).passed
+    parquet = frame.with_columns(pl.lit("source/x.parquet").alias("_source_file"))
+    assert checks.provenance_check(parquet).passed
 
 
 def test_code_repairs() -> None:

@@ -171,7 +171,7 @@ def test_db_path_lets_other_tools_open_gold_read_only(config: DataRoot, run: Run
         assert "noc_unit_groups" in engine.list_tables()
         count = engine.query("SELECT count(*) AS n FROM noc_unit_groups")["n"][0]
         traced = engine.query_with_provenance("SELECT noc_code FROM noc_unit_groups")
-        assert traced.columns == ["noc_code", *PROVENANCE] and traced["_source_row"].min() == 1
+        assert traced.columns == ["noc_code", *PROVENANCE, "_source_line"] and traced["_source_row"].min() == 1
         with pytest.raises(QueryError, match="(?i)permission|access|disabled"):
             engine.query("SELECT * FROM read_csv('/etc/passwd')")
         assert engine.query("SELECT current_setting('lock_configuration') AS l")["l"][0] is True

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW, Layer
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry
 from jobforge_dagster.sources import list_source_files
@@ -28,6 +28,28 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """The file as Python's csv module sees it: header and data records, as strings."""
     records = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
     return records[0], records[1:]
+
+
+def line_num_starts(path: Path) -> list[int]:
+    """Where each data record starts by the csv module's bookkeeping: one past `reader.line_num` after the record
+    before it (the csv module also ends a line at a CR alone)."""
+    reader = csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline=""))
+    next(reader)
+    starts, previous = [], reader.line_num
+    for _ in reader:
+        starts.append(previous + 1)
+        previous = reader.line_num
+    return starts
+
+
+def newline_starts(path: Path) -> list[int]:
+    """Where each data record starts when only "\\n" ends a line: header lines, then each record's newlines."""
+    header, records = read_csv(path)
+    line, starts = 2 + sum(name.count("\n") for name in header), []
+    for record in records:
+        starts.append(line)
+        line += 1 + sum(cell.count("\n") for cell in record)
+    return starts
 
 
 def column(path: Path, name: str) -> list[str]:
@@ -98,15 +120,53 @@ def test_staged_keeps_every_value_exactly(real: RealRun) -> None:
         header, records = read_csv(real.source / staged["_source_file"][0].removeprefix("source/"))
         data = staged.drop(PROVENANCE_COLUMNS)
         assert data.columns == header, spec.name
-        expected = pl.DataFrame(
-            [[cell if cell != "" else None for cell in record] for record in records],
-            schema=[(f"c{i}", pl.String) for i in range(len(header))],
-            orient="row",
-        )
+        expected = pl.DataFrame(records, schema=[(f"c{i}", pl.String) for i in range(len(header))], orient="row")
         actual = data.rename(dict(zip(data.columns, expected.columns, strict=True)))
-        # polars reads an unquoted empty field as null and a quoted one as ""; both are "no value"
-        assert actual.with_columns(pl.all().replace("", None)).equals(expected), spec.name
+        assert actual.equals(expected), spec.name  # strictly: an empty field is "", never null
+        assert data.null_count().sum_horizontal().item() == 0, spec.name
         assert staged[SOURCE_ROW].to_list() == list(range(1, len(records) + 1))
+
+
+def test_staged_empty_fields_become_null_in_silver_and_are_counted(real: RealRun) -> None:
+    metadata = {
+        event.asset_key.to_user_string(): event.event_specific_data.materialization.metadata
+        for event in real.result.get_asset_materialization_events()
+    }
+    emptied = {"job_architecture": 0, "oasis_exclusions": 0, "oasis_interests": 0, "oasis_guide": 0}
+    for spec in real.fed_tables():
+        staged = pl.read_parquet(real.config.table_path(Layer.STAGED, spec.name))
+        _, records = read_csv(real.source / staged["_source_file"][0].removeprefix("source/"))
+        empty = sum(cell == "" for record in records for cell in record)
+        assert staged.drop(PROVENANCE_COLUMNS).select(pl.all().eq("").sum()).sum_horizontal().item() == empty
+        if spec.name in emptied:
+            emptied[spec.name] = empty
+        # silver counts the blanks of its text columns (a typed column's blanks became null in bronze's cast)
+        bronze = pl.read_parquet(real.config.table_path(Layer.BRONZE, spec.name)).drop(PROVENANCE_COLUMNS)
+        texts = [i for i, dtype in enumerate(bronze.dtypes) if dtype == pl.String]
+        blanks = sum(record[i].strip() == "" for record in records for i in texts)
+        transforms = metadata[f"silver/{spec.name}"]["transforms"].value
+        assert f"empty strings to null: {blanks} cells" in transforms, spec.name
+    assert emptied == {"job_architecture": 10949, "oasis_exclusions": 2763, "oasis_interests": 180, "oasis_guide": 69}
+
+
+def test_staged_source_line_is_the_physical_line_where_each_record_starts(real: RealRun) -> None:
+    path = real.source / "job_architecture.csv"
+    jobs = pl.read_parquet(real.config.table_path(Layer.STAGED, "job_architecture"))
+    assert jobs[SOURCE_LINE].to_list() == line_num_starts(path)
+    shifted = {}
+    for spec in real.fed_tables():
+        staged = pl.read_parquet(real.config.table_path(Layer.STAGED, spec.name))
+        starts = newline_starts(real.source / staged["_source_file"][0].removeprefix("source/"))
+        assert staged[SOURCE_LINE].to_list() == starts, spec.name
+        moved = sum(start != row + 1 for row, start in enumerate(starts, start=1))
+        if moved:
+            shifted[spec.name] = moved
+    assert shifted == {"job_architecture": 715, "oasis_additional_information": 594, "oasis_workplaces_employers": 145}
+    # example-titles holds a CR alone inside two quoted fields: a line break for the csv module, data for JobForge
+    titles = real.source / "example-titles_oasis_2023_v1.0.csv"
+    assert line_num_starts(titles) != newline_starts(titles)
+    gold = real.gold("job_architecture")
+    assert gold[SOURCE_LINE].to_list() == jobs[SOURCE_LINE].to_list()  # carried to gold unchanged
 
 
 def test_dim_noc_hierarchy(real: RealRun) -> None:

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.errors import SourceDataError
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_ROW
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.naming import snake_case, table_name_for, unique_snake_case
 from jobforge_dagster.registry import SilverRule, TableSpec
 from jobforge_dagster.transforms import bronze, silver, staged
@@ -50,16 +50,63 @@ def test_staged_reads_strings_exactly_with_provenance(tmp_path: Path) -> None:
     frame = read.frame
     frame = staged.add_provenance(frame, "source/n.csv", "n-1", datetime(2026, 1, 1, tzinfo=UTC)).collect()
     assert frame.columns == ["Code", "Title", *PROVENANCE_COLUMNS[:-1]]
+    assert frame[SOURCE_LINE].to_list() == [2, 3]
     assert frame["Code"].to_list() == ["00010", "00010.00"]
     assert frame["Title"].to_list() == ["Legislators, all", "Café"]
     assert frame[SOURCE_ROW].to_list() == [1, 2]
+
+
+def test_staged_keeps_empty_fields_as_empty_strings(tmp_path: Path) -> None:
+    """Unquoted and quoted empty fields, and a last field with no newline after it, are "" in staged."""
+    path = write(tmp_path, "e.csv", b'a,b,c\n1,,""\n,"",x\n2,3,')
+    frame = staged.read_source(path, TableSpec(name="e", pattern="e.csv"), "source/e.csv").frame.collect()
+    assert frame.select("a", "b", "c").rows() == [("1", "", ""), ("", "", "x"), ("2", "3", "")]
+    decoded = write(tmp_path, "l.csv", "a,b\né,\n".encode("cp1252"))
+    spec = TableSpec(name="l", pattern="l.csv", encoding="cp1252")
+    assert staged.read_source(decoded, spec, "source/l.csv").frame.collect().select("a", "b").rows() == [("é", "")]
+
+
+def staged_lines(tmp_path: Path, name: str, content: bytes) -> list[int]:
+    path = write(tmp_path, name, content)
+    read = staged.read_source(path, TableSpec(name="t", pattern=name), f"source/{name}")
+    frame = staged.add_provenance(read.frame, f"source/{name}", "t-1", datetime(2026, 1, 1, tzinfo=UTC)).collect()
+    assert frame.columns[-5:] == [SOURCE_FILE, SOURCE_ROW, SOURCE_LINE, "_ingested_at", "_batch_id"]
+    assert frame[SOURCE_ROW].to_list() == list(range(1, frame.height + 1))
+    return frame[SOURCE_LINE].to_list()
+
+
+@pytest.mark.parametrize(
+    ("content", "lines"),
+    [
+        (b"a,b\n1,2\n3,4\n", [2, 3]),
+        (b'a,b\n1,"x\ny\nz"\n2,3\n4,"5\n"\n6,7', [2, 5, 6, 8]),
+        (b'"a\nheader",b\n1,2\n3,"4\n"\n5,6\n', [3, 4, 6]),  # the header spans two lines
+        (b'a,b\r\n1,"x\r\ny"\r\n2,3\r\n', [2, 4]),  # CRLF inside a quoted field: one line break
+        (b'a,b\r\n1,"x\ry"\r\n2,3\r\n', [2, 3]),  # a CR alone inside a quoted field is not a line break
+        (b"\xef\xbb\xbfa,b\n1,\n", [2]),
+        (b"a,b\n", []),
+    ],
+)
+def test_staged_source_line_is_where_the_record_starts(tmp_path: Path, content: bytes, lines: list[int]) -> None:
+    assert staged_lines(tmp_path, "l.csv", content) == lines
+
+
+def test_staged_source_line_of_other_formats(tmp_path: Path) -> None:
+    assert staged_lines(tmp_path, "j.jsonl", b'{"a": "x\\ny"}\n{"a": 2}\n{"a": 3}\n') == [1, 2, 3]
+    pl.DataFrame({"a": ["x", "y"]}).write_parquet(tmp_path / "p.parquet")
+    read = staged.read_source(tmp_path / "p.parquet", TableSpec(name="p", pattern="p.parquet"), "source/p.parquet")
+    frame = staged.add_provenance(read.frame, "source/p.parquet", "p-1", datetime(2026, 1, 1, tzinfo=UTC)).collect()
+    assert frame[SOURCE_LINE].to_list() == [None, None]  # a parquet file has no lines
+    decoded = write(tmp_path, "d.csv", 'a,b\n"é\nè",1\n2,3\n'.encode("cp1252"))
+    spec = TableSpec(name="d", pattern="d.csv", encoding="cp1252")
+    assert staged.read_source(decoded, spec, "source/d.csv").frame.collect()[SOURCE_LINE].to_list() == [2, 4]
 
 
 def test_staged_header_quotes_and_duplicates(tmp_path: Path) -> None:
     path = write(tmp_path, "q.csv", b'a,"Change to ""title"""\n1,2\n')
     assert staged.read_source(
         path, TableSpec(name="q", pattern="q.csv"), "source/q.csv"
-    ).frame.collect_schema().names() == [
+    ).frame.collect_schema().names()[:2] == [
         "a",
         'Change to "title"',
     ]
@@ -109,6 +156,28 @@ def test_bronze_null_tokens_and_thousands_separator() -> None:
     assert result["outlook"].to_list() == ["Balance", None]
     assert result["code"].to_list() == ["00000", "N/A"]  # key columns keep their value
     assert bronze.count_null_tokens(frame, plan) == {"jobs": 1, "outlook": 1}
+
+
+def test_bronze_treats_empty_strings_as_no_value() -> None:
+    """Staged holds "" for empty fields: casts make them null (not a cast failure), text columns keep them."""
+    frame = staged_frame(Code=["00010", "00011", "00012"], Jobs=["", " ", "N/A"], Note=["", "x", "N/A"])
+    plan = bronze.BronzePlan(
+        {"Code": "code", "Jobs": "jobs", "Note": "note"}, types={"jobs": pl.Int64()}, null_values=["N/A"]
+    )
+    bronze.check_casts(frame, plan, "source/s.csv")
+    result = bronze.standardise(frame, plan).collect()
+    assert result["jobs"].to_list() == [None, None, None]
+    assert result["note"].to_list() == ["", "x", None]
+    assert bronze.count_null_tokens(frame, plan) == {"jobs": 1, "note": 1}
+
+
+def test_silver_counts_the_blanks_it_turns_into_nulls() -> None:
+    frame = staged_frame(code=["00010", "", " "], title=["a", None, "\xa0"]).with_columns(pl.lit(1).alias("n"))
+    assert silver.count_blanks(frame) == 3
+    cleaned = silver.clean(frame).collect()
+    assert cleaned["code"].to_list() == ["00010", None, None] and cleaned["title"].to_list() == ["a", None, None]
+    result = silver.split(silver.clean(frame), [], [], blanks=silver.count_blanks(frame))
+    assert result.transforms[:2] == ["trim strings", "empty strings to null: 3 cells"]
 
 
 def test_type_patterns_first_match_wins() -> None:

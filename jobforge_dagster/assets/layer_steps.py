@@ -128,7 +128,8 @@ def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
         for ref in spec.references
     }
     repaired, repairs, changed = silver_repairs(spec, silver.clean(upstream))
-    result = silver.split(repaired, spec.key_columns, spec.rules, references, repairs=repairs)
+    blanks = silver.count_blanks(upstream)
+    result = silver.split(repaired, spec.key_columns, spec.rules, references, repairs=repairs, blanks=blanks)
     path = given.root.quarantine_path(spec.name, given.batch_id)
     quarantined = 0
     if result.quarantined is not None:

@@ -12,7 +12,15 @@ from jobforge_dagster.catalog import CatalogEntry, TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
 from jobforge_dagster.layer_output import LayerOutput
-from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, PROVENANCE_COLUMNS, SOURCE_FILE, SOURCE_ROW, Layer
+from jobforge_dagster.layers import (
+    BATCH_ID,
+    INGESTED_AT,
+    PROVENANCE_COLUMNS,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    SOURCE_ROW,
+    Layer,
+)
 from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
@@ -37,7 +45,7 @@ RULE_GROUPS = [
 def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
     """One row per rating column of a staged OaSIS table: the gold attribute and the header it came from.
 
-    `_source_row` is 0: the row comes from the header record.
+    `_source_row` is 0 and `_source_line` 1: the row comes from the header record.
     """
     names = [name for name in staged.collect_schema().names() if name not in PROVENANCE_COLUMNS]
     mapping = column_mapping(names, spec.renames)
@@ -56,6 +64,7 @@ def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
     return pl.DataFrame(rows).with_columns(
         pl.lit(origin[SOURCE_FILE]).alias(SOURCE_FILE),
         pl.lit(0, dtype=pl.Int64).alias(SOURCE_ROW),
+        pl.lit(1, dtype=pl.Int64).alias(SOURCE_LINE),
         pl.lit(origin[INGESTED_AT]).alias(INGESTED_AT),
         pl.lit(origin[BATCH_ID]).alias(BATCH_ID),
     )

@@ -17,13 +17,26 @@ class SilverSplit:
     transforms: list[str]
 
 
-def clean(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Trim string cells and turn empty strings into nulls (provenance columns untouched)."""
-    strings = [
+def string_columns(frame: pl.LazyFrame) -> list[str]:
+    """Data columns of type String (provenance columns excluded)."""
+    return [
         name for name, dtype in frame.collect_schema().items() if dtype == pl.String and name not in PROVENANCE_COLUMNS
     ]
-    trimmed = pl.col(strings).str.strip_chars()
+
+
+def clean(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Trim string cells and turn empty strings into nulls (provenance columns untouched)."""
+    trimmed = pl.col(string_columns(frame)).str.strip_chars()
     return frame.with_columns(pl.when(trimmed == "").then(None).otherwise(trimmed).name.keep())
+
+
+def count_blanks(frame: pl.LazyFrame) -> int:
+    """String cells that `clean` turns into nulls: empty, or only whitespace."""
+    columns = string_columns(frame)
+    if not columns:
+        return 0
+    blanks = frame.select(pl.sum_horizontal((pl.col(columns).str.strip_chars() == "").sum()).alias("blanks"))
+    return int(blanks.collect().item())
 
 
 def pad_codes(frame: pl.LazyFrame, widths: dict[str, int]) -> pl.LazyFrame:
@@ -119,11 +132,13 @@ def split(
     rules: list[SilverRule],
     references: dict[str, tuple[str, pl.LazyFrame]] | None = None,
     repairs: list[str] | None = None,
+    blanks: int | None = None,
 ) -> SilverSplit:
     """Apply rules, references and key de-duplication; a failing row gets every reason, `; `-joined.
 
     `references` maps a column to (a name for the referenced column, a frame of its allowed values);
-    `repairs` describes the code repairs applied before the split, listed after cleaning in `transforms`.
+    `repairs` describes the code repairs applied before the split, listed after cleaning in `transforms`;
+    `blanks` is how many cells `clean` turned into nulls (see `count_blanks`), reported when given.
     """
     references = references or {}
     missing = sorted(
@@ -132,7 +147,8 @@ def split(
     if missing:
         raise ValueError(f"rules or key name columns the table does not have: {missing}")
     reasons: list[pl.Expr] = [pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}")) for rule in rules]
-    transforms = ["trim strings", "empty strings to null", *(repairs or [])] + [f"rule: {rule.name}" for rule in rules]
+    emptied = "empty strings to null" + (f": {blanks} cells" if blanks is not None else "")
+    transforms = ["trim strings", emptied, *(repairs or [])] + [f"rule: {rule.name}" for rule in rules]
     frame, reference_reasons, reference_transforms = join_references(frame, references)
     reasons += reference_reasons
     transforms += reference_transforms

@@ -1,9 +1,11 @@
-"""Source file -> staged: every value as the string in the file, plus row provenance."""
+"""Source file -> staged: every value as the string in the file (an empty field is ""), plus row provenance."""
 
 import csv
 import io
+import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ import duckdb
 import polars as pl
 
 from jobforge_dagster.errors import SourceDataError
-from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_ROW
+from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.sources import FORMATS
 
@@ -23,11 +25,20 @@ MAX_LINE_BYTES = 32 * 1024 * 1024
 VALIDATION_SETTINGS = {"memory_limit": "512MB", "preserve_insertion_order": False}
 #: The header record must fit in this many bytes.
 HEADER_BYTES = 1024 * 1024
+#: Widest CSV accepted; files wider than WIDE_COLUMNS are validated with a memory budget grown per column.
+MAX_COLUMNS = 10_000
+WIDE_COLUMNS = 1_000
+#: Chunk read when counting lines.
+CHUNK_BYTES = 16 * 1024 * 1024
+
+# The csv module locates errors on records up to MAX_LINE_BYTES long (its default limit is 128 KiB).
+csv.field_size_limit(MAX_LINE_BYTES)
 
 
 @dataclass(frozen=True)
 class SourceRead:
-    """A source scanned as strings, and how many data records the file holds (None if not counted)."""
+    """A source scanned as strings with its `_source_line` column, and how many data records the file holds
+    (None if not counted)."""
 
     frame: pl.LazyFrame
     records: int | None
@@ -46,22 +57,156 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt == "csv":
         if spec.encoding.lower() in UTF8:
-            header = read_header(path, spec.separator, display_name)
-            records = count_csv_records(path, len(header), spec.separator, display_name)
-            frame = pl.scan_csv(
-                path, infer_schema=False, separator=spec.separator, new_columns=header, raise_if_empty=False
-            )
-            return SourceRead(frame, records)
+            return read_utf8_csv(path, spec.separator, display_name)
         return read_decoded_csv(path, spec, display_name)
     if fmt == "jsonl":
-        frame = pl.scan_ndjson(path, infer_schema_length=None)
-    elif fmt == "parquet":
-        frame = pl.scan_parquet(path)
-    else:
-        raise SourceDataError(
-            f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name
-        )
-    return SourceRead(frame.select(pl.all().cast(pl.String)), None)
+        return read_jsonl(path, display_name)
+    if fmt == "parquet":
+        return read_parquet(path, display_name)
+    raise SourceDataError(f"unsupported file type {path.suffix!r} (supported: {sorted(FORMATS)})", file=display_name)
+
+
+def read_utf8_csv(path: Path, separator: str, display_name: str) -> SourceRead:
+    """A UTF-8 CSV: header parsed, records counted by the strict validation, then scanned with polars."""
+    header = read_header(path, separator, display_name)
+    records = count_csv_records(path, len(header), separator, display_name)
+    scan = pl.scan_csv(
+        path,
+        infer_schema=False,
+        separator=separator,
+        new_columns=header,
+        raise_if_empty=False,
+        empty_string_is_null=False,
+    )
+    if scan.select(pl.len()).collect().item() != records:
+        raise unreadable_csv(path, separator, display_name)
+    return SourceRead(with_lines(scan, header_lines(header) + 1), records)
+
+
+def unreadable_csv(path: Path, separator: str, display_name: str) -> SourceDataError:
+    """The error for a CSV that DuckDB validates but polars splits into other records: a blank line, or a quote
+    inside an unquoted field (both readers skip or keep them differently)."""
+    for number, line, quoted in physical_lines(path):
+        if not quoted and number > 1 and not line.strip(b"\r\n"):
+            return SourceDataError("a blank line: a CSV record cannot be empty", file=display_name, line=number)
+        if (quoted or b'"' in line) and stray_quote(line.decode("utf-8", "replace"), separator, quoted):
+            return SourceDataError(
+                'a quote inside an unquoted field (RFC 4180: quote the whole field and double the quote: "2""x")',
+                file=display_name,
+                line=number,
+            )
+    return SourceDataError("records cannot be split consistently (check quotes and blank lines)", file=display_name)
+
+
+def physical_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """Each physical line (ending at "\\n") with its 1-based number and whether it starts inside a quoted field."""
+    quoted = False
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line, quoted
+            if quoted or b'"' in line:
+                quoted = line.count(b'"') % 2 != quoted
+
+
+def stray_quote(line: str, separator: str, quoted: bool) -> bool:
+    """True if a quote opens anywhere but at the start of a field (a doubled quote inside a quoted field is data)."""
+    field_start, position = not quoted, 0
+    while position < len(line):
+        char = line[position]
+        if quoted and char == '"':
+            if line[position + 1 : position + 2] == '"':
+                position += 1
+            else:
+                quoted = False
+        elif not quoted and char == '"':
+            if not field_start:
+                return True
+            quoted = True
+        field_start = not quoted and char == separator
+        position += 1
+    return False
+
+
+def header_lines(header: list[str]) -> int:
+    """Physical lines the header record takes (a quoted name may hold newlines)."""
+    return 1 + sum(name.count("\n") for name in header)
+
+
+def with_lines(frame: pl.LazyFrame, first_line: int, multiline: bool = True) -> pl.LazyFrame:
+    """Add `_source_line`, last: the physical line where each record starts, the first record on `first_line`.
+
+    A CSV record takes one line plus one per newline inside its quoted fields, so it starts on
+    `first_line + record index + newlines in the records before it`; a line ends at "\\n" (a CR alone is data).
+    With `multiline` False (JSON lines, one record per line) the line is `first_line + record index`.
+    """
+    columns = frame.collect_schema().names()
+    line = pl.col(SOURCE_LINE).cast(pl.Int64)
+    if multiline and columns:
+        newlines = pl.sum_horizontal(pl.col(columns).str.count_matches("\n", literal=True)).cast(pl.Int64)
+        line = line + newlines.cum_sum() - newlines
+    return frame.with_row_index(SOURCE_LINE, offset=first_line).select(*columns, line.alias(SOURCE_LINE))
+
+
+def read_jsonl(path: Path, display_name: str) -> SourceRead:
+    """JSON lines, one object per line: every value read once here, so a bad line fails with its number."""
+    frame = pl.scan_ndjson(path, infer_schema_length=None)
+    try:
+        records = frame.select(pl.len(), pl.all().cast(pl.String).null_count()).collect().item(0, 0)
+    except pl.exceptions.PolarsError as error:
+        line, reason = jsonl_problem(path) or (None, f"cannot be read as JSON lines: {str(error).splitlines()[0]}")
+        raise SourceDataError(reason, file=display_name, line=line) from error
+    if count_lines(path) != records:
+        line, reason = jsonl_problem(path) or (None, f"{records} records but a different number of lines")
+        raise SourceDataError(reason, file=display_name, line=line)
+    return SourceRead(with_lines(frame.select(pl.all().cast(pl.String)), 1, multiline=False), records)
+
+
+def jsonl_problem(path: Path) -> tuple[int, str] | None:
+    """The first line that is blank, not a JSON object, or gives a field another JSON type than before."""
+    kinds: dict[str, tuple[str, int]] = {}
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                return number, "a blank line: each line must hold one JSON object"
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                return number, f"not valid JSON: {error}"
+            if not isinstance(record, dict):
+                return number, f"not a JSON object but {json_kind(record)}"
+            for key, value in record.items():
+                kind = json_kind(value)
+                first = kinds.setdefault(key, (kind, number)) if value is not None else (kind, number)
+                if first[0] != kind:
+                    return number, f"field {key!r} holds {kind} here but {first[0]} on line {first[1]}"
+    return None
+
+
+def json_kind(value: object) -> str:
+    """A JSON value's type, for messages."""
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "an array"), (dict, "an object"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), "null")
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines in a file (a last line without "\\n" counts)."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            lines, last = lines + chunk.count(b"\n"), chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def read_parquet(path: Path, display_name: str) -> SourceRead:
+    """A parquet file, every column cast to string; `_source_line` is null (a parquet file has no lines)."""
+    frame = pl.scan_parquet(path)
+    try:
+        frame.collect_schema()
+    except pl.exceptions.PolarsError as error:
+        reason = str(error).splitlines()[0].removeprefix("parquet: ")
+        raise SourceDataError(f"not a readable parquet file ({reason})", file=display_name) from error
+    strings = frame.select(pl.all().cast(pl.String))
+    return SourceRead(strings.with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE)), None)
 
 
 #: Files up to this size are validated on a cursor of one shared in-memory DuckDB database (a cursor is far
@@ -73,10 +218,15 @@ _validation_lock = threading.Lock()
 _validation_database: duckdb.DuckDBPyConnection | None = None
 
 
-def validation_connection(size_bytes: int) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection for validating a file of `size_bytes`; use it as a context manager."""
+def validation_connection(size_bytes: int, columns: int = 1) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for validating a file of `size_bytes` and `columns`; use it as a context manager.
+
+    DuckDB holds a vector per column: a wide file gets its own database with 128 KiB more memory per column.
+    """
     global _validation_database
-    if size_bytes > SHARED_VALIDATION_MAX_BYTES:
+    if columns > WIDE_COLUMNS:
+        connection = duckdb.connect(config=VALIDATION_SETTINGS | {"memory_limit": f"{512 + columns // 8}MB"})
+    elif size_bytes > SHARED_VALIDATION_MAX_BYTES:
         connection = duckdb.connect(config=VALIDATION_SETTINGS)
     else:
         with _validation_lock:
@@ -97,10 +247,29 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
         f" max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES})"
     )
     try:
-        with validation_connection(path.stat().st_size) as connection:
+        with validation_connection(path.stat().st_size, fields) as connection:
             return connection.execute(query, {"path": str(path), "delim": separator}).fetchone()[0]
     except duckdb.Error as error:
-        raise csv_error(str(error), display_name) from error
+        found = csv_error(str(error), display_name)
+        if found.line is None:
+            raise found from error
+        reason = str(found).removeprefix(f"{display_name}, line {found.line}: ")
+        line = physical_line(path, found.line, separator)
+        raise SourceDataError(reason, file=display_name, line=line) from error
+
+
+def physical_line(path: Path, record_line: int, separator: str) -> int:
+    """The physical line where DuckDB's `record_line` starts: DuckDB numbers records (header = 1), not lines,
+    so the newlines inside the quoted fields of the records before it are added."""
+    line = 1
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=separator)
+        for _ in range(record_line - 1):
+            record = next(reader, None)
+            if record is None:
+                break
+            line += 1 + sum(field.count("\n") for field in record)
+    return line
 
 
 #: DuckDB CSV error text -> the reason JobForge reports.
@@ -148,18 +317,36 @@ def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRe
                 )
     except csv.Error as error:
         raise SourceDataError(str(error), file=display_name, line=reader.line_num) from error
-    frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=spec.separator, new_columns=header).lazy()
-    return SourceRead(frame, records)
+    frame = pl.read_csv(
+        text.encode("utf-8"),
+        infer_schema=False,
+        separator=spec.separator,
+        new_columns=header,
+        empty_string_is_null=False,
+    ).lazy()
+    return SourceRead(with_lines(frame, header_lines(header) + 1), records)
 
 
 def read_header(path: Path, separator: str, display_name: str) -> list[str]:
-    """The header record, parsed by the csv module: polars keeps doubled quotes (`""`) in header names."""
+    """The header record, parsed strictly by the csv module: polars keeps doubled quotes (`""`) in header names."""
     with open(path, "rb") as handle:
-        start = handle.read(HEADER_BYTES).decode("utf-8", errors="replace").removeprefix("\ufeff")
+        start = handle.read(HEADER_BYTES)
+    if b"\r" in start and b"\n" not in start:
+        raise SourceDataError(
+            "lines end with a carriage return alone (CR); save the file with LF or CRLF line endings",
+            file=display_name,
+            line=1,
+        )
+    text = start.decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
-        header = next(csv.reader(io.StringIO(start, newline=""), delimiter=separator), [])
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True), [])
     except csv.Error as error:
-        raise SourceDataError(f"header cannot be parsed: {error}", file=display_name, line=1) from error
+        reason = f"header cannot be parsed: {error}"
+        if "unexpected end of data" in str(error):
+            reason = "a quoted field of the header is never closed (unterminated quote)"
+            if len(start) == HEADER_BYTES:
+                reason += f", or the header is longer than {HEADER_BYTES} bytes"
+        raise SourceDataError(reason, file=display_name, line=1) from error
     check_header(header, display_name)
     if any("\ufffd" in name for name in header):
         raise SourceDataError(
@@ -172,6 +359,10 @@ def check_header(header: list[str], display_name: str) -> None:
     """A header must exist and name each column once."""
     if not header or header == [""]:
         raise SourceDataError("the first line is empty: no header", file=display_name, line=1)
+    if len(header) > MAX_COLUMNS:
+        raise SourceDataError(
+            f"the header has {len(header)} columns; JobForge reads at most {MAX_COLUMNS}", file=display_name, line=1
+        )
     if any("\x00" in name for name in header):
         raise SourceDataError("the header holds NUL bytes: not a text file", file=display_name, line=1)
     seen: dict[str, int] = {}
@@ -184,11 +375,15 @@ def check_header(header: list[str], display_name: str) -> None:
 
 
 def add_provenance(frame: pl.LazyFrame, source_file: str, batch_id: str, ingested_at: datetime) -> pl.LazyFrame:
-    """Append `_source_file`, `_source_row` (1-based data record), `_ingested_at` and `_batch_id`."""
+    """Append `_source_file`, `_source_row` (1-based data record), `_source_line` (as `read_source` set it; null if
+    the frame has none), `_ingested_at` and `_batch_id`."""
+    if SOURCE_LINE not in frame.collect_schema().names():
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE))
     return frame.with_row_index(SOURCE_ROW, offset=1).select(
-        pl.all().exclude(SOURCE_ROW),
+        pl.all().exclude(SOURCE_ROW, SOURCE_LINE),
         pl.lit(source_file, dtype=pl.String).alias(SOURCE_FILE),
         pl.col(SOURCE_ROW).cast(pl.Int64),
+        pl.col(SOURCE_LINE).cast(pl.Int64),
         pl.lit(ingested_at, dtype=pl.Datetime("us", "UTC")).alias(INGESTED_AT),
         pl.lit(batch_id, dtype=pl.String).alias(BATCH_ID),
     )

@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
+from jobforge_dagster.storage import fingerprint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -440,6 +441,7 @@ class GoldQueryResource(ConfigurableResource):
     max_rows: int = Field(default=DEFAULT_MAX_ROWS, description="Most rows one result may have.")
 
     _engine: GoldQueryEngine | None = PrivateAttr(default=None)
+    _distinct: dict[tuple[str, str, str], pl.DataFrame] = PrivateAttr(default_factory=dict)
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator["GoldQueryResource"]:
@@ -449,7 +451,7 @@ class GoldQueryResource(ConfigurableResource):
             try:
                 yield self
             finally:
-                self._engine = None
+                self._engine, self._distinct = None, {}
 
     def open_engine(self) -> GoldQueryEngine:
         """A new GoldQueryEngine with this resource's settings (the caller closes it)."""
@@ -477,7 +479,16 @@ class GoldQueryResource(ConfigurableResource):
         return self.engine.query(sql)
 
     def distinct_values(self, table: str, column: str) -> pl.DataFrame:
-        """`SELECT DISTINCT <column> FROM <table>` over the table's current gold file (its view refreshed first)."""
+        """`SELECT DISTINCT <column> FROM <table>` over the table's current gold file (its view refreshed first).
+
+        Answers are kept for the run while the file is the same (same inode, size and modification time).
+        """
         engine = self.engine
-        engine.register_gold_table(table)
-        return engine.query(f"SELECT DISTINCT {quote_identifier(column)} FROM {quote_identifier(table)}")
+        path = engine.gold_dir / f"{table}.parquet"
+        key = (table, column, fingerprint(path) if path.exists() else "")
+        if key not in self._distinct:
+            engine.register_gold_table(table)
+            self._distinct[key] = engine.query(
+                f"SELECT DISTINCT {quote_identifier(column)} FROM {quote_identifier(table)}"
+            )
+        return self._distinct[key]

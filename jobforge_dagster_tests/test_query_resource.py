@@ -28,6 +28,10 @@ def test_distinct_values_inside_an_asset(gold: Path) -> None:
         seen["codes"] = gold_query.distinct_values("dim_noc", "noc_code")
         pl.DataFrame({"code": ["a"]}).write_parquet(gold / "written_during_run.parquet")
         seen["later"] = gold_query.distinct_values("written_during_run", "code")  # views are refreshed
+        replacement = gold / ".dim_noc.parquet.tmp"
+        pl.DataFrame({"noc_code": ["99999"]}).write_parquet(replacement)
+        replacement.replace(gold / "dim_noc.parquet")  # a run replaced dim_noc: the kept answer is not reused
+        seen["replaced"] = gold_query.distinct_values("dim_noc", "noc_code")
         seen["engine"] = gold_query.engine
 
     resource = GoldQueryResource(
@@ -41,6 +45,7 @@ def test_distinct_values_inside_an_asset(gold: Path) -> None:
     assert isinstance(codes, pl.DataFrame) and codes.columns == ["noc_code"]
     assert set(codes["noc_code"].to_list()) == {"00010", "00011", None} and codes.height == 3
     assert seen["later"]["code"].to_list() == ["a"]
+    assert seen["replaced"]["noc_code"].to_list() == ["99999"]
     engine = seen["engine"]
     assert isinstance(engine, GoldQueryEngine) and engine.max_rows == 100
     assert not engine.temp_dir.exists()  # closed when the run ended

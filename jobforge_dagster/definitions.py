@@ -5,6 +5,8 @@
 data root and registry.
 """
 
+import functools
+import os
 import warnings
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 import jobforge_dagster.components
 from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
 from jobforge_dagster.assets.models import OASIS_RATINGS
-from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV, DataRoot
 from jobforge_dagster.io_manager import LayerIOManager
 from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import SourceRegistry, TableSpec
@@ -83,10 +85,19 @@ def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | N
     )
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    """The code location: the defs folder's components (today the medallion over `sources.yaml`)."""
+@functools.lru_cache(maxsize=4)
+def load_components(data_root: str | None, source_root: str | None) -> dg.Definitions:
+    """The defs folder's definitions, built once per data root and source folder in a process."""
     with warnings.catch_warnings():  # the components loader's own beta/preview notices, not the user's concern
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
         return dg.ComponentTree.from_module(jobforge_dagster.components, project_root=PROJECT_ROOT).build_defs()
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location: the defs folder's components (today the medallion over `sources.yaml`).
+
+    Dagster's CLI asks for the definitions several times per command; they are built once.
+    """
+    return load_components(os.environ.get(DATA_ROOT_ENV), os.environ.get(SOURCE_ROOT_ENV))

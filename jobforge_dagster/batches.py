@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from jobforge_dagster.archive import archive_mode, archive_source
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
@@ -93,12 +94,15 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
         sha = digest.result()
     if fingerprint(source) != before:
         raise SourceChangedError(f"{display} changed while it was being read; run again once it is complete")
+    archived = archive_source(root, spec.name, source, sha, before, archive_mode(spec.archive))
     batch = BatchRecord(
         batch_id=batch_id_for(spec.name, sha),
         table=spec.name,
         source_file=display,
         sha256=sha,
         size_bytes=source.stat().st_size,
+        source_path=str(source.absolute()),
+        archive_file=root.relative(archived) if archived is not None else None,
     )
     catalog.save_batch(batch)
     return OpenedSource(source, batch, before, read)

@@ -130,6 +130,10 @@ class TableSpec(BaseModel):
     retention_batches: int | None = Field(
         default=None, ge=1, description="Batches kept per staged, bronze and silver table (None: keep all)."
     )
+    archive: Literal["link", "copy", "off"] | None = Field(
+        default=None,
+        description="Raw archive of each batch's bytes: link, copy or off (default $JOBFORGE_RAW_ARCHIVE).",
+    )
     gold_name: str | None = Field(default=None, description="Name of the gold table (default: the table name).")
     gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
     gold_key: list[str] | None = Field(default=None, description="Gold key columns (default: key_columns).")

@@ -1,11 +1,14 @@
 """Rule groups as Dagster asset checks on a gold asset, evaluated in the table's own step after gold is written."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from jobforge_dagster import checks
 from jobforge_dagster.batches import read_stamp
+from jobforge_dagster.catalog import CatalogManager, CheckResult, CheckResults
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
 from jobforge_dagster.layers import Layer
@@ -40,13 +43,40 @@ def table_gold_facts(root: DataRoot, spec: TableSpec, lookup: Lookup) -> GoldFac
     )
 
 
+@dataclass(frozen=True)
+class CheckLog:
+    """Where check outcomes are recorded besides Dagster: `catalog/checks/<table>--<batch>.json`."""
+
+    catalog: CatalogManager
+    table: str
+    run_id: str | None
+
+    def save(self, gold_path: Path, outcomes: dict[str, checks.CheckOutcome]) -> None:
+        batch_id, _ = read_stamp(gold_path)
+        results = [
+            CheckResult(
+                name=name,
+                passed=outcome.passed,
+                severity=outcome.severity.value,
+                description=outcome.description,
+                failed_rules=list(outcome.metadata.get("failed_rules", [])),
+            )
+            for name, outcome in outcomes.items()
+        ]
+        self.catalog.save_check_results(
+            CheckResults(table=self.table, batch_id=batch_id, run_id=self.run_id, checks=results)
+        )
+
+
 def run_checks(
-    groups: list[RuleGroup], gold_key: AssetKey, facts: GoldFacts, selected: set[str]
+    groups: list[RuleGroup], gold_key: AssetKey, facts: GoldFacts, selected: set[str], log: CheckLog
 ) -> Iterator[AssetCheckResult]:
-    """Evaluate the selected rule groups on the gold file just written."""
-    for group in groups:
-        if group.name in selected:
-            yield check_result(gold_key, group.name, group.evaluate(facts))
+    """Evaluate the selected rule groups on the gold file just written, record them, report them to Dagster."""
+    outcomes = {group.name: group.evaluate(facts) for group in groups if group.name in selected}
+    if outcomes:
+        log.save(facts.gold_path, outcomes)
+    for name, outcome in outcomes.items():
+        yield check_result(gold_key, name, outcome)
 
 
 def check_result(asset_key: AssetKey, name: str, outcome: checks.CheckOutcome) -> AssetCheckResult:

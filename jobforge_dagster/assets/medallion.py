@@ -20,7 +20,7 @@ from dagster import (
 from pydantic import Field
 
 from jobforge_dagster.assets.builders import TableRun, build_layer
-from jobforge_dagster.assets.checks import check_specs, run_checks, table_gold_facts
+from jobforge_dagster.assets.checks import CheckLog, check_specs, run_checks, table_gold_facts
 from jobforge_dagster.catalog import TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key, output_name, table_keys
@@ -87,7 +87,8 @@ def materialize_table(
         if keys[Layer.GOLD] in context.selected_asset_keys:
             selected = {key.name for key in context.selected_asset_check_keys if key.asset_key == keys[Layer.GOLD]}
             facts = table_gold_facts(root, spec, lookup)
-            yield from run_checks(table_rule_groups(spec), keys[Layer.GOLD], facts, selected)
+            log = CheckLog(run.catalog, spec.gold_table, run.run_id)
+            yield from run_checks(table_rule_groups(spec), keys[Layer.GOLD], facts, selected, log)
 
 
 def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFacts) -> None:

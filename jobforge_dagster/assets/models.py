@@ -7,8 +7,8 @@ import polars as pl
 from dagster import AssetCheckResult, AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
 
 from jobforge_dagster import checks
-from jobforge_dagster.assets.checks import check_specs, run_checks
-from jobforge_dagster.catalog import CatalogEntry, TransitionFacts
+from jobforge_dagster.assets.checks import CheckLog, check_specs, run_checks
+from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
 from jobforge_dagster.layer_output import LayerOutput
@@ -112,6 +112,7 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
         facts = GoldFacts(data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE), gold.distinct_values)
         selected = {key.name for key in context.selected_asset_check_keys}
-        yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected)
+        log = CheckLog(CatalogManager(data_root), OASIS_ATTRIBUTE, context.run.run_id)
+        yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
 
     return dim_oasis_attribute

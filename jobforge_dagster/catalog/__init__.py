@@ -4,6 +4,8 @@ from jobforge_dagster.catalog.describe import describe_parquet, parquet_row_coun
 from jobforge_dagster.catalog.models import (
     BatchRecord,
     CatalogEntry,
+    CheckResult,
+    CheckResults,
     ColumnMetadata,
     LayerTransitionLog,
     TableMetadata,
@@ -17,6 +19,8 @@ __all__ = [
     "BatchRecord",
     "CatalogEntry",
     "CatalogManager",
+    "CheckResult",
+    "CheckResults",
     "ColumnMetadata",
     "LayerTransitionLog",
     "TableMetadata",

@@ -69,10 +69,14 @@ class BatchRecord(BaseModel):
 
     batch_id: str
     table: str
-    source_file: str
+    source_file: str = Field(description="The name written into data: `source/<path under the source folder>`.")
     sha256: str
     size_bytes: int
     first_seen_at: datetime = Field(default_factory=utc_now)
+    source_path: str | None = Field(default=None, description="Where the file was read (absolute path).")
+    archive_file: str | None = Field(
+        default=None, description="Its bytes in the raw archive, relative to the data root (None: not archived)."
+    )
 
 
 class CatalogEntry(BaseModel):
@@ -142,3 +146,23 @@ class TransitionFacts(BaseModel):
             status=status,
             **outcome,
         )
+
+
+class CheckResult(BaseModel):
+    """One asset check's outcome: passed, severity, and each rule's verdict."""
+
+    name: str
+    passed: bool
+    severity: str
+    description: str
+    failed_rules: list[str] = Field(default_factory=list)
+
+
+class CheckResults(BaseModel):
+    """The checks evaluated on one gold table built from one batch, in one run."""
+
+    table: str
+    batch_id: str
+    run_id: str | None
+    evaluated_at: datetime = Field(default_factory=utc_now)
+    checks: list[CheckResult]

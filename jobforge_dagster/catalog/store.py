@@ -2,7 +2,13 @@
 
 from pathlib import Path
 
-from jobforge_dagster.catalog.models import BatchRecord, LayerTransitionLog, TableMetadata, TransitionFacts
+from jobforge_dagster.catalog.models import (
+    BatchRecord,
+    CheckResults,
+    LayerTransitionLog,
+    TableMetadata,
+    TransitionFacts,
+)
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.storage import write_model
 
@@ -53,10 +59,25 @@ class CatalogManager:
         return sorted(selected, key=lambda log: (log.started_at, log.completed_at))
 
     def save_batch(self, batch: BatchRecord) -> Path:
+        """Record a batch once; a later sighting only updates where it was read and archived."""
         path = self.root.catalog_batches_dir() / f"{batch.batch_id}.json"
-        if not path.exists():
+        known = self.get_batch(batch.batch_id)
+        where = {"source_path": batch.source_path, "archive_file": batch.archive_file}
+        if known is None:
             write_model(path, batch)
+        elif (known.source_path, known.archive_file) != (batch.source_path, batch.archive_file):
+            write_model(path, known.model_copy(update=where))
         return path
+
+    def save_check_results(self, results: CheckResults) -> Path:
+        path = self.root.catalog_dir() / "checks" / f"{results.table}--{results.batch_id}.json"
+        write_model(path, results)
+        return path
+
+    def get_check_results(self, table: str, batch_id: str) -> CheckResults | None:
+        """The latest evaluation of a gold table's checks for one batch."""
+        path = self.root.catalog_dir() / "checks" / f"{table}--{batch_id}.json"
+        return CheckResults.model_validate_json(path.read_text("utf-8")) if path.exists() else None
 
     def list_batches(self, table: str | None = None) -> list[BatchRecord]:
         """Every recorded version of a table's source file (all tables if None), oldest first."""

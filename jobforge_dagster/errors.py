@@ -29,3 +29,7 @@ class LayerWriteError(RuntimeError):
 
 class QueryError(ValueError):
     """A gold query that was refused or failed, with the reason."""
+
+
+class TraceError(ValueError):
+    """A trace that cannot be answered: an unknown table or source, a line outside the file, a missing batch."""

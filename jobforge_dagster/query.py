@@ -128,7 +128,8 @@ class GoldQueryEngine:
         """`config` None reads `$JOBFORGE_DATA_ROOT`; `db_path` keeps the views in that DuckDB file."""
         if duckdb_resource is not None and db_path is not None:
             raise ValueError("pass duckdb_resource or db_path, not both")
-        self.gold_dir = (config if config is not None else DataRoot.from_env()).layer_dir(Layer.GOLD)
+        self.data_root = config if config is not None else DataRoot.from_env()
+        self.gold_dir = self.data_root.layer_dir(Layer.GOLD)
         self.gold_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = Path(db_path).resolve() if db_path is not None else None
         self.timeout_seconds, self.max_rows = timeout_seconds, max_rows
@@ -394,6 +395,36 @@ class GoldQueryEngine:
         """The gold views a query names (DuckDB identifiers are case-insensitive)."""
         views = {name.lower(): name for name in self._views}
         return sorted(views[name] for name in named_tables(sql) if name in views)
+
+    def columns_of(self, table: str) -> list[str]:
+        """The columns of a gold table."""
+        if table not in self._views:
+            raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
+        return self._columns(self._select_all(table))
+
+    def select_where(self, table: str, where: str, limit: int | None = None) -> pl.DataFrame:
+        """Rows of one gold table matching a SQL predicate; the predicate can only filter that table's rows."""
+        self.columns_of(table)
+        inner = f"SELECT * FROM {quote_identifier(table)} WHERE (\n{where}\n)"
+        self.check_read_only(inner)
+        tree = self._serialize(inner)
+        if tree.get("error") or self._extendable_table(tree) != table:
+            reason = tree.get("error_message") or "it must be an expression over the table's columns"
+            raise QueryError(f"--where {where!r} is not a predicate over {table}: {reason}")
+        limited = f"SELECT * FROM (\n{inner}\n) AS matched" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        return self.query(limited)
+
+    def trace(self, table: str, where: str, limit: int | None = 10) -> list[dict[str, Any]]:
+        """Where each matching gold row came from (see `jobforge_dagster.trace`)."""
+        from jobforge_dagster.trace import Tracer
+
+        return Tracer(self.data_root, self).trace(table, where, limit)
+
+    def trace_source(self, source: str, line: int) -> list[dict[str, Any]]:
+        """Every gold row that the record at `line` of `source` (e.g. `source/x.csv`) feeds."""
+        from jobforge_dagster.trace import Tracer
+
+        return Tracer(self.data_root, self).trace_source(source, line)
 
     def query_with_lineage(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""

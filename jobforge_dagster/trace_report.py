@@ -44,9 +44,19 @@ def source_lines(source: dict[str, Any]) -> list[str]:
     return lines
 
 
+def transform_lines(transforms: list[str]) -> list[str]:
+    """One line per transform; many declared casts are summed up in one line (the JSON keeps them all)."""
+    casts = [transform for transform in transforms if transform.startswith("cast ")]
+    if len(casts) <= 3:
+        return [f"    - {transform}" for transform in transforms]
+    others = [f"    - {transform}" for transform in transforms if not transform.startswith("cast ")]
+    targets = sorted({cast.rsplit(" to ", 1)[-1] for cast in casts})
+    return [*others, f"    - cast {len(casts)} columns to {', '.join(targets)}"]
+
+
 def layer_lines(layer: dict[str, Any]) -> list[str]:
     lines = [f"  {layer['layer']}: {layer['file'] or '(file not kept)'}"]
-    lines += [f"    - {transform}" for transform in layer["transforms"]]
+    lines += transform_lines(layer["transforms"])
     lines += [
         f"    changed {change['source_column']} -> {change['column']}: {change['before']!r} -> {change['after']!r}"
         for change in layer["changes"]

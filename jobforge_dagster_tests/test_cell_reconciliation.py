@@ -1,10 +1,14 @@
 """Cell reconciliation of long-form gold tables against the wide silver table they were melted from."""
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
-from jobforge_dagster import checks
+from jobforge_dagster import checks, rules
+from jobforge_dagster.assets.models import RULE_GROUPS as OASIS_ATTRIBUTE_GROUPS
 from jobforge_dagster.layers import SOURCE_ROW
+from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.transforms import gold
 from jobforge_dagster_tests.test_gold_models import with_provenance
 
@@ -122,3 +126,37 @@ def test_null_cells_a_transform_drops_are_a_counted_filter() -> None:
 def test_silver_without_measure_columns_fails() -> None:
     silver = with_provenance(pl.DataFrame({"noc_code": ["00010"]}))
     assert not checks.cell_reconciliation_check(silver, silver, COPS).passed
+
+
+def integrity_rule_names(spec: TableSpec) -> list[str]:
+    group = next(group for group in rules.table_rule_groups(spec) if group.name == checks.INTEGRITY)
+    return [rule.name for rule in group.rules]
+
+
+def test_cell_reconciliation_is_an_integrity_rule_of_long_tables_only() -> None:
+    for transform in ("cops_long", "oasis_long"):
+        spec = TableSpec(name="t", pattern="t.csv", gold_transform=transform)
+        assert integrity_rule_names(spec) == ["provenance", "row_reconciliation", "cell_reconciliation"]
+        assert rules.check_names(spec) == [checks.INTEGRITY]
+    for transform in (None, "identity", "dim_noc", "cops_flagged", "with_noc_code"):
+        spec = TableSpec(name="t", pattern="t.csv", gold_transform=transform)
+        assert integrity_rule_names(spec) == ["provenance", "row_reconciliation"]
+    # dim_oasis_attribute (built from the rating tables' headers) keeps its own rules
+    assert [rule.name for group in OASIS_ATTRIBUTE_GROUPS for rule in group.rules] == ["provenance", "key_unique"]
+
+
+def test_the_rule_reads_silver_and_gold_from_disk(tmp_path: Path) -> None:
+    silver, gold_path = tmp_path / "silver.parquet", tmp_path / "gold.parquet"
+    cops_silver().collect().write_parquet(silver)
+    long = gold.cops_long(cops_silver()).collect()
+    long.write_parquet(gold_path)
+    spec = TableSpec(name="t", pattern="t.csv", gold_transform="cops_long")
+    group = rules.table_rule_groups(spec)[0]
+    facts = rules.GoldFacts(
+        gold_path, lookup=lambda table, column: pl.DataFrame(), staged_path=silver, silver_path=silver
+    )
+    assert group.evaluate(facts).passed
+    long.slice(1).write_parquet(gold_path)
+    outcome = group.evaluate(rules.GoldFacts(gold_path, lookup=facts.lookup, staged_path=silver, silver_path=silver))
+    assert outcome.metadata["failed_rules"] == ["cell_reconciliation"]
+    assert "row 1 col_2024" in outcome.description

@@ -8,6 +8,7 @@ from dagster import AssetCheckSeverity, MetadataValue
 
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.registry import Range, Reference
+from jobforge_dagster.transforms.gold import LongForm, data_columns
 
 #: The asset checks on every gold table: nothing lost and provenance intact; the registry's declared data rules.
 INTEGRITY = "integrity"
@@ -196,6 +197,140 @@ def reconciliation_check(staged_rows: int, silver_rows: int, quarantined_rows: i
         f"{gold_records} of them in gold",
         metadata,
     )
+
+
+#: Working columns of the cell reconciliation: the silver column a cell came from, its silver and gold values.
+CELL_COLUMN = "_cell_column"
+EXPECTED, FOUND, SILVER_NULL, IN_SILVER, IN_GOLD = "_expected", "_found", "_silver_null", "_in_silver", "_in_gold"
+CELL_KEY = [SOURCE_ROW, CELL_COLUMN]
+
+
+@dataclass(frozen=True)
+class CellFlags:
+    """Per joined (silver cell, gold row) pair: what the cell reconciliation counts."""
+
+    drops_nulls: bool
+
+    @property
+    def absent(self) -> pl.Expr:
+        return pl.col(IN_SILVER).fill_null(False) & pl.col(IN_GOLD).is_null()
+
+    @property
+    def filtered(self) -> pl.Expr:
+        return self.absent & pl.col(SILVER_NULL) & pl.lit(self.drops_nulls)
+
+    @property
+    def missing(self) -> pl.Expr:
+        return self.absent & self.filtered.not_()
+
+    @property
+    def matched(self) -> pl.Expr:
+        return pl.col(IN_SILVER).fill_null(False) & pl.col(IN_GOLD).fill_null(False)
+
+    @property
+    def changed(self) -> pl.Expr:
+        """Gold's value differs from the silver cell cast to gold's type (nulls equal nulls; a value the cast
+        loses counts as changed)."""
+        differs = pl.col(EXPECTED).eq_missing(pl.col(FOUND)).not_() | (
+            pl.col(EXPECTED).is_null() != pl.col(SILVER_NULL)
+        )
+        return self.matched & differs
+
+    @property
+    def unexpected(self) -> pl.Expr:
+        return pl.col(IN_SILVER).is_null()
+
+
+def silver_cells(silver: pl.LazyFrame, measures: list[str], dtype: pl.DataType) -> pl.LazyFrame:
+    """One row per (silver row, measure column) cell, its value cast to gold's type as the transform does."""
+    cells = silver.select(SOURCE_ROW, *measures).unpivot(
+        on=measures, index=SOURCE_ROW, variable_name=CELL_COLUMN, value_name=EXPECTED
+    )
+    return cells.select(
+        *CELL_KEY,
+        pl.col(EXPECTED).cast(dtype, strict=False),
+        pl.col(EXPECTED).is_null().alias(SILVER_NULL),
+        pl.lit(True).alias(IN_SILVER),
+    )
+
+
+def gold_cells(gold: pl.LazyFrame, form: LongForm) -> pl.LazyFrame:
+    """One row per gold row: the silver cell it names and its value."""
+    return gold.select(
+        SOURCE_ROW, form.source_column.alias(CELL_COLUMN), pl.col(form.value).alias(FOUND), pl.lit(True).alias(IN_GOLD)
+    )
+
+
+def cell_examples(joined: pl.LazyFrame, flags: CellFlags) -> dict[str, list[dict[str, Any]]]:
+    """Up to EXAMPLES cells of each kind of failure, by `_source_row` and source column."""
+    named = {CELL_COLUMN: "source_column", EXPECTED: "silver", FOUND: "gold"}
+    repeated = joined.filter(flags.matched).group_by(CELL_KEY).agg(pl.len().alias("gold_rows"))
+    found = {
+        "missing": joined.filter(flags.missing).select(CELL_KEY),
+        "duplicated": repeated.filter(pl.col("gold_rows") > 1),
+        "changed": joined.filter(flags.changed).select(*CELL_KEY, EXPECTED, FOUND),
+        "unexpected": joined.filter(flags.unexpected).select(*CELL_KEY, FOUND),
+    }
+    return {
+        kind: frame.sort(CELL_KEY).head(EXAMPLES).rename(named, strict=False).collect().to_dicts()
+        for kind, frame in found.items()
+    }
+
+
+def cell_counts(joined: pl.LazyFrame, flags: CellFlags) -> dict[str, int]:
+    """One pass over the joined cells: gold rows, and the silver cells missing, filtered, matched, changed."""
+    return (
+        joined.select(
+            pl.col(IN_GOLD).fill_null(False).sum().alias("gold_rows"),
+            flags.missing.sum().alias("missing"),
+            flags.filtered.sum().alias("documented_filters"),
+            flags.matched.sum().alias("matched_rows"),
+            flags.changed.sum().alias("changed"),
+            flags.unexpected.sum().alias("unexpected"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+
+
+def cell_reconciliation_check(silver: pl.LazyFrame, gold: pl.LazyFrame, form: LongForm) -> CheckOutcome:
+    """Every (source row, measure column) cell of silver is in the long gold table exactly once, with its value.
+
+    Gold rows name their cell through `form.source_column`; one full join on (`_source_row`, source column).
+    A null cell the transform drops (`form.drops_nulls`) is counted as a documented filter, not a failure.
+    """
+    measures = form.measures(data_columns(silver))
+    if not measures:
+        return CheckOutcome(False, "silver has no measure columns to reconcile", {"measure_columns": 0})
+    expected = silver.select(pl.len()).collect().item() * len(measures)
+    dtype = gold.collect_schema()[form.value]
+    joined = silver_cells(silver, measures, dtype).join(gold_cells(gold, form), on=CELL_KEY, how="full", coalesce=True)
+    flags = CellFlags(form.drops_nulls)
+    counts = cell_counts(joined, flags)
+    found = expected - counts["missing"] - counts["documented_filters"]
+    duplicated = counts.pop("matched_rows") - found
+    metadata = {"measure_columns": len(measures), "cells_expected": expected, "cells_found": found}
+    metadata |= counts | {"duplicated": duplicated}
+    failures = {kind: metadata[kind] for kind in ("missing", "duplicated", "changed", "unexpected") if metadata[kind]}
+    if failures:
+        metadata["examples"] = {kind: rows for kind, rows in cell_examples(joined, flags).items() if rows}
+    return CheckOutcome(not failures, cell_description(metadata, failures), metadata)
+
+
+def cell_description(metadata: dict[str, Any], failures: dict[str, int]) -> str:
+    summary = (
+        f"{metadata['cells_found']} of {metadata['cells_expected']} silver cells in gold"
+        f" ({metadata['documented_filters']} null cells left out by the transform)"
+    )
+    if not failures:
+        return f"{summary}, each exactly once with its value"
+    examples = metadata["examples"]
+    detail = "; ".join(
+        f"{count} {kind}, e.g. "
+        + ", ".join(f"row {row[SOURCE_ROW]} {row['source_column']}" for row in examples[kind][:3])
+        for kind, count in failures.items()
+    )
+    return f"{summary}: {detail}"
 
 
 def combine(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:

@@ -17,6 +17,7 @@ from jobforge_dagster import checks
 from jobforge_dagster.catalog import parquet_row_count
 from jobforge_dagster.catalog.describe import null_counts
 from jobforge_dagster.registry import Range, Reference, TableSpec
+from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
 
 #: Values of `table.column` in gold: how a foreign-key rule reads the table it refers to.
 Lookup = Callable[[str, str], pl.LazyFrame | pl.DataFrame]
@@ -35,6 +36,12 @@ class GoldFacts:
     @cached_property
     def gold(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.gold_path)
+
+    @cached_property
+    def silver(self) -> pl.LazyFrame:
+        if self.silver_path is None:
+            raise ValueError("no silver table to compare gold with")
+        return pl.scan_parquet(self.silver_path)
 
     @cached_property
     def null_counts(self) -> dict[str, int | None]:
@@ -107,6 +114,10 @@ def row_reconciliation(facts: GoldFacts) -> checks.CheckOutcome:
     return checks.reconciliation_check(facts.staged_rows, facts.silver_rows, facts.quarantined_rows, facts.gold)
 
 
+def cell_reconciliation(facts: GoldFacts, form: LongForm) -> checks.CheckOutcome:
+    return checks.cell_reconciliation_check(facts.silver, facts.gold, form)
+
+
 def key_unique(facts: GoldFacts, key: list[str]) -> checks.CheckOutcome:
     return checks.key_unique_check(facts.gold, key, checks.duplicates_in_quarantine(facts.quarantine))
 
@@ -132,6 +143,15 @@ ROW_RECONCILIATION = Rule(
 )
 
 
+def integrity_rules(spec: TableSpec) -> tuple[Rule, ...]:
+    """Provenance and row reconciliation; for a long-form gold table, cell reconciliation against silver too."""
+    rules = (PROVENANCE, ROW_RECONCILIATION)
+    if (form := LONG_FORMS.get(spec.gold_transform or "")) is None:
+        return rules
+    description = "every measure cell of silver is in gold exactly once, with its value"
+    return (*rules, Rule("cell_reconciliation", description, cell_reconciliation, {"form": form}))
+
+
 def conformance_rules(spec: TableSpec) -> list[Rule]:
     """Key, formats, ranges and foreign keys, as the registry declares them for this table."""
     found = []
@@ -153,7 +173,7 @@ def conformance_rules(spec: TableSpec) -> list[Rule]:
 
 def table_rule_groups(spec: TableSpec) -> list[RuleGroup]:
     """`integrity` on every gold table; `conformance` where the registry declares data rules."""
-    groups = [RuleGroup(checks.INTEGRITY, "Nothing lost, provenance intact", (PROVENANCE, ROW_RECONCILIATION))]
+    groups = [RuleGroup(checks.INTEGRITY, "Nothing lost, provenance intact", integrity_rules(spec))]
     if conformance := conformance_rules(spec):
         groups.append(RuleGroup(checks.CONFORMANCE, "Declared data rules hold", tuple(conformance)))
     return groups

@@ -16,11 +16,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from jobforge_dagster.assets.checks import table_gold_facts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry
+from jobforge_dagster.rules import GoldFacts, table_rule_groups
 from jobforge_dagster.sources import list_source_files
+from jobforge_dagster.transforms.gold import LONG_FORMS
 from jobforge_dagster_tests.conftest import REPO, require_real_data, run_job
 
 
@@ -302,6 +305,53 @@ def test_source_files_unchanged(real: RealRun) -> None:
         published[name] = digest
     for name, digest in real.sums_before.items():
         assert sha256(real.source / name) == digest == published[name]
+
+
+def measure_headers(spec_transform: str, header: list[str]) -> int:
+    """The CSV columns a long-form table melts: COPS year headers, OaSIS rating headers (all but code and label)."""
+    return (
+        sum(bool(re.fullmatch(r"\d{4}", name)) for name in header) if spec_transform == "cops_long" else len(header) - 2
+    )
+
+
+def test_every_long_table_reconciles_cell_for_cell(real: RealRun) -> None:
+    integrity = {
+        e.asset_key.to_user_string(): e.metadata
+        for e in real.result.get_asset_check_evaluations()
+        if e.check_name == "integrity"
+    }
+    long_tables = [spec for spec in real.fed_tables() if spec.gold_transform in LONG_FORMS]
+    assert len(long_tables) == 16
+    for spec in long_tables:
+        cells = integrity[f"gold/{spec.gold_table}"]["cell_reconciliation"].value
+        header, records = read_csv(real.source / real.gold(spec.gold_table)["_source_file"][0].removeprefix("source/"))
+        assert cells["cells_expected"] == len(records) * measure_headers(spec.gold_transform, header), spec.name
+        assert cells["cells_found"] == cells["gold_rows"] == cells["cells_expected"], spec.name
+        assert cells["missing"] == cells["duplicated"] == cells["changed"] == cells["unexpected"] == 0, spec.name
+    assert "cell_reconciliation" not in integrity["gold/dim_oasis_attribute"]
+    assert "cell_reconciliation" not in integrity["gold/cops_summary"]
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "where"), [("cops_employment", 17, "year"), ("oasis_skills", 250, "attribute")]
+)
+def test_one_cell_deleted_from_real_gold_fails_the_integrity_check(
+    real: RealRun, tmp_path: Path, table: str, row: int, where: str
+) -> None:
+    spec = real.registry.by_name[table]
+    facts = table_gold_facts(real.config, spec, lookup=lambda table, column: pl.DataFrame())
+    gold = pl.read_parquet(facts.gold_path)
+    cell = gold.filter(pl.col(SOURCE_ROW) == row).row(3, named=True)
+    broken = tmp_path / f"{table}.parquet"
+    gold.filter(((pl.col(SOURCE_ROW) == row) & (pl.col(where) == cell[where])).not_()).write_parquet(broken)
+    damaged = GoldFacts(broken, facts.lookup, facts.staged_path, facts.silver_path, facts.quarantine_path)
+    outcome = table_rule_groups(spec)[0].evaluate(damaged)
+    assert outcome.metadata["failed_rules"] == ["cell_reconciliation"]  # row_reconciliation still passes
+    column = f"col_{cell['year']}" if where == "year" else cell["attribute"]
+    assert outcome.metadata["cell_reconciliation"]["examples"] == {
+        "missing": [{SOURCE_ROW: row, "source_column": column}]
+    }
+    assert f"1 missing, e.g. row {row} {column}" in outcome.description
 
 
 def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ name one of the transforms below (`gold_transform:`)."""
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -14,6 +15,8 @@ GoldTransform = Callable[[pl.LazyFrame], pl.LazyFrame]
 UNIT_GROUP = r"^\d{5}$"
 ALL_OCCUPATIONS = "00000"
 YEAR_COLUMN = re.compile(r"^col_(\d{4})$")
+#: Columns of an OaSIS rating table that identify the row rather than rate an attribute.
+OASIS_INDEX = ("oasis_code", "oasis_label")
 
 
 def provenance(frame: pl.LazyFrame) -> list[str]:
@@ -53,9 +56,19 @@ def dim_noc(silver: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def year_columns(names: list[str]) -> list[str]:
+    """The COPS year columns (`col_2023` ...) among `names`: the columns `cops_long` melts."""
+    return [name for name in names if YEAR_COLUMN.match(name)]
+
+
+def rating_columns(names: list[str]) -> list[str]:
+    """The OaSIS rating columns among `names` (data columns): the columns `oasis_long` melts."""
+    return [name for name in names if name not in OASIS_INDEX]
+
+
 def cops_long(silver: pl.LazyFrame) -> pl.LazyFrame:
     """COPS year columns (`col_2023` ...) as rows of `noc_code`, `year`, `value`; aggregates flagged."""
-    years = [column for column in data_columns(silver) if YEAR_COLUMN.match(column)]
+    years = year_columns(data_columns(silver))
     if not years:
         raise ValueError("cops_long needs year columns such as col_2024")
     long = silver.unpivot(on=years, index=["noc_code", *provenance(silver)], variable_name="year", value_name="value")
@@ -78,7 +91,7 @@ def cops_flagged(silver: pl.LazyFrame) -> pl.LazyFrame:
 
 def oasis_long(silver: pl.LazyFrame) -> pl.LazyFrame:
     """OaSIS wide rating tables as rows of `oasis_code`, `noc_code`, `attribute`, `rating`."""
-    attributes = [column for column in data_columns(silver) if column not in ("oasis_code", "oasis_label")]
+    attributes = rating_columns(data_columns(silver))
     long = silver.unpivot(
         on=attributes, index=["oasis_code", *provenance(silver)], variable_name="attribute", value_name="rating"
     )
@@ -100,6 +113,29 @@ def with_noc_code(silver: pl.LazyFrame) -> pl.LazyFrame:
         *[name for name in names if name != "oasis_code"],
         *provenance(silver),
     )
+
+
+@dataclass(frozen=True)
+class LongForm:
+    """How a long-form gold transform melts silver: one gold row per (silver row, measure column) cell.
+
+    `measures` picks the melted columns from silver's data columns, `value` is the gold column holding the cell,
+    and `source_column` is an expression over gold giving back the silver column each row came from.
+    `drops_nulls` says whether the transform leaves out null cells (a documented filter).
+    """
+
+    measures: Callable[[list[str]], list[str]]
+    value: str
+    source_column: pl.Expr = field(compare=False)
+    drops_nulls: bool = False
+
+
+#: The long-form gold transforms, by name. COPS `year` 2024 came from `col_2024`; OaSIS `attribute` is the
+#: silver column's name.
+LONG_FORMS: dict[str, LongForm] = {
+    "cops_long": LongForm(year_columns, "value", pl.format("col_{}", pl.col("year").cast(pl.String).str.zfill(4))),
+    "oasis_long": LongForm(rating_columns, "rating", pl.col("attribute")),
+}
 
 
 #: Named gold transforms a registry entry may choose with `gold_transform:`.

@@ -1,0 +1,162 @@
+"""Cell reconciliation of long-form gold tables against the wide silver table they were melted from."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from jobforge_dagster import checks, rules
+from jobforge_dagster.assets.models import RULE_GROUPS as OASIS_ATTRIBUTE_GROUPS
+from jobforge_dagster.layers import SOURCE_ROW
+from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.transforms import gold
+from jobforge_dagster_tests.test_gold_models import with_provenance
+
+COPS = gold.LONG_FORMS["cops_long"]
+OASIS = gold.LONG_FORMS["oasis_long"]
+
+
+def cops_silver() -> pl.LazyFrame:
+    wide = {
+        "noc_code": ["00000", "TEER_0", "00010"],
+        "occupation_name_en": ["All", "TEER 0", "Legislators"],
+        "col_2024": [10, 5, None],
+        "col_2025": [11, 6, 1],
+        "col_2026": [12, None, 2],
+    }
+    return with_provenance(pl.DataFrame(wide))
+
+
+def oasis_silver() -> pl.LazyFrame:
+    wide = {"oasis_code": ["00010.00", "00011.00"], "oasis_label": ["a", "b"], "writing": [4, 0], "numeracy": [3, None]}
+    return with_provenance(pl.DataFrame(wide, schema_overrides={"writing": pl.Int8, "numeracy": pl.Int8}))
+
+
+def without(long: pl.LazyFrame, row: int, where: pl.Expr) -> pl.LazyFrame:
+    return long.filter(((pl.col(SOURCE_ROW) == row) & where).not_())
+
+
+def test_a_melted_table_reconciles_cell_for_cell() -> None:
+    silver = cops_silver()
+    outcome = checks.cell_reconciliation_check(silver, gold.cops_long(silver), COPS)
+    assert outcome.passed, outcome.description
+    assert outcome.metadata == {
+        "measure_columns": 3,
+        "cells_expected": 9,
+        "cells_found": 9,
+        "gold_rows": 9,
+        "missing": 0,
+        "documented_filters": 0,
+        "changed": 0,
+        "unexpected": 0,
+        "duplicated": 0,
+    }
+    oasis = oasis_silver()
+    assert checks.cell_reconciliation_check(oasis, gold.oasis_long(oasis), OASIS).passed
+
+
+def test_one_deleted_cell_fails_naming_its_row_and_column() -> None:
+    silver = cops_silver()
+    broken = without(gold.cops_long(silver), 2, pl.col("year") == 2025)
+    # the row count check sees nothing: row 2 still has other cells in gold
+    assert checks.reconciliation_check(3, 3, 0, broken).passed
+    outcome = checks.cell_reconciliation_check(silver, broken, COPS)
+    assert not outcome.passed
+    assert outcome.metadata["missing"] == 1 and outcome.metadata["cells_found"] == 8
+    assert outcome.metadata["examples"] == {"missing": [{SOURCE_ROW: 2, "source_column": "col_2025"}]}
+    assert "1 missing, e.g. row 2 col_2025" in outcome.description
+
+
+def test_a_deleted_null_cell_is_missing_too() -> None:
+    silver = cops_silver()
+    broken = without(gold.cops_long(silver), 3, pl.col("year") == 2024)  # the source said N/A there
+    outcome = checks.cell_reconciliation_check(silver, broken, COPS)
+    assert not outcome.passed and outcome.metadata["missing"] == 1
+
+
+def test_a_deleted_oasis_rating_names_the_attribute() -> None:
+    silver = oasis_silver()
+    broken = without(gold.oasis_long(silver), 1, pl.col("attribute") == "numeracy")
+    outcome = checks.cell_reconciliation_check(silver, broken, OASIS)
+    assert outcome.metadata["examples"]["missing"] == [{SOURCE_ROW: 1, "source_column": "numeracy"}]
+
+
+def test_a_duplicated_cell_fails() -> None:
+    silver = cops_silver()
+    long = gold.cops_long(silver)
+    outcome = checks.cell_reconciliation_check(silver, pl.concat([long, long.slice(4, 1)]), COPS)
+    assert not outcome.passed
+    assert outcome.metadata["duplicated"] == 1 and outcome.metadata["cells_found"] == 9
+    assert outcome.metadata["examples"]["duplicated"] == [{SOURCE_ROW: 2, "source_column": "col_2025", "gold_rows": 2}]
+
+
+@pytest.mark.parametrize("value", [7, None])
+def test_a_changed_value_fails(value: int | None) -> None:
+    silver = cops_silver()
+    cell = (pl.col(SOURCE_ROW) == 1) & (pl.col("year") == 2026)
+    changed = gold.cops_long(silver).with_columns(pl.when(cell).then(value).otherwise(pl.col("value")).alias("value"))
+    outcome = checks.cell_reconciliation_check(silver, changed, COPS)
+    assert not outcome.passed and outcome.metadata["changed"] == 1
+    assert outcome.metadata["examples"]["changed"] == [
+        {SOURCE_ROW: 1, "source_column": "col_2026", "silver": 12, "gold": value}
+    ]
+
+
+def test_a_gold_row_from_no_silver_cell_fails() -> None:
+    silver = cops_silver()
+    long = gold.cops_long(silver)
+    stray = long.head(1).with_columns(pl.lit(2099, dtype=pl.Int16).alias("year"))
+    outcome = checks.cell_reconciliation_check(silver, pl.concat([long, stray]), COPS)
+    assert not outcome.passed and outcome.metadata["unexpected"] == 1
+    assert outcome.metadata["examples"]["unexpected"][0]["source_column"] == "col_2099"
+
+
+def test_null_cells_a_transform_drops_are_a_counted_filter() -> None:
+    silver = cops_silver()
+    filtered = gold.cops_long(silver).filter(pl.col("value").is_not_null())
+    dropping = gold.LongForm(COPS.measures, COPS.value, COPS.source_column, drops_nulls=True)
+    outcome = checks.cell_reconciliation_check(silver, filtered, dropping)
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["documented_filters"] == 2 and outcome.metadata["cells_found"] == 7
+    assert "(2 null cells left out by the transform)" in outcome.description
+    # a transform that does not declare the filter: the same gold has two missing cells
+    assert checks.cell_reconciliation_check(silver, filtered, COPS).metadata["missing"] == 2
+
+
+def test_silver_without_measure_columns_fails() -> None:
+    silver = with_provenance(pl.DataFrame({"noc_code": ["00010"]}))
+    assert not checks.cell_reconciliation_check(silver, silver, COPS).passed
+
+
+def integrity_rule_names(spec: TableSpec) -> list[str]:
+    group = next(group for group in rules.table_rule_groups(spec) if group.name == checks.INTEGRITY)
+    return [rule.name for rule in group.rules]
+
+
+def test_cell_reconciliation_is_an_integrity_rule_of_long_tables_only() -> None:
+    for transform in ("cops_long", "oasis_long"):
+        spec = TableSpec(name="t", pattern="t.csv", gold_transform=transform)
+        assert integrity_rule_names(spec) == ["provenance", "row_reconciliation", "cell_reconciliation"]
+        assert rules.check_names(spec) == [checks.INTEGRITY]
+    for transform in (None, "identity", "dim_noc", "cops_flagged", "with_noc_code"):
+        spec = TableSpec(name="t", pattern="t.csv", gold_transform=transform)
+        assert integrity_rule_names(spec) == ["provenance", "row_reconciliation"]
+    # dim_oasis_attribute (built from the rating tables' headers) keeps its own rules
+    assert [rule.name for group in OASIS_ATTRIBUTE_GROUPS for rule in group.rules] == ["provenance", "key_unique"]
+
+
+def test_the_rule_reads_silver_and_gold_from_disk(tmp_path: Path) -> None:
+    silver, gold_path = tmp_path / "silver.parquet", tmp_path / "gold.parquet"
+    cops_silver().collect().write_parquet(silver)
+    long = gold.cops_long(cops_silver()).collect()
+    long.write_parquet(gold_path)
+    spec = TableSpec(name="t", pattern="t.csv", gold_transform="cops_long")
+    group = rules.table_rule_groups(spec)[0]
+    facts = rules.GoldFacts(
+        gold_path, lookup=lambda table, column: pl.DataFrame(), staged_path=silver, silver_path=silver
+    )
+    assert group.evaluate(facts).passed
+    long.slice(1).write_parquet(gold_path)
+    outcome = group.evaluate(rules.GoldFacts(gold_path, lookup=facts.lookup, staged_path=silver, silver_path=silver))
+    assert outcome.metadata["failed_rules"] == ["cell_reconciliation"]
+    assert "row 1 col_2024" in outcome.description

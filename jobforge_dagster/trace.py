@@ -35,9 +35,7 @@ from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.source_records import SourceText
 from jobforge_dagster.storage import sha256_file
 from jobforge_dagster.transforms.bronze import column_mapping
-
-#: Long-form gold transforms: the gold column that names the silver column a value came from, and the value.
-LONG_FORMS = {"cops_long": ("year", "value"), "oasis_long": ("attribute", "rating")}
+from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
 
 
 def jsonable(value: Any) -> Any:
@@ -204,11 +202,8 @@ class RecordTrace:
         """For long-form gold rows, the source header the value came from."""
         if "source_header" in self.row:  # dim_oasis_attribute: built from the header itself
             return self.row["source_header"]
-        long = LONG_FORMS.get(self.spec.gold_transform if self.spec else None)
-        if long is None:
-            return None
-        silver_column = bronze_column_of(long[0], self.row[long[0]])
-        return self.header_of(silver_column)
+        long = LONG_FORMS.get(self.spec.gold_transform) if self.spec and self.spec.gold_transform else None
+        return self.header_of(silver_column_of(long, self.row)) if long is not None else None
 
     def header_of(self, bronze_name: str) -> str | None:
         staged = self.layer_row(Layer.STAGED)
@@ -288,9 +283,9 @@ class RecordTrace:
         if layer is Layer.BRONZE:
             headers = [name for name in before if name not in PROVENANCE_COLUMNS]
             return list(column_mapping(headers, self.spec.renames).items())
-        long = LONG_FORMS.get(self.spec.gold_transform) if layer is Layer.GOLD else None
+        long = LONG_FORMS.get(self.spec.gold_transform or "") if layer is Layer.GOLD else None
         if long is not None:
-            return [(bronze_column_of(long[0], after[long[0]]), long[1])]
+            return [(silver_column_of(long, after), long.value)]
         return [(name, name) for name in after if name in before and name not in PROVENANCE_COLUMNS]
 
     def quarantine(self) -> dict[str, Any]:
@@ -315,9 +310,9 @@ class RecordTrace:
         return [check.model_dump() for check in results.checks] if results else []
 
 
-def bronze_column_of(name_column: str, value: Any) -> str:
-    """The silver column a long-form gold row's value came from: `col_2024` for year 2024, the attribute itself."""
-    return f"col_{value}" if name_column == "year" else str(value)
+def silver_column_of(form: LongForm, row: dict[str, Any]) -> str:
+    """The silver column a long-form gold row's value came from (e.g. `col_2024` for year 2024)."""
+    return pl.DataFrame([row]).select(form.source_column).item()
 
 
 def same_text(before: Any, after: Any) -> bool:

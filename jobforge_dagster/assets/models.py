@@ -25,12 +25,12 @@ from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
 from jobforge_dagster.transforms.bronze import column_mapping
+from jobforge_dagster.transforms.gold import OASIS_INDEX
 
 OASIS_ATTRIBUTE = "dim_oasis_attribute"
 OASIS_ATTRIBUTE_KEY = layer_key(Layer.GOLD, OASIS_ATTRIBUTE)
 #: The gold transform that melts an OaSIS rating table; its attributes go into the dimension.
 OASIS_RATINGS = "oasis_long"
-NOT_ATTRIBUTES = ("oasis_code", "oasis_label")
 KEY = ["category", "attribute"]
 RULE_GROUPS = [
     RuleGroup(checks.INTEGRITY, "Provenance intact", (PROVENANCE,)),
@@ -59,7 +59,7 @@ def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
             "position": position,
         }
         for position, (header, attribute) in enumerate(mapping.items(), start=1)
-        if attribute not in NOT_ATTRIBUTES
+        if attribute not in OASIS_INDEX
     ]
     return pl.DataFrame(rows).with_columns(
         pl.lit(origin[SOURCE_FILE]).alias(SOURCE_FILE),

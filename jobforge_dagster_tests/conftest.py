@@ -9,6 +9,7 @@ import pytest
 
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry import SourceRegistry
 from jobforge_dagster_tests.dagster_cli import DagsterCli
 
@@ -53,13 +54,12 @@ def dagster_cli(tmp_path: Path) -> DagsterCli:
 
 
 @pytest.fixture
-def sample_gold(tmp_path_factory: pytest.TempPathFactory) -> DataRoot:
-    """A data root whose gold layer was built from the bundled samples (read it, do not write to it)."""
-    root = tmp_path_factory.mktemp("sample") / "data"
-    shutil.copytree(SAMPLE_SOURCES, root / "source")
-    data_root = DataRoot(data_root=str(root))
-    run_job(data_root)
-    return data_root
+def gold_root(tmp_path: Path) -> DataRoot:
+    """A data root with an empty gold folder for query tests, and beside it a file no query may read."""
+    root = DataRoot(data_root=str(tmp_path / "data"))
+    root.layer_dir(Layer.GOLD).mkdir(parents=True)
+    (tmp_path / "secret.csv").write_text("a\n1\n")
+    return root
 
 
 def require_real_data() -> Path:

@@ -9,12 +9,21 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:
+    import dagster as dg
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+
+
+def dagster_bin() -> Path:
+    """The folder holding the `dagster` executable: beside this Python, else the repository's .venv."""
+    beside = Path(sys.executable).parent
+    return beside if (beside / "dagster").exists() else REPO / ".venv" / "bin"
+
+
+BIN = dagster_bin()
 
 
 @dataclass
@@ -63,8 +72,10 @@ class DagsterCli:
         """`dagster job execute -m jobforge_dagster -j medallion_pipeline`, started."""
         return self.start("job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline")
 
-    def instance(self) -> dg.DagsterInstance:
+    def instance(self) -> "dg.DagsterInstance":
         """The instance the CLI uses (open it with the working directory at `home`)."""
+        import dagster as dg
+
         return dg.DagsterInstance.from_config(str(self.home))
 
 

@@ -19,10 +19,8 @@ PROVENANCE = ["_source_file", "_batch_id", "_ingested_at", "_source_row"]
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    config = DataRoot(data_root=str(tmp_path / "data"))
-    gold = config.layer_dir(Layer.GOLD)
-    gold.mkdir(parents=True)
+def engine(gold_root: DataRoot):
+    config, gold = gold_root, gold_root.layer_dir(Layer.GOLD)
     frame = pl.DataFrame(
         {
             "noc_code": ["00010", "00011", "21211"],
@@ -36,7 +34,6 @@ def engine(tmp_path: Path):
     )
     frame.write_parquet(gold / "noc.parquet")
     frame.head(1).write_parquet(gold / "odd name; drop.parquet")
-    (tmp_path / "secret.csv").write_text("a\n1\n")
     with GoldQueryEngine(config, timeout_seconds=2) as engine:
         yield engine
 

@@ -17,13 +17,10 @@ from jobforge_dagster.query import GoldQueryEngine, QueryError, quote_identifier
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    config = DataRoot(data_root=str(tmp_path / "data"))
-    gold = config.layer_dir(Layer.GOLD)
-    gold.mkdir(parents=True)
+def engine(gold_root: DataRoot):
+    config, gold = gold_root, gold_root.layer_dir(Layer.GOLD)
     pl.DataFrame({"noc_code": ["00010", "00011", "21211"]}).write_parquet(gold / "noc.parquet")
     pl.DataFrame({"x": [1]}).write_parquet(gold / 'evil"; DROP VIEW noc; --.parquet')
-    (tmp_path / "secret.csv").write_text("a\n1\n")
     with GoldQueryEngine(config, timeout_seconds=2) as engine:
         yield engine
 

@@ -2,16 +2,19 @@
 
     python scripts/ui_screenshots.py [OUT_DIR]        (default: docs/screenshots)
 
+Any Python will do: the script runs itself again with the repository's .venv Python when Dagster is not
+importable here.
+
 Builds a throw-away data root and DAGSTER_HOME, runs medallion_pipeline so every asset has a
 materialization, starts `dagster dev` on a free loopback port, then saves the asset graph and the
 gold asset's page as PNG, and each page's rendered DOM as text beside it. Everything it started is
 stopped before it returns.
 """
 
+import importlib.util
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +24,13 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+if importlib.util.find_spec("dagster") is None and VENV_PYTHON.exists():  # e.g. run with the system python
+    os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+sys.path.insert(0, str(REPO))
+
+from jobforge_dagster_tests.dagster_cli import DagsterCli, stop  # noqa: E402
+
 PAGES = {
     "asset-graph": "/asset-groups",
     "asset-graph-noc": "/locations/jobforge_dagster/asset-groups/noc",
@@ -90,50 +100,31 @@ def capture(browser: str, url: str, png: Path, profile: Path) -> str:
 def main(out: Path) -> list[Path]:
     browser = chromium()
     out.mkdir(parents=True, exist_ok=True)
-    bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="jobforge-ui-") as scratch:
-        work = Path(scratch)
-        shutil.copytree(REPO / "data" / "source", work / "data" / "source")
-        shutil.copy(REPO / "dagster.yaml", work / "dagster.yaml")
-        shutil.copy(REPO / "workspace.yaml", work / "workspace.yaml")
-        env = os.environ | {"DAGSTER_HOME": str(work), "JOBFORGE_DATA_ROOT": str(work / "data")}
-        env.pop("JOBFORGE_SOURCE_ROOT", None)
-        subprocess.run(
-            [str(bin_dir / "dagster"), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"],
-            cwd=work,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+        cli = DagsterCli.fresh(Path(scratch), Path(scratch) / "data")
+        shutil.copytree(REPO / "data" / "source", cli.data_root / "source")
+        executed = cli.run("job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline")
+        if executed.returncode != 0:
+            raise RuntimeError(f"the sample run failed: {executed.stderr[-2000:]}")
         port = free_port()
-        with open(work / "dagster-dev.log", "w") as log:
-            server = subprocess.Popen(
-                [str(bin_dir / "dagster"), "dev", "-m", "jobforge_dagster", "-h", "127.0.0.1", "-p", str(port)],
-                cwd=work,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        with open(cli.home / "dagster-dev.log", "w") as log:
+            server = cli.start("dev", "-m", "jobforge_dagster", "-h", "127.0.0.1", "-p", str(port), log=log)
             try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_up(f"{base}/server_info")
-                dismiss_welcome_dialog(base)
-                saved = []
-                for name, path in PAGES.items():
-                    png = out / f"{name}.png"
-                    dom = capture(browser, base + path, png, work / "chromium-profile")
-                    (out / f"{name}.dom.txt").write_text(dom)
-                    saved.append(png)
-                return saved
+                return capture_pages(browser, f"http://127.0.0.1:{port}", out, cli.home / "chromium-profile")
             finally:
-                os.killpg(server.pid, signal.SIGTERM)
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(server.pid, signal.SIGKILL)
-                    server.wait(timeout=10)
+                stop(server)
+
+
+def capture_pages(browser: str, base: str, out: Path, profile: Path) -> list[Path]:
+    """Wait for the webserver, dismiss its welcome dialog, save each page's PNG and rendered DOM."""
+    wait_until_up(f"{base}/server_info")
+    dismiss_welcome_dialog(base)
+    saved = []
+    for name, path in PAGES.items():
+        png = out / f"{name}.png"
+        (out / f"{name}.dom.txt").write_text(capture(browser, base + path, png, profile))
+        saved.append(png)
+    return saved
 
 
 if __name__ == "__main__":

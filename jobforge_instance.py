@@ -1,6 +1,9 @@
 """Dagster instance plugins for JobForge, kept outside the code location package so that the webserver and
 daemon can load them from dagster.yaml without importing (and building) the code location.
 
+Relative `base_dir`s in dagster.yaml resolve against `$DAGSTER_HOME` (the folder holding dagster.yaml), not
+the working directory, through the `Home*` classes below and `PooledSqliteEventLogStorage`.
+
 `PooledSqliteEventLogStorage` is Dagster's sqlite event log with one connection pool per database file.
 Dagster's own class creates a SQLAlchemy engine and a new sqlite connection for every event it stores; this
 one pools connections, commits without an fsync each and remembers the schema facts Dagster asks before every
@@ -8,9 +11,10 @@ asset event (what that saves: BENCHMARKS.md). Storage layout, schema and locking
 stay readable by an unmodified Dagster.
 """
 
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -20,9 +24,54 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+from dagster._core.storage.root import LocalArtifactStorage
+from dagster._core.storage.runs import SqliteRunStorage
+from dagster._core.storage.schedules import SqliteScheduleStorage
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+
+
+def home_relative(config_value: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with a relative `base_dir` resolved against `$DAGSTER_HOME` when it is set."""
+    home, base_dir = os.environ.get("DAGSTER_HOME"), config_value.get("base_dir")
+    if home and isinstance(base_dir, str) and not os.path.isabs(base_dir):
+        return {**config_value, "base_dir": os.path.join(home, base_dir)}
+    return dict(config_value)
+
+
+class HomeSqliteRunStorage(SqliteRunStorage):
+    """Dagster's sqlite run storage, its folder relative to `$DAGSTER_HOME`."""
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> SqliteRunStorage:
+        return SqliteRunStorage.from_local(inst_data=inst_data, **home_relative(config_value))
+
+
+class HomeSqliteScheduleStorage(SqliteScheduleStorage):
+    """Dagster's sqlite schedule storage, its folder relative to `$DAGSTER_HOME`."""
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> SqliteScheduleStorage:
+        return SqliteScheduleStorage.from_local(inst_data=inst_data, **home_relative(config_value))
+
+
+class HomeLocalArtifactStorage(LocalArtifactStorage):
+    """Dagster's local artifact storage, its folder relative to `$DAGSTER_HOME`."""
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> LocalArtifactStorage:
+        return LocalArtifactStorage(inst_data=inst_data, **home_relative(config_value))
+
+
+class HomeLocalComputeLogManager(LocalComputeLogManager):
+    """Dagster's local compute log manager, its folder relative to `$DAGSTER_HOME`."""
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> LocalComputeLogManager:
+        return LocalComputeLogManager(inst_data=inst_data, **home_relative(config_value))
+
 
 #: Run databases whose engines stay open; the index database always does.
 OPEN_RUN_SHARDS = 8
@@ -49,7 +98,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Any
     ) -> "PooledSqliteEventLogStorage":
-        return cls(inst_data=inst_data, **config_value)
+        return cls(inst_data=inst_data, **home_relative(config_value))
 
     def _engine(self, shard: str) -> Engine:
         with self._engines_lock:

@@ -49,10 +49,17 @@ class DagsterCli:
     def command(self, program: str, *args: str) -> list[str]:
         return [str(BIN / program), *args]
 
-    def run(self, *args: str, program: str = "dagster", timeout: float = 300) -> subprocess.CompletedProcess:
-        """Run a CLI command to its end in DAGSTER_HOME (dagster.yaml's relative folders resolve there)."""
+    def run(
+        self, *args: str, program: str = "dagster", timeout: float = 300, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run a CLI command to its end (in DAGSTER_HOME unless `cwd` is given)."""
         return subprocess.run(
-            self.command(program, *args), cwd=self.home, env=self.env, capture_output=True, text=True, timeout=timeout
+            self.command(program, *args),
+            cwd=cwd or self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def start(self, *args: str, program: str = "dagster", log: IO | int | None = None) -> subprocess.Popen:
@@ -73,10 +80,18 @@ class DagsterCli:
         return self.start("job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline")
 
     def instance(self) -> "dg.DagsterInstance":
-        """The instance the CLI uses (open it with the working directory at `home`)."""
+        """The instance the CLI uses: dagster.yaml's folders resolve against DAGSTER_HOME, set while it opens."""
         import dagster as dg
 
-        return dg.DagsterInstance.from_config(str(self.home))
+        before = os.environ.get("DAGSTER_HOME")
+        os.environ["DAGSTER_HOME"] = str(self.home)
+        try:
+            return dg.DagsterInstance.from_config(str(self.home))
+        finally:
+            if before is None:
+                del os.environ["DAGSTER_HOME"]
+            else:
+                os.environ["DAGSTER_HOME"] = before
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -348,3 +348,17 @@ def test_good_json_lines_reach_gold_with_their_lines(tmp_path: Path) -> None:
 def test_bad_parquet(tmp_path: Path) -> None:
     error = Case(tmp_path, "bad.parquet", b"PAR1 not really parquet PAR1").error()
     assert error.startswith("source/bad.parquet: not a readable parquet file (File out of specification")
+
+
+def test_bad_input_is_a_dagster_failure_with_the_message_on_top(tmp_path: Path) -> None:
+    """The UI shows a Failure's description above the traceback: JobForge's message, with file and line as metadata."""
+    case = Case(tmp_path, "short.csv", "a,b,c\n1,2,3\n4,5\n")
+    result = case.run()
+    failure = result.get_step_failure_events()[0].step_failure_data
+    assert (
+        failure.user_failure_data.description
+        == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '4,5')"
+    )
+    metadata = {key: value.value for key, value in failure.user_failure_data.metadata.items()}
+    assert metadata == {"file": "source/short.csv", "line": 3}
+    assert "null_padding" not in failure.error.message and "strict mode" not in failure.error.message

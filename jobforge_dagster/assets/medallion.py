@@ -14,15 +14,17 @@ from dagster import (
     AssetOut,
     AssetsDefinition,
     Config,
+    Failure,
     Output,
     multi_asset,
 )
 from pydantic import Field
 
-from jobforge_dagster.assets.builders import TableRun, build_layer
+from jobforge_dagster.assets.builders import LayerBuild, TableRun, build_layer
 from jobforge_dagster.assets.checks import CheckLog, check_specs, run_checks, table_gold_facts
 from jobforge_dagster.catalog import TransitionFacts
 from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.keys import layer_key, output_name, table_keys
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.query import GoldQueryResource
@@ -77,7 +79,7 @@ def materialize_table(
     with exclusive_lock(root.lock_path(spec.name)):
         clean_stale_temporaries(context, root, spec)
         for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
-            build = build_layer(run, layer)
+            build = build_or_fail(run, layer)
             if build is None:
                 context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
                 return
@@ -89,6 +91,17 @@ def materialize_table(
             facts = table_gold_facts(root, spec, lookup)
             log = CheckLog(run.catalog, spec.gold_table, run.run_id)
             yield from run_checks(table_rule_groups(spec), keys[Layer.GOLD], facts, selected, log)
+
+
+def build_or_fail(run: TableRun, layer: Layer) -> LayerBuild | None:
+    """Build a layer; bad input becomes a Dagster `Failure` whose description is JobForge's message (shown on
+    top of the step's error in the UI) and whose metadata names the file, line, row and column."""
+    try:
+        return build_layer(run, layer)
+    except (SourceDataError, SourceChangedError) as error:
+        where = {key: getattr(error, key, None) for key in ("file", "line", "row", "column")}
+        metadata = {key: value for key, value in where.items() if value is not None}
+        raise Failure(description=str(error), metadata=metadata) from error
 
 
 def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFacts) -> None:

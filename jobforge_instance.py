@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+from dagster._core.events import DagsterEventType
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -29,6 +30,7 @@ from dagster._core.storage.root import LocalArtifactStorage
 from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.storage.schedules import SqliteScheduleStorage
 from dagster._serdes import ConfigurableClassData
+from dagster._utils.concurrency import ConcurrencyClaimStatus
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
@@ -85,8 +87,28 @@ def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine and is a Python program (guards against pid reuse)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = handle.read()
+    except OSError:
+        return True  # no /proc: trust the signal check
+    return b"python" in command or b"dagster" in command
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
-    """SqliteEventLogStorage that keeps an engine (and its connection pool) per shard, least recently used first out."""
+    """SqliteEventLogStorage that keeps an engine (and its connection pool) per shard, least recently used first out.
+
+    A pool slot held by a run whose process is gone (a SIGKILL, a power cut) is freed when another run asks for
+    that slot, and the dead run is marked failed: with a local sqlite instance no daemon may be watching.
+    """
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
@@ -99,6 +121,45 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         cls, inst_data: ConfigurableClassData | None, config_value: Any
     ) -> "PooledSqliteEventLogStorage":
         return cls(inst_data=inst_data, **home_relative(config_value))
+
+    def claim_concurrency_slot(
+        self, concurrency_key: str, run_id: str, step_key: str, priority: int | None = None
+    ) -> ConcurrencyClaimStatus:
+        status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+        if status.is_claimed or not self._free_slots_of_dead_runs(concurrency_key, run_id):
+            return status
+        return super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+
+    def _free_slots_of_dead_runs(self, concurrency_key: str, asking_run_id: str) -> bool:
+        """Free the pool's slots held by runs that ended or whose process died; whether any were freed."""
+        holders = self.get_concurrency_info(concurrency_key).active_run_ids - {asking_run_id}
+        dead = [run_id for run_id in holders if self._run_is_dead(run_id)]
+        for run_id in dead:
+            self.free_concurrency_slots_for_run(run_id)
+        return bool(dead)
+
+    def _run_is_dead(self, run_id: str) -> bool:
+        instance = self._instance if self.has_instance else None
+        run = instance.get_run_by_id(run_id) if instance is not None else None
+        if run is None or run.is_finished:
+            return run is None or run.is_finished
+        pid = self._run_pid(run_id)
+        if pid is None or process_alive(pid):
+            return False
+        instance.report_run_failed(run, f"the run's process {pid} is gone (killed?); its pool slots were freed")
+        return True
+
+    def _run_pid(self, run_id: str) -> int | None:
+        """The process that executes the run's steps, from its latest engine event that names one."""
+        records = self.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False).records
+        for record in records:
+            data = (
+                record.event_log_entry.dagster_event.engine_event_data if record.event_log_entry.dagster_event else None
+            )
+            pid = data.metadata.get("pid") if data is not None else None
+            if pid is not None:
+                return int(pid.value)
+        return None
 
     def _engine(self, shard: str) -> Engine:
         with self._engines_lock:

@@ -134,3 +134,23 @@ def test_failed_gold_step_leaves_last_good_gold_queryable(tmp_path: Path) -> Non
     assert "definition" in failed[0].errors[0]
     assert pq.read_metadata(config.table_path(Layer.SILVER, "structure")).num_rows == 1
     assert_disk_consistent(config)
+
+
+def test_a_killed_run_does_not_keep_its_table_pool_slot(tmp_path: Path) -> None:
+    """SIGKILL inside a step leaves the run STARTED with its `table_<name>` slot claimed; the next run of that
+    table frees the slot of the dead run (marked failed) and completes instead of waiting forever."""
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data")
+    write_source(cli.data_root / "source" / f"{TABLE}.csv", 1_500_000)
+    first = cli.job_execute()
+    deadline = time.monotonic() + 120
+    while first.poll() is None and time.monotonic() < deadline and not any(cli.data_root.rglob("*.tmp")):
+        time.sleep(0.005)
+    assert first.poll() is None, "the first run ended before it could be killed inside a step"
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    second = cli.run("job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline", timeout=240)
+    assert second.returncode == 0, second.stderr[-3000:]
+    runs = {run.run_id: run for run in cli.instance().get_runs()}
+    statuses = sorted(run.status.value for run in runs.values())
+    assert statuses == ["FAILURE", "SUCCESS"], "the killed run is marked failed, the next one succeeded"
+    assert pq.read_metadata(DataRoot(data_root=str(cli.data_root)).table_path(Layer.GOLD, TABLE)).num_rows == 1_500_000

@@ -23,7 +23,8 @@ from jobforge_dagster.catalog import (
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import LayerWriteError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.parquet import sink_parquet_atomic, stamp_layer
+from jobforge_dagster.parquet import sink_parquet, stamp_layer
+from jobforge_dagster.storage import AtomicGroup, atomic_group
 
 
 @dataclass(frozen=True)
@@ -47,26 +48,51 @@ class WrittenLayer:
 
 
 def write_layer(root: DataRoot, layer: Layer, table: str, output: LayerOutput, run_id: str | None) -> WrittenLayer:
-    """Write `<layer>/<table>.parquet` atomically, then keep the batch and record catalog and lineage.
+    """Write `<layer>/<table>.parquet` with its catalog entry and lineage log, all or none, then keep the batch.
 
-    A failed write leaves the previous file in place and is logged as a failed transition.
+    The parquet, the catalog JSON and the lineage log are written to temporaries first and renamed into place
+    together, so a failure (a full disk included) leaves the previous files, consistent with each other, and is
+    logged as a failed transition.
     """
     path = root.table_path(layer, table)
     catalog = CatalogManager(root)
     try:
-        footer = sink_parquet_atomic(
-            stamp_layer(output.frame.lazy(), layer), path, stamp(output.facts), before_commit=output.guard
-        )
+        with atomic_group() as group:
+            metadata, log = write_transition(root, group, layer, path, output, run_id)
     except Exception as error:
-        catalog.record_failure(output.facts, run_id, error)
         origin = output.facts.source_files[0] if output.facts.source_files else output.facts.source_layer
-        raise LayerWriteError(f"{origin} -> {root.relative(path)}: {error}") from error
-    relative = root.relative(path)
-    metadata = describe_parquet(path, layer.value, output.entry, file_path=relative, facts=output.facts, footer=footer)
-    catalog.save_table_metadata(metadata)
+        message = f"{origin} -> {root.relative(path)}: {error}"
+        try:
+            catalog.record_failure(output.facts, run_id, error)
+        except OSError as unlogged:  # e.g. the disk is still full: the write's own error matters more
+            message += f" (the failed transition could not be logged either: {unlogged})"
+        raise LayerWriteError(message) from error
     kept = None
     if layer is not Layer.GOLD:  # gold holds the current version only
         kept = keep_batch(root, layer, table, output.facts.batch_id, output.entry.retention_batches)
-    log = output.facts.log(run_id, target_file=relative, row_count_out=metadata.row_count)
-    catalog.save_lineage_log(log)
     return WrittenLayer(path, metadata, log, kept)
+
+
+def write_transition(
+    root: DataRoot, group: AtomicGroup, layer: Layer, path: Path, output: LayerOutput, run_id: str | None
+) -> tuple[TableMetadata, LayerTransitionLog]:
+    """The layer file, its catalog entry and its lineage log, written to the group's temporaries."""
+    temporary = group.path(path)
+    footer = sink_parquet(stamp_layer(output.frame.lazy(), layer), temporary, stamp(output.facts))
+    if output.guard is not None:
+        output.guard(footer.num_rows)
+    relative = root.relative(path)
+    metadata = describe_parquet(
+        temporary,
+        layer.value,
+        output.entry,
+        file_path=relative,
+        facts=output.facts,
+        footer=footer,
+        table_name=path.stem,
+    )
+    catalog = CatalogManager(root)
+    group.write_model(catalog.table_file(layer.value, path.stem), metadata)
+    log = output.facts.log(run_id, target_file=relative, row_count_out=metadata.row_count)
+    group.write_model(catalog.lineage_file(log), log)
+    return metadata, log

@@ -23,6 +23,12 @@ def stamp_layer(frame: pl.LazyFrame, layer: Layer) -> pl.LazyFrame:
     return stamped.select(*data, *[name for name in PROVENANCE_COLUMNS if name in names])
 
 
+def sink_parquet(frame: pl.LazyFrame | pl.DataFrame, path: Path, metadata: dict[str, str]) -> pq.FileMetaData:
+    """Stream a frame to zstd parquet at `path` (a temporary: the caller renames it) and return its footer."""
+    frame.lazy().sink_parquet(path, compression="zstd", statistics=True, metadata=metadata or None)
+    return pq.read_metadata(path)
+
+
 def sink_parquet_atomic(
     frame: pl.LazyFrame | pl.DataFrame,
     path: Path | Any,
@@ -36,8 +42,7 @@ def sink_parquet_atomic(
     `before_commit(rows)` may raise to abandon the write, leaving any previous file in place.
     """
     with atomic_path(path) as temporary:
-        frame.lazy().sink_parquet(temporary, compression="zstd", statistics=True, metadata=metadata or None)
-        footer = pq.read_metadata(temporary)
+        footer = sink_parquet(frame, temporary, metadata)
         if before_commit is not None:
             before_commit(footer.num_rows)
         if footer.num_rows or keep_empty:

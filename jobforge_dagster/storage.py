@@ -32,6 +32,55 @@ def atomic_path(final: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+def hidden_temporary(final: Path) -> Path:
+    """A hidden temporary name beside `final` (the folder is created); stale ones are removed by the next run."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+
+
+class AtomicGroup:
+    """Files written together: each to a hidden temporary beside its final name, renamed into place in order
+    only once every one was written (a full disk leaves all the previous files as they were)."""
+
+    def __init__(self) -> None:
+        self._pairs: list[tuple[Path, Path]] = []
+
+    def path(self, final: Path) -> Path:
+        """A temporary to write `final`'s new content to."""
+        temporary = hidden_temporary(Path(final))
+        self._pairs.append((temporary, Path(final)))
+        return temporary
+
+    def adopt(self, temporary: Path, final: Path) -> None:
+        """A temporary written beforehand (beside `final`, on the same filesystem) joins the group."""
+        self._pairs.append((Path(temporary), Path(final)))
+
+    def write_model(self, final: Path, model: BaseModel) -> None:
+        self.path(final).write_text(model.model_dump_json(indent=2), encoding="utf-8")
+
+    def commit(self) -> None:
+        for temporary, _ in self._pairs:
+            with open(temporary, "rb") as handle:
+                os.fsync(handle.fileno())
+        for temporary, final in self._pairs:
+            os.replace(temporary, final)
+
+    def discard(self) -> None:
+        for temporary, _ in self._pairs:
+            temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_group() -> Iterator[AtomicGroup]:
+    """Write several files; they replace their final names only if the block succeeds."""
+    group = AtomicGroup()
+    try:
+        yield group
+        group.commit()
+    finally:
+        group.discard()
+
+
 def link_atomic(existing: Path, link: Path) -> None:
     """Make `link` another name for `existing` (a hard link), replacing any file already there atomically."""
     temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex}.tmp")

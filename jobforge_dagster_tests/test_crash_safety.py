@@ -1,5 +1,7 @@
 """Crash safety and concurrency: killed runs, concurrent runs and failed steps never corrupt what is on disk."""
 
+import os
+import shutil
 import signal
 import subprocess
 import time
@@ -7,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 
 from jobforge_dagster.catalog import CatalogManager, TransitionStatus
 from jobforge_dagster.data_root import DataRoot
@@ -154,3 +157,85 @@ def test_a_killed_run_does_not_keep_its_table_pool_slot(tmp_path: Path) -> None:
     statuses = sorted(run.status.value for run in runs.values())
     assert statuses == ["FAILURE", "SUCCESS"], "the killed run is marked failed, the next one succeeded"
     assert pq.read_metadata(DataRoot(data_root=str(cli.data_root)).table_path(Layer.GOLD, TABLE)).num_rows == 1_500_000
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 6 MiB tmpfs (needs root and mount; skipped, saying why, elsewhere), unmounted afterwards."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_keeps_every_layer_and_its_catalog_consistent(small_disk: Path, tmp_path: Path) -> None:
+    """The disk fills up in the middle of a run: each layer keeps its previous file and the catalog JSON that
+    describes it, no temporary is left, and the transition that could not be written is logged as failed."""
+    config = DataRoot(data_root=str(small_disk / "data"))
+    source = config.source_dir() / f"{TABLE}.csv"
+    write_source(source, 1_000)
+    assert run_job(config).success
+    before = {layer: config.table_path(layer, TABLE).read_bytes() for layer in LAYERS}
+    big = pl.select(code=pl.int_range(0, 60_000).cast(pl.String), text=pl.int_range(0, 60_000).hash().cast(pl.String))
+    big.with_columns(pl.col("text") + pl.col("text").str.reverse()).write_csv(source)  # ~2.5 MB that compresses badly
+    result = run_job(config, raise_on_error=False)
+    assert not result.success
+    error = str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert "No space left on device" in error
+    failed = [log for log in CatalogManager(config).get_lineage_logs() if log.status is TransitionStatus.FAILED]
+    assert failed and "No space left on device" in failed[-1].errors[0]
+    replaced = [layer for layer in LAYERS if config.table_path(layer, TABLE).read_bytes() != before[layer]]
+    assert Layer.GOLD not in replaced, "gold stays the last good one"
+    assert not [path for path in config.root.rglob("*.tmp")], "no temporary is left behind"
+    assert_disk_consistent(config)
+    for layer in LAYERS:  # each catalog entry describes the batch whose file is in place
+        table = CatalogManager(config).load_table_metadata(TABLE, layer.value)
+        stamp = pq.read_metadata(config.table_path(layer, TABLE)).metadata[b"jobforge.batch_id"].decode()
+        assert table.batch_id == stamp, layer
+
+
+def test_a_full_catalog_disk_leaves_the_layer_file_unreplaced(tmp_path: Path) -> None:
+    """The layer file fits but its catalog entry does not: the previous parquet stays, still described by its
+    catalog JSON (a layer file is never renamed into place before its catalog entry and lineage log are written)."""
+    config = DataRoot(data_root=str(tmp_path / "data"))
+    source = config.source_dir() / f"{TABLE}.csv"
+    write_source(source, 1_000)
+    assert run_job(config).success
+    catalog_dir, saved = config.catalog_dir(), tmp_path / "catalog-saved"
+    shutil.copytree(catalog_dir, saved)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(catalog_dir)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        shutil.copytree(saved, catalog_dir, dirs_exist_ok=True)
+        fill_leaving_two_pages(catalog_dir)
+        before = config.table_path(Layer.STAGED, TABLE).read_bytes()
+        write_source(source, 2_000)
+        result = run_job(config, raise_on_error=False)
+        assert not result.success
+        assert config.table_path(Layer.STAGED, TABLE).read_bytes() == before, "staged was not replaced"
+        staged = CatalogManager(config).load_table_metadata(TABLE, "staged")
+        assert (
+            staged.row_count == 1_000
+            and staged.batch_id
+            == pq.read_metadata(config.table_path(Layer.STAGED, TABLE)).metadata[b"jobforge.batch_id"].decode()
+        )
+        failed = [log for log in CatalogManager(config).get_lineage_logs() if log.status is TransitionStatus.FAILED]
+        assert [(log.target_layer, "No space left on device" in log.errors[0]) for log in failed] == [("staged", True)]
+        assert not list(config.root.rglob("*.tmp"))
+    finally:
+        subprocess.run(["umount", "-l", str(catalog_dir)], check=False)
+
+
+def fill_leaving_two_pages(folder: Path) -> None:
+    """Fill a filesystem so that two 4 KiB pages stay free: room for the new batch's record and one more small
+    JSON file, not for the layer's catalog entry and its lineage log as well."""
+    status = os.statvfs(folder)
+    (folder / "filler").write_bytes(b"\0" * (status.f_bavail * status.f_frsize - 2 * 4096))

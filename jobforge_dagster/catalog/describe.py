@@ -49,13 +49,17 @@ def describe_parquet(
     file_path: str,
     facts: TransitionFacts | None = None,
     footer: pq.FileMetaData | None = None,
+    table_name: str | None = None,
 ) -> TableMetadata:
-    """Describe a parquet file from its footer (read here unless given): rows, columns, types, null counts."""
+    """Describe a parquet file from its footer (read here unless given): rows, columns, types, null counts.
+
+    `table_name` names a file written under a temporary name (default: the file's stem).
+    """
     path = Path(path)
     footer = footer or pq.read_metadata(path)
     columns = describe_columns(path, footer)
     return TableMetadata(
-        table_name=path.stem,
+        table_name=table_name or path.stem,
         layer=layer,
         domain=entry.domain,
         file_path=file_path,

@@ -19,16 +19,16 @@ class CatalogManager:
     def __init__(self, root: DataRoot) -> None:
         self.root = root
 
-    def _table_file(self, layer: str, table: str) -> Path:
+    def table_file(self, layer: str, table: str) -> Path:
         return self.root.catalog_tables_dir() / layer / f"{table}.json"
 
     def save_table_metadata(self, metadata: TableMetadata) -> Path:
-        path = self._table_file(metadata.layer, metadata.table_name)
+        path = self.table_file(metadata.layer, metadata.table_name)
         write_model(path, metadata)
         return path
 
     def load_table_metadata(self, table: str, layer: str) -> TableMetadata | None:
-        path = self._table_file(layer, table)
+        path = self.table_file(layer, table)
         return TableMetadata.model_validate_json(path.read_text("utf-8")) if path.exists() else None
 
     def list_tables(self, layer: str | None = None) -> list[TableMetadata]:
@@ -36,8 +36,11 @@ class CatalogManager:
         pattern = f"{layer}/*.json" if layer else "*/*.json"
         return [TableMetadata.model_validate_json(p.read_text("utf-8")) for p in sorted(folder.glob(pattern))]
 
+    def lineage_file(self, log: LayerTransitionLog) -> Path:
+        return self.root.catalog_lineage_dir() / f"{log.table}--{log.transition_id}.json"
+
     def save_lineage_log(self, log: LayerTransitionLog) -> Path:
-        path = self.root.catalog_lineage_dir() / f"{log.table}--{log.transition_id}.json"
+        path = self.lineage_file(log)
         write_model(path, log)
         return path
 

@@ -12,6 +12,7 @@ import pytest
 from jobforge_dagster.archive import ARCHIVE_ENV
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import QueryError, TraceError
+from jobforge_dagster.layers import Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.trace import Tracer
@@ -198,3 +199,10 @@ def test_the_console_script(built: DataRoot) -> None:
     assert refused.returncode == 2 and refused.stderr.startswith("jobforge trace: ")
     incomplete = run_cli(built, "--source", f"source/{SAMPLE}")
     assert incomplete.returncode == 2 and "--source and --line" in incomplete.stderr
+
+
+def test_dim_oasis_attribute_cleans_what_a_killed_run_left(built: DataRoot) -> None:
+    leftover = built.layer_dir(Layer.GOLD) / ".dim_oasis_attribute.parquet.0123abcd.tmp"
+    leftover.write_bytes(b"half a file")
+    assert run_job(built, REGISTRY).success
+    assert not leftover.exists()

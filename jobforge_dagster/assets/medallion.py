@@ -49,15 +49,16 @@ class TableRunConfig(Config):
     )
 
 
-def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, spec: TableSpec) -> None:
-    """Remove what a killed run left half-written for this table (hidden temporaries, never read)."""
-    places = [(root.layer_dir(layer), f"{spec.layer_table(layer)}.parquet") for layer in LAYERS]
-    places += [(root.catalog_tables_dir() / layer.value, f"{spec.layer_table(layer)}.json") for layer in LAYERS]
-    places += [(root.layer_dir(layer) / spec.name, "batch=") for layer in LAYERS]
+def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name: str, gold_name: str) -> None:
+    """Remove what a killed run left half-written for a table (hidden temporaries, never read)."""
+    layer_names = {layer: gold_name if layer is Layer.GOLD else name for layer in LAYERS}
+    places = [(root.layer_dir(layer), f"{table}.parquet") for layer, table in layer_names.items()]
+    places += [(root.catalog_tables_dir() / layer.value, f"{table}.json") for layer, table in layer_names.items()]
+    places += [(root.layer_dir(layer) / name, "batch=") for layer in LAYERS]
     places += [
-        (root.root / "quarantine" / spec.name, ""),
-        (root.catalog_batches_dir(), f"{spec.name}-"),
-        (root.catalog_lineage_dir(), f"{spec.name}--"),
+        (root.root / "quarantine" / name, ""),
+        (root.catalog_batches_dir(), f"{name}-"),
+        (root.catalog_lineage_dir(), f"{name}--"),
     ]
     for folder, prefix in places:
         for stale in remove_stale_temporaries(folder, prefix):
@@ -77,7 +78,7 @@ def materialize_table(
     lookup = gold.distinct_values
     run = TableRun(root, spec, context.run.run_id, lookup, backfill)
     with exclusive_lock(root.lock_path(spec.name)):
-        clean_stale_temporaries(context, root, spec)
+        clean_stale_temporaries(context, root, spec.name, spec.gold_table)
         for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
             build = build_or_fail(run, layer)
             if build is None:

@@ -8,6 +8,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetsDefinition, M
 
 from jobforge_dagster import checks
 from jobforge_dagster.assets.checks import CheckLog, check_specs, run_checks
+from jobforge_dagster.assets.medallion import clean_stale_temporaries
 from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
@@ -24,6 +25,7 @@ from jobforge_dagster.layers import (
 from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
+from jobforge_dagster.storage import exclusive_lock
 from jobforge_dagster.transforms.bronze import column_mapping
 from jobforge_dagster.transforms.gold import OASIS_INDEX
 
@@ -103,16 +105,19 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         kinds={"polars", "parquet"},
         description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
         check_specs=check_specs(RULE_GROUPS, OASIS_ATTRIBUTE_KEY),
+        pool=f"table_{OASIS_ATTRIBUTE}",
     )
     def dim_oasis_attribute(
         context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource
     ) -> Iterator[Output[LayerOutput] | AssetCheckResult]:
-        output = attribute_output(data_root, ratings)
-        batches = sorted(output.frame[BATCH_ID].unique().to_list())
-        yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
-        facts = GoldFacts(data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE), gold.distinct_values)
-        selected = {key.name for key in context.selected_asset_check_keys}
-        log = CheckLog(CatalogManager(data_root), OASIS_ATTRIBUTE, context.run.run_id)
-        yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
+        with exclusive_lock(data_root.lock_path(OASIS_ATTRIBUTE)):
+            clean_stale_temporaries(context, data_root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
+            output = attribute_output(data_root, ratings)
+            batches = sorted(output.frame[BATCH_ID].unique().to_list())
+            yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
+            facts = GoldFacts(data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE), gold.distinct_values)
+            selected = {key.name for key in context.selected_asset_check_keys}
+            log = CheckLog(CatalogManager(data_root), OASIS_ATTRIBUTE, context.run.run_id)
+            yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
 
     return dim_oasis_attribute

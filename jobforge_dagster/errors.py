@@ -33,3 +33,7 @@ class QueryError(ValueError):
 
 class TraceError(ValueError):
     """A trace that cannot be answered: an unknown table or source, a line outside the file, a missing batch."""
+
+
+class BlockingChecksFailed(RuntimeError):
+    """A new gold failed a blocking check and was set aside; the last good gold stays published."""

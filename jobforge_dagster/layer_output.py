@@ -5,11 +5,13 @@ facts, the table's catalog entry, a guard to run before the file is committed). 
 Dagster: it writes the parquet atomically, keeps the batch, and records the catalog and the lineage log.
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from jobforge_dagster.batches import keep_batch, stamp
 from jobforge_dagster.catalog import (
@@ -24,7 +26,7 @@ from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import LayerWriteError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.parquet import sink_parquet, stamp_layer
-from jobforge_dagster.storage import AtomicGroup, atomic_group
+from jobforge_dagster.storage import AtomicGroup, atomic_group, hidden_temporary
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class LayerOutput:
     facts: TransitionFacts
     entry: CatalogEntry
     guard: Callable[[int], None] | None = None  # called with the row count; may raise to abandon the write
+    prewritten: Path | None = None  # a candidate file already written (and checked) beside the layer file
 
 
 @dataclass(frozen=True)
@@ -55,30 +58,61 @@ def write_layer(root: DataRoot, layer: Layer, table: str, output: LayerOutput, r
     logged as a failed transition.
     """
     path = root.table_path(layer, table)
-    catalog = CatalogManager(root)
     try:
         with atomic_group() as group:
             metadata, log = write_transition(root, group, layer, path, output, run_id)
     except Exception as error:
-        origin = output.facts.source_files[0] if output.facts.source_files else output.facts.source_layer
-        message = f"{origin} -> {root.relative(path)}: {error}"
-        try:
-            catalog.record_failure(output.facts, run_id, error)
-        except OSError as unlogged:  # e.g. the disk is still full: the write's own error matters more
-            message += f" (the failed transition could not be logged either: {unlogged})"
-        raise LayerWriteError(message) from error
+        raise write_failure(root, path, output, run_id, error) from error
     kept = None
     if layer is not Layer.GOLD:  # gold holds the current version only
         kept = keep_batch(root, layer, table, output.facts.batch_id, output.entry.retention_batches)
     return WrittenLayer(path, metadata, log, kept)
 
 
+def write_failure(
+    root: DataRoot, path: Path, output: LayerOutput, run_id: str | None, error: Exception
+) -> LayerWriteError:
+    """Log a failed write as a failed transition (when there is room) and describe it."""
+    origin = output.facts.source_files[0] if output.facts.source_files else output.facts.source_layer
+    message = f"{origin} -> {root.relative(path)}: {error}"
+    try:
+        CatalogManager(root).record_failure(output.facts, run_id, error)
+    except OSError as unlogged:  # e.g. the disk is still full: the write's own error matters more
+        message += f" (the failed transition could not be logged either: {unlogged})"
+    return LayerWriteError(message)
+
+
+def stage_candidate(root: DataRoot, layer: Layer, table: str, output: LayerOutput, run_id: str | None) -> Path:
+    """Write a layer's new file under a hidden temporary name beside the current one, to be checked first."""
+    path = root.table_path(layer, table)
+    candidate = hidden_temporary(path)
+    try:
+        sink_parquet(stamp_layer(output.frame.lazy(), layer), candidate, stamp(output.facts))
+    except Exception as error:
+        candidate.unlink(missing_ok=True)
+        raise write_failure(root, path, output, run_id, error) from error
+    return candidate
+
+
+def reject_candidate(root: DataRoot, table: str, candidate: Path, batch_id: str) -> Path:
+    """Set a candidate that failed its blocking checks aside as `rejected/<table>/<batch>.parquet`."""
+    rejected = root.root / "rejected" / table / f"{batch_id}.parquet"
+    rejected.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(candidate, rejected)
+    return rejected
+
+
 def write_transition(
     root: DataRoot, group: AtomicGroup, layer: Layer, path: Path, output: LayerOutput, run_id: str | None
 ) -> tuple[TableMetadata, LayerTransitionLog]:
     """The layer file, its catalog entry and its lineage log, written to the group's temporaries."""
-    temporary = group.path(path)
-    footer = sink_parquet(stamp_layer(output.frame.lazy(), layer), temporary, stamp(output.facts))
+    if output.prewritten is not None:
+        temporary = output.prewritten
+        group.adopt(temporary, path)
+        footer = pq.read_metadata(temporary)
+    else:
+        temporary = group.path(path)
+        footer = sink_parquet(stamp_layer(output.frame.lazy(), layer), temporary, stamp(output.facts))
     if output.guard is not None:
         output.guard(footer.num_rows)
     relative = root.relative(path)

@@ -362,3 +362,28 @@ def test_bad_input_is_a_dagster_failure_with_the_message_on_top(tmp_path: Path) 
     metadata = {key: value.value for key, value in failure.user_failure_data.metadata.items()}
     assert metadata == {"file": "source/short.csv", "line": 3}
     assert "null_padding" not in failure.error.message and "strict mode" not in failure.error.message
+
+
+def test_gold_that_fails_a_blocking_check_is_not_published(tmp_path: Path) -> None:
+    """The new gold is checked before it replaces the last good one: a failing blocking check sets it aside,
+    logs the gold transition as failed, and the batch does not count as loaded."""
+    spec = TableSpec(name="codes", pattern="codes.csv", checks={"code_formats": {"code": r"\d{5}"}})
+    case = Case(tmp_path, "codes.csv", "Code,Title\n00010,Legislators\n", spec)
+    assert case.run().success
+    published = case.config.table_path(Layer.GOLD, "codes").read_bytes()
+    case.source.write_text("Code,Title\n00010,Legislators\nABC,Not a code\n")
+    case.digest = hashlib.sha256(case.source.read_bytes()).hexdigest()
+    result = case.run()
+    assert not result.success
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "conformance"]
+    assert not evaluation.passed and "code_format_code" in evaluation.description
+    assert case.config.table_path(Layer.GOLD, "codes").read_bytes() == published, "the last good gold stays"
+    new_batch = f"codes-{case.digest[:12]}"
+    rejected = case.config.root / "rejected" / "codes" / f"{new_batch}.parquet"
+    assert pl.read_parquet(rejected)["code"].to_list() == ["00010", "ABC"]
+    (failed,) = [log for log in CatalogManager(case.config).get_lineage_logs() if log.status.value == "failed"]
+    assert (failed.target_layer, failed.batch_id) == ("gold", new_batch)
+    assert "blocking checks failed: conformance" in failed.errors[0]
+    from jobforge_dagster.sensors import already_in_gold
+
+    assert not already_in_gold(case.config, spec, new_batch), "the sensor will offer these bytes again"

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
 
 from jobforge_dagster import checks
 from jobforge_dagster.batches import read_stamp
@@ -30,9 +30,10 @@ def check_specs(groups: list[RuleGroup], gold_key: AssetKey) -> list[AssetCheckS
     ]
 
 
-def table_gold_facts(root: DataRoot, spec: TableSpec, lookup: Lookup) -> GoldFacts:
-    """Facts about a registry table's gold file, its staged and silver row counts and its batch's quarantine."""
-    gold_path = root.table_path(Layer.GOLD, spec.gold_table)
+def table_gold_facts(root: DataRoot, spec: TableSpec, lookup: Lookup, gold_path: Path | None = None) -> GoldFacts:
+    """Facts about a registry table's gold file (the current one, or a candidate at `gold_path`), its staged and
+    silver row counts and its batch's quarantine."""
+    gold_path = gold_path or root.table_path(Layer.GOLD, spec.gold_table)
     batch_id, _ = read_stamp(gold_path)
     return GoldFacts(
         gold_path=gold_path,
@@ -68,14 +69,30 @@ class CheckLog:
         )
 
 
+def evaluate_checks(
+    groups: list[RuleGroup], facts: GoldFacts, selected: set[str], log: CheckLog
+) -> dict[str, checks.CheckOutcome]:
+    """Evaluate the selected rule groups on a gold file and record the outcomes in the catalog."""
+    outcomes = {group.name: group.evaluate(facts) for group in groups if group.name in selected}
+    if outcomes:
+        log.save(facts.gold_path, outcomes)
+    return outcomes
+
+
+def blocking_failures(outcomes: dict[str, checks.CheckOutcome]) -> list[str]:
+    """The checks that failed with ERROR severity (every JobForge check is blocking)."""
+    return [
+        name
+        for name, outcome in outcomes.items()
+        if not outcome.passed and outcome.severity is AssetCheckSeverity.ERROR
+    ]
+
+
 def run_checks(
     groups: list[RuleGroup], gold_key: AssetKey, facts: GoldFacts, selected: set[str], log: CheckLog
 ) -> Iterator[AssetCheckResult]:
     """Evaluate the selected rule groups on the gold file just written, record them, report them to Dagster."""
-    outcomes = {group.name: group.evaluate(facts) for group in groups if group.name in selected}
-    if outcomes:
-        log.save(facts.gold_path, outcomes)
-    for name, outcome in outcomes.items():
+    for name, outcome in evaluate_checks(groups, facts, selected, log).items():
         yield check_result(gold_key, name, outcome)
 
 

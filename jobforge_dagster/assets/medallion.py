@@ -6,6 +6,7 @@ subset of them can be selected.
 """
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from dagster import (
     AssetCheckResult,
@@ -21,11 +22,19 @@ from dagster import (
 from pydantic import Field
 
 from jobforge_dagster.assets.builders import LayerBuild, TableRun, build_layer
-from jobforge_dagster.assets.checks import CheckLog, check_specs, run_checks, table_gold_facts
+from jobforge_dagster.assets.checks import (
+    CheckLog,
+    blocking_failures,
+    check_result,
+    check_specs,
+    evaluate_checks,
+    table_gold_facts,
+)
 from jobforge_dagster.catalog import TransitionFacts
 from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.errors import SourceChangedError, SourceDataError
+from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
 from jobforge_dagster.keys import layer_key, output_name, table_keys
+from jobforge_dagster.layer_output import reject_candidate, stage_candidate
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
@@ -85,13 +94,41 @@ def materialize_table(
                 context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
                 return
             report(context, spec, build.output.facts)
+            if layer is Layer.GOLD:
+                yield from check_then_publish(context, run, build)
+                return
             yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
             run.built.add(layer)
-        if keys[Layer.GOLD] in context.selected_asset_keys:
-            selected = {key.name for key in context.selected_asset_check_keys if key.asset_key == keys[Layer.GOLD]}
-            facts = table_gold_facts(root, spec, lookup)
-            log = CheckLog(run.catalog, spec.gold_table, run.run_id)
-            yield from run_checks(table_rule_groups(spec), keys[Layer.GOLD], facts, selected, log)
+
+
+def check_then_publish(
+    context: AssetExecutionContext, run: TableRun, build: LayerBuild
+) -> Iterator[Output | AssetCheckResult]:
+    """Gold is written aside and checked first: it replaces the last good gold only if no blocking check fails.
+
+    A rejected gold goes to `rejected/<table>/<batch>.parquet`, its transition is logged as failed, and the
+    step fails through Dagster's blocking checks (the batch is not loaded: the sensor will offer it again).
+    """
+    spec, root, key = run.spec, run.root, table_keys(run.spec)[Layer.GOLD]
+    selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
+    output = build.output
+    candidate = stage_candidate(root, Layer.GOLD, spec.gold_table, output, run.run_id)
+    facts = table_gold_facts(root, spec, run.lookup, gold_path=candidate)
+    outcomes = evaluate_checks(
+        table_rule_groups(spec), facts, selected, CheckLog(run.catalog, spec.gold_table, run.run_id)
+    )
+    if failed := blocking_failures(outcomes):
+        rejected = reject_candidate(root, spec.gold_table, candidate, output.facts.batch_id)
+        reason = (
+            f"blocking checks failed: {', '.join(failed)}; gold kept its last good version, "
+            f"this one is in {root.relative(rejected)}"
+        )
+        run.catalog.record_failure(output.facts, run.run_id, BlockingChecksFailed(reason))
+        context.log.error(f"gold/{spec.gold_table}: {reason}")
+    else:
+        yield Output(replace(output, prewritten=candidate), output_name=output_name(key), metadata=build.display)
+    for name, outcome in outcomes.items():
+        yield check_result(key, name, outcome)
 
 
 def build_or_fail(run: TableRun, layer: Layer) -> LayerBuild | None:

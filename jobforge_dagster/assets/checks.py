@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
 
 from jobforge_dagster import checks
@@ -30,11 +31,21 @@ def check_specs(groups: list[RuleGroup], gold_key: AssetKey) -> list[AssetCheckS
     ]
 
 
+def reading_own_file(lookup: Lookup, table: str, gold_path: Path) -> Lookup:
+    """`lookup`, except that a rule reading the table itself (e.g. dim_noc's parent codes) reads `gold_path`."""
+
+    def read(name: str, column: str) -> pl.LazyFrame | pl.DataFrame:
+        return pl.scan_parquet(gold_path).select(column) if name == table else lookup(name, column)
+
+    return read
+
+
 def table_gold_facts(root: DataRoot, spec: TableSpec, lookup: Lookup, gold_path: Path | None = None) -> GoldFacts:
     """Facts about a registry table's gold file (the current one, or a candidate at `gold_path`), its staged and
     silver row counts and its batch's quarantine."""
     gold_path = gold_path or root.table_path(Layer.GOLD, spec.gold_table)
     batch_id, _ = read_stamp(gold_path)
+    lookup = reading_own_file(lookup, spec.gold_table, gold_path)
     return GoldFacts(
         gold_path=gold_path,
         lookup=lookup,

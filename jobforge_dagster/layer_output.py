@@ -18,7 +18,7 @@ from jobforge_dagster.catalog import (
     LayerTransitionLog,
     TableMetadata,
     TransitionFacts,
-    describe_parquet,
+    update_catalog_on_transition,
 )
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import LayerWriteError
@@ -52,21 +52,20 @@ def write_layer(root: DataRoot, layer: Layer, table: str, output: LayerOutput, r
     A failed write leaves the previous file in place and is logged as a failed transition.
     """
     path = root.table_path(layer, table)
+    relative = root.relative(path)
+    facts = output.facts.model_copy(update={"target_file": relative})
     catalog = CatalogManager(root)
     try:
         footer = sink_parquet_atomic(
-            stamp_layer(output.frame.lazy(), layer), path, stamp(output.facts), before_commit=output.guard
+            stamp_layer(output.frame.lazy(), layer), path, stamp(facts), before_commit=output.guard
         )
     except Exception as error:
-        catalog.record_failure(output.facts, run_id, error)
-        origin = output.facts.source_files[0] if output.facts.source_files else output.facts.source_layer
-        raise LayerWriteError(f"{origin} -> {root.relative(path)}: {error}") from error
-    relative = root.relative(path)
-    metadata = describe_parquet(path, layer.value, output.entry, file_path=relative, facts=output.facts, footer=footer)
-    catalog.save_table_metadata(metadata)
+        catalog.record_failure(facts, run_id, error)
+        origin = facts.source_files[0] if facts.source_files else facts.source_layer
+        raise LayerWriteError(f"{origin} -> {relative}: {error}") from error
     kept = None
     if layer is not Layer.GOLD:  # gold holds the current version only
-        kept = keep_batch(root, layer, table, output.facts.batch_id, output.entry.retention_batches)
-    log = output.facts.log(run_id, target_file=relative, row_count_out=metadata.row_count)
-    catalog.save_lineage_log(log)
+        kept = keep_batch(root, layer, table, facts.batch_id, output.entry.retention_batches)
+    log = facts.log(run_id, target_file=relative, row_count_out=footer.num_rows if footer else None)
+    metadata = update_catalog_on_transition(catalog, log, path, output.entry, footer=footer)
     return WrittenLayer(path, metadata, log, kept)

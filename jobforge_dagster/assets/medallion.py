@@ -20,8 +20,8 @@ from dagster import (
 from pydantic import Field
 
 from jobforge_dagster.assets.builders import TableRun, build_layer
-from jobforge_dagster.assets.checks import check_specs, run_checks, table_gold_facts
-from jobforge_dagster.catalog import TransitionFacts
+from jobforge_dagster.assets.checks import announce_checks, check_specs, run_checks, table_gold_facts
+from jobforge_dagster.catalog import TransitionFacts, utc_now
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key, output_name, table_keys
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
@@ -86,8 +86,9 @@ def materialize_table(
             run.built.add(layer)
         if keys[Layer.GOLD] in context.selected_asset_keys:
             selected = {key.name for key in context.selected_asset_check_keys if key.asset_key == keys[Layer.GOLD]}
-            facts = table_gold_facts(root, spec, lookup)
-            yield from run_checks(table_rule_groups(spec), keys[Layer.GOLD], facts, selected)
+            facts, started = table_gold_facts(root, spec, lookup), utc_now()
+            results = yield from run_checks(table_rule_groups(spec), keys[Layer.GOLD], facts, selected)
+            announce_checks(root, spec.name, facts, run.run_id, started, results)
 
 
 def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFacts) -> None:

@@ -11,8 +11,10 @@ Mapping (pure functions of JobForge's models):
 Sending: every event is written to `<data root>/catalog/openlineage/`, one JSON object per file, renamed into
 place. When the OpenLineage client's standard configuration is present (`OPENLINEAGE_URL`, `OPENLINEAGE_CONFIG`,
 `openlineage.yml`, `OPENLINEAGE__TRANSPORT__...`) the same events also go through that client (e.g. HTTP to
-Marquez, OpenMetadata, DataHub), from one background thread. `OPENLINEAGE_DISABLED=true` turns both off.
-An event that cannot be built or sent is logged as a warning; the pipeline never fails for lineage.
+Marquez, OpenMetadata, DataHub). `OPENLINEAGE_DISABLED=true` turns both off. Events are built and written on a
+background thread (the run only queues them), sent to the client from another, and flushed at the end of each
+table's step and when the process exits. An event that cannot be built or sent is logged as a warning; the
+pipeline never fails for lineage.
 """
 
 import atexit
@@ -207,6 +209,7 @@ def output_dataset(namespace: str, written: LayerTransitionLog, table: TableMeta
     return OutputDataset(namespace, table.file_path, facets=facets, outputFacets={"outputStatistics": statistics})
 
 
+@functools.cache
 def code_location(code: str | None, layer: str) -> source_code_location_job.SourceCodeLocationJobFacet:
     """Where the layer's code lives: the module file (and `#function` when known) of this installation."""
     module, function = split_code(code) if code else (f"jobforge_dagster.transforms.{layer}", None)
@@ -426,49 +429,48 @@ class AtomicFileTransport(Transport):
             temporary.unlink(missing_ok=True)
 
 
-class BackgroundEmitter:
-    """Sends events through a client from one worker thread, in order; a slow or absent server never slows a run.
+class BackgroundWorker:
+    """Runs `handle(item)` for each item handed over, in order, on one daemon thread, so the run never waits.
 
-    After `max_failures` failures in a row it stops sending (one warning says so); events beyond `capacity`
-    waiting are dropped with a warning.
+    After `max_failures` failures in a row it stops (one warning says so); items beyond `capacity` waiting are
+    dropped with a warning.
     """
 
-    def __init__(self, client: OpenLineageClient, max_failures: int = 3, capacity: int = 10_000) -> None:
-        self.client, self.max_failures = client, max_failures
+    def __init__(self, handle: Callable[[Any], None], name: str, max_failures: int = 3, capacity: int = 10_000) -> None:
+        self.handle, self.name, self.max_failures = handle, name, max_failures
         self.pending: queue.Queue = queue.Queue(capacity)
         self.failures = 0
-        self.thread = threading.Thread(target=self._work, name="openlineage-emitter", daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._work, name=name, daemon=True).start()
 
     @property
     def stopped(self) -> bool:
         return self.failures >= self.max_failures
 
-    def emit(self, event: RunEvent) -> None:
+    def put(self, item: Any) -> None:
         if self.stopped:
             return
         try:
-            self.pending.put_nowait(event)
+            self.pending.put_nowait(item)
         except queue.Full:
-            log.warning("OpenLineage: %d events already waiting to be sent; event dropped", self.pending.maxsize)
+            log.warning("OpenLineage: %d items already waiting in %s; one dropped", self.pending.maxsize, self.name)
 
     def _work(self) -> None:
         while True:
-            event = self.pending.get()
+            item = self.pending.get()
             try:
                 if not self.stopped:
-                    self.client.emit(event)
+                    self.handle(item)
                     self.failures = 0
             except Exception as error:
                 self.failures += 1
-                log.warning("OpenLineage: could not send %s of %s: %s", event.eventType, event.job.name, error)
+                log.warning("OpenLineage: %s could not send an event: %s", self.name, error)
                 if self.stopped:
-                    log.warning("OpenLineage: %d failures in a row, no more events sent", self.failures)
+                    log.warning("OpenLineage: %s failed %d times in a row; it sends no more", self.name, self.failures)
             finally:
                 self.pending.task_done()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every event handed over has been sent or given up on; False if `timeout` ran out first."""
+        """Wait until every item handed over is handled (or given up on); False if `timeout` ran out first."""
         deadline = time.monotonic() + timeout
         with self.pending.all_tasks_done:
             while self.pending.unfinished_tasks:
@@ -505,10 +507,13 @@ def disabled() -> bool:
 
 
 class LineageExporter:
-    """Builds each event and hands it to every sink; a failure to build or send is a warning, never an error."""
+    """Hands each event to be built and sent on a worker thread; a failure there is a warning, never an error."""
 
     def __init__(self, root: Path, sinks: list[Callable[[RunEvent], None]]) -> None:
         self.root, self.sinks = Path(root), sinks
+        self.worker = BackgroundWorker(self.deliver, "openlineage-events") if sinks else None
+        if self.worker:
+            LOCAL.append(self.worker)
 
     def started(self, facts: TransitionFacts, run_id: str | None) -> None:
         self.send(lambda: [start_event(self.root, facts, run_id)])
@@ -524,8 +529,11 @@ class LineageExporter:
         self.send(lambda: check_events(self.root, checks()))
 
     def send(self, build: Callable[[], list[RunEvent]]) -> None:
-        if not self.sinks:
-            return
+        if self.worker:
+            self.worker.put(build)
+
+    def deliver(self, build: Callable[[], list[RunEvent]]) -> None:
+        """Build the events and hand each to every sink (on the worker thread)."""
         try:
             events = build()
         except Exception as error:
@@ -539,8 +547,10 @@ class LineageExporter:
                     log.warning("OpenLineage: could not emit %s of %s: %s", event.eventType, event.job.name, error)
 
 
-#: Background emitters of this process, flushed (10 s at most) when it exits.
-EMITTERS: list[BackgroundEmitter] = []
+#: Workers of this process: those building and writing events (LOCAL) and those sending them to the configured
+#: client (REMOTE). `flush` waits for both; it runs (10 s at most each) when the process exits.
+LOCAL: list[BackgroundWorker] = []
+REMOTE: list[BackgroundWorker] = []
 
 
 @functools.lru_cache(maxsize=8)
@@ -550,8 +560,8 @@ def _exporter(root: str, settings: tuple, off: bool) -> LineageExporter:
     folder = AtomicFileTransport(FolderConfig(folder=str(Path(root).joinpath(*EVENTS_DIR))))
     sinks: list[Callable[[RunEvent], None]] = [OpenLineageClient(transport=folder).emit]
     if remote_configured(settings):
-        EMITTERS.append(emitter := BackgroundEmitter(OpenLineageClient()))
-        sinks.append(emitter.emit)
+        REMOTE.append(remote := BackgroundWorker(OpenLineageClient().emit, "openlineage-client"))
+        sinks.append(remote.put)
     return LineageExporter(Path(root), sinks)
 
 
@@ -560,9 +570,11 @@ def exporter_for(root: Path) -> LineageExporter:
     return _exporter(str(root), client_settings(), disabled())
 
 
-def flush(timeout: float = 10.0) -> bool:
-    """Wait for the events handed to the configured client to be sent; False if some were still waiting."""
-    return all([emitter.flush(timeout) for emitter in EMITTERS])
+def flush(timeout: float = 10.0, files_only: bool = False) -> bool:
+    """Wait for the events handed over to be written (and, unless `files_only`, sent to the configured client);
+    False if some were still waiting when `timeout` ran out."""
+    workers = LOCAL if files_only else LOCAL + REMOTE
+    return all([worker.flush(timeout) for worker in workers])
 
 
 atexit.register(flush)

@@ -33,7 +33,7 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.serde import Serde
 
 from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.lineage_export import EVENTS_DIR, BatchDatasetFacet, ChecksRunFacet, TransitionRunFacet
+from jobforge_dagster.lineage_export import EVENTS_DIR, BatchDatasetFacet, ChecksRunFacet, TransitionRunFacet, flush
 
 #: Every facet JobForge's events carry, by key, with the model that parses it.
 FACETS: dict[str, type] = {
@@ -96,7 +96,8 @@ def events_dir(root: DataRoot) -> Path:
 
 
 def read_events(root: DataRoot) -> list[dict[str, Any]]:
-    """Every event file under `<data root>/catalog/openlineage/`, in file-name (time) order."""
+    """Every event file under `<data root>/catalog/openlineage/`, in file-name (time) order (once written)."""
+    assert flush(files_only=True)
     return [json.loads(path.read_text("utf-8")) for path in sorted(events_dir(root).glob("*.json"))]
 
 

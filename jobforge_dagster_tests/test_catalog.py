@@ -1,6 +1,5 @@
 """Catalog models, metadata from parquet footers, and the JSON catalog on disk."""
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from jobforge_dagster.catalog import (
     update_catalog_on_transition,
 )
 from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster_tests.openlineage_events import read_events
 
 
 def test_generate_table_metadata_reads_footer(tmp_path: Path) -> None:
@@ -125,5 +125,5 @@ def test_update_catalog_on_transition_saves_metadata_and_log(tmp_path: Path) -> 
         "silver/noc.parquet",
         2,
     )
-    [event] = [json.loads(p.read_text()) for p in (tmp_path / "catalog" / "openlineage").glob("*.json")]
+    [event] = read_events(root)
     assert (event["eventType"], event["outputs"][0]["name"]) == ("COMPLETE", "silver/noc.parquet")

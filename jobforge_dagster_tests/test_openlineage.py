@@ -244,6 +244,7 @@ def test_unreachable_server_or_unwritable_folder_never_fails_the_run(config, run
     events_dir(config).write_text("a file where the events folder should be")
     result = run(config)
     assert result.success
+    assert lineage_export.flush(files_only=True)
     assert "OpenLineage: could not emit" in caplog.text
 
 

@@ -19,6 +19,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from jobforge_dagster import lineage_export
 from jobforge_dagster.assets.builders import TableRun, build_layer
 from jobforge_dagster.assets.checks import announce_checks, check_specs, run_checks, table_gold_facts
 from jobforge_dagster.catalog import TransitionFacts, utc_now
@@ -144,6 +145,9 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
     def _medallion(
         context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult]:
-        yield from materialize_table(context, data_root, gold, spec, config.batch_id)
+        try:
+            yield from materialize_table(context, data_root, gold, spec, config.batch_id)
+        finally:  # the table's lineage events are on disk when its step ends
+            lineage_export.flush(files_only=True)
 
     return _medallion

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import polars as pl
 from dagster import AssetCheckResult, AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
 
-from jobforge_dagster import checks
+from jobforge_dagster import checks, lineage_export
 from jobforge_dagster.assets.checks import announce_checks, check_specs, run_checks
 from jobforge_dagster.assets.layer_steps import code_of
 from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, utc_now
@@ -150,5 +150,6 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         selected = {key.name for key in context.selected_asset_check_keys}
         results = yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected)
         announce_checks(data_root, OASIS_ATTRIBUTE, facts, context.run.run_id, started, results)
+        lineage_export.flush(files_only=True)
 
     return dim_oasis_attribute

@@ -554,7 +554,8 @@ REMOTE: list[BackgroundWorker] = []
 
 
 @functools.lru_cache(maxsize=8)
-def _exporter(root: str, settings: tuple, off: bool) -> LineageExporter:
+def _exporter(root: str, settings: tuple, off: bool, process: int) -> LineageExporter:
+    """One exporter per data root, settings and process (a forked child does not inherit the worker threads)."""
     if off:
         return LineageExporter(Path(root), [])
     folder = AtomicFileTransport(FolderConfig(folder=str(Path(root).joinpath(*EVENTS_DIR))))
@@ -567,7 +568,7 @@ def _exporter(root: str, settings: tuple, off: bool) -> LineageExporter:
 
 def exporter_for(root: Path) -> LineageExporter:
     """The exporter of a data root under the current OpenLineage settings (built once per settings)."""
-    return _exporter(str(root), client_settings(), disabled())
+    return _exporter(str(root), client_settings(), disabled(), os.getpid())
 
 
 def flush(timeout: float = 10.0, files_only: bool = False) -> bool:

@@ -7,7 +7,7 @@ Dagster: it writes the parquet atomically, keeps the batch, and records the cata
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +20,7 @@ from jobforge_dagster.catalog import (
     LayerTransitionLog,
     TableMetadata,
     TransitionFacts,
-    describe_parquet,
+    update_catalog_on_transition,
 )
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import LayerWriteError
@@ -58,11 +58,15 @@ def write_layer(root: DataRoot, layer: Layer, table: str, output: LayerOutput, r
     logged as a failed transition.
     """
     path = root.table_path(layer, table)
+    relative = root.relative(path)
+    output = replace(output, facts=output.facts.model_copy(update={"target_file": relative}))
+    catalog = CatalogManager(root)
     try:
         with atomic_group() as group:
-            metadata, log = write_transition(root, group, layer, path, output, run_id)
+            metadata, log = write_transition(catalog, group, layer, path, output, run_id)
     except Exception as error:
         raise write_failure(root, path, output, run_id, error) from error
+    catalog.lineage.completed(log, metadata)
     kept = None
     if layer is not Layer.GOLD:  # gold holds the current version only
         kept = keep_batch(root, layer, table, output.facts.batch_id, output.entry.retention_batches)
@@ -103,7 +107,7 @@ def reject_candidate(root: DataRoot, table: str, candidate: Path, batch_id: str)
 
 
 def write_transition(
-    root: DataRoot, group: AtomicGroup, layer: Layer, path: Path, output: LayerOutput, run_id: str | None
+    catalog: CatalogManager, group: AtomicGroup, layer: Layer, path: Path, output: LayerOutput, run_id: str | None
 ) -> tuple[TableMetadata, LayerTransitionLog]:
     """The layer file, its catalog entry and its lineage log, written to the group's temporaries."""
     if output.prewritten is not None:
@@ -115,18 +119,8 @@ def write_transition(
         footer = sink_parquet(stamp_layer(output.frame.lazy(), layer), temporary, stamp(output.facts))
     if output.guard is not None:
         output.guard(footer.num_rows)
-    relative = root.relative(path)
-    metadata = describe_parquet(
-        temporary,
-        layer.value,
-        output.entry,
-        file_path=relative,
-        facts=output.facts,
-        footer=footer,
-        table_name=path.stem,
+    log = output.facts.log(run_id, target_file=output.facts.target_file, row_count_out=footer.num_rows)
+    metadata = update_catalog_on_transition(
+        catalog, log, path, output.entry, footer=footer, group=group, written_at=temporary
     )
-    catalog = CatalogManager(root)
-    group.write_model(catalog.table_file(layer.value, path.stem), metadata)
-    log = output.facts.log(run_id, target_file=relative, row_count_out=metadata.row_count)
-    group.write_model(catalog.lineage_file(log), log)
     return metadata, log

@@ -101,8 +101,12 @@ class RuleGroup:
     def reads_tables(self) -> list[str]:
         return sorted({table for rule in self.rules for table in rule.reads_tables})
 
+    def outcomes(self, facts: GoldFacts) -> dict[str, checks.CheckOutcome]:
+        """Each rule's outcome, by rule name."""
+        return {rule.name: rule.evaluate(facts) for rule in self.rules}
+
     def evaluate(self, facts: GoldFacts) -> checks.CheckOutcome:
-        return checks.combine({rule.name: rule.evaluate(facts) for rule in self.rules})
+        return checks.combine(self.outcomes(facts))
 
 
 def provenance(facts: GoldFacts) -> checks.CheckOutcome:

@@ -13,8 +13,10 @@ from jobforge_dagster.catalog import (
     TransitionFacts,
     TransitionStatus,
     describe_parquet,
+    update_catalog_on_transition,
 )
 from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster_tests.openlineage_events import read_events
 
 
 def test_generate_table_metadata_reads_footer(tmp_path: Path) -> None:
@@ -98,3 +100,30 @@ def test_batches_are_recorded_once(tmp_path: Path) -> None:
     catalog.save_batch(batch.model_copy(update={"first_seen_at": datetime(2030, 1, 1, tzinfo=UTC)}))
     assert catalog.get_batch("t-1") == batch
     assert catalog.get_batch("missing") is None
+
+
+def test_update_catalog_on_transition_saves_metadata_and_log(tmp_path: Path) -> None:
+    """The seed's catalog API: one call records a transition whose file is in place."""
+    root = DataRoot(data_root=str(tmp_path))
+    catalog = CatalogManager(root)
+    path = tmp_path / "silver" / "noc.parquet"
+    path.parent.mkdir()
+    pl.DataFrame({"code": ["00010", "00011"]}).write_parquet(path)
+    batch = BatchRecord(batch_id="noc-abc", table="noc", source_file="source/noc.csv", sha256="ab" * 32, size_bytes=9)
+    log = facts_for(batch, "bronze", "silver", rows_in=2).log("run-1", target_file=None, row_count_out=None)
+    metadata = update_catalog_on_transition(catalog, log, path, "noc")
+    assert (metadata.table_name, metadata.layer, metadata.domain, metadata.row_count) == ("noc", "silver", "noc", 2)
+    assert (metadata.file_path, metadata.batch_id, metadata.source_sha256) == (
+        "silver/noc.parquet",
+        "noc-abc",
+        "ab" * 32,
+    )
+    assert catalog.load_table_metadata("noc", "silver") == metadata
+    [stored] = catalog.get_lineage_logs(batch_id="noc-abc")
+    assert (stored.transition_id, stored.target_file, stored.row_count_out) == (
+        log.transition_id,
+        "silver/noc.parquet",
+        2,
+    )
+    [event] = read_events(root)
+    assert (event["eventType"], event["outputs"][0]["name"]) == ("COMPLETE", "silver/noc.parquet")

@@ -10,7 +10,7 @@ SAMPLE = "noc_unit_groups"
 SAMPLE_FILE = "source/noc_unit_groups_sample.csv"
 
 
-def test_full_flow_writes_every_layer_with_provenance(config, run) -> None:
+def test_full_pipeline_flow(config, run) -> None:
     result = run(config)
     assert result.success
     for layer in LAYERS:
@@ -34,7 +34,7 @@ def test_full_flow_writes_every_layer_with_provenance(config, run) -> None:
     assert not list(config.root.rglob("*.tmp"))
 
 
-def test_transitions_logged_with_row_counts(config, run) -> None:
+def test_layer_transitions_logged(config, run) -> None:
     run(config)
     catalog = CatalogManager(config)
     gold = pl.read_parquet(config.table_path(Layer.GOLD, SAMPLE))
@@ -74,7 +74,7 @@ def test_gold_queryable_via_duckdb(config, run) -> None:
         assert files[0].rsplit("/", 1)[-1] == "noc_unit_groups_sample.csv"
 
 
-def test_provenance_columns_present_in_gold(config, run) -> None:
+def test_provenance_columns_present(config, run) -> None:
     run(config)
     with GoldQueryEngine(config) as engine:
         frame = engine.query(f"SELECT * FROM {SAMPLE}")

@@ -25,6 +25,7 @@ from jobforge_dagster.rules import GoldFacts, table_rule_groups
 from jobforge_dagster.sources import list_source_files
 from jobforge_dagster.transforms.gold import LONG_FORMS
 from jobforge_dagster_tests.conftest import REPO, require_real_data, run_job
+from jobforge_dagster_tests.openlineage_events import field_origins, parse_event, read_events, transitions
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -352,6 +353,32 @@ def test_one_cell_deleted_from_real_gold_fails_the_integrity_check(
         "missing": [{SOURCE_ROW: row, "source_column": column}]
     }
     assert f"1 missing, e.g. row {row} {column}" in outcome.description
+
+
+def test_openlineage_complete_for_every_transition(real: RealRun) -> None:
+    events = read_events(real.config)
+    completes = {p["COMPLETE"]["job"]["name"]: p["COMPLETE"] for p in transitions(events).values() if "COMPLETE" in p}
+    expected = {f"{spec.name}.{layer.value}" for spec in real.fed_tables() for layer in Layer} | {
+        "dim_oasis_attribute.gold"
+    }
+    assert set(completes) == expected and len(expected) == 32 * 4 + 1
+    for name, event in completes.items():
+        assert event["inputs"] and len(event["outputs"]) == 1, name
+        facets = event["outputs"][0]["facets"]
+        assert facets["schema"]["fields"] and facets["columnLineage"]["fields"], name
+    assert all(parse_event(event) for event in events)
+    value = field_origins(completes["cops_employment.gold"], "value")
+    assert [o["field"] for o in value] == [f"col_{year}" for year in range(2023, 2034)]
+    assert {(t["type"], t["subtype"]) for o in value for t in o["transformations"]} == {("DIRECT", "TRANSFORMATION")}
+    [padded] = field_origins(completes["noc_onet_crosswalk.silver"], "noc_code")
+    assert "left-padded with zeros to 5" in padded["transformations"][0]["description"]
+    joined = completes["noc_onet_crosswalk.silver"]["outputs"][0]["facets"]["columnLineage"]["dataset"]
+    assert ("gold/dim_noc.parquet", "noc_code", "JOIN") in {
+        (o["name"], o["field"], o["transformations"][0]["subtype"]) for o in joined
+    }
+    assert "gold/dim_noc.parquet" in {d["name"] for d in completes["noc_onet_crosswalk.silver"]["inputs"]}
+    checked = {e["job"]["name"] for e in events if e["job"]["name"].endswith(".gold.checks")}
+    assert len(checked) == 33
 
 
 def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 from dagster import MetadataValue
 
-from jobforge_dagster.assets.layer_steps import LAYER_STEPS, LayerStep, StepInput
+from jobforge_dagster.assets.layer_steps import LAYER_STEPS, LayerStep, StepInput, code_of
 from jobforge_dagster.batches import batch_of, kept_batch, open_batch
 from jobforge_dagster.catalog import (
     BatchRecord,
@@ -22,14 +22,16 @@ from jobforge_dagster.catalog import (
     parquet_row_count,
     utc_now,
 )
+from jobforge_dagster.column_lineage import ColumnLineage, carried, identity
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import table_keys
 from jobforge_dagster.layer_output import LayerOutput
-from jobforge_dagster.layers import LAYER, SOURCE, Layer
+from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import Lookup
 from jobforge_dagster.transforms import staged
 
+STAGED_CODE = code_of(staged.add_provenance)
 STAGED_TRANSFORMS = ["strict CSV validation", "read every column as text, no type inference", "provenance added"]
 
 
@@ -75,9 +77,10 @@ class LayerBuild:
 
 
 def start(run: TableRun, layer: Layer, source_layer: str, files: list[str], rows_in: int | None) -> TransitionFacts:
+    """The facts of a transition that starts now, recorded as started (an OpenLineage START)."""
     batch = run.batch
     assert batch is not None
-    return TransitionFacts(
+    facts = TransitionFacts(
         table=run.spec.name,
         target_layer=layer.value,
         batch_id=batch.batch_id,
@@ -85,7 +88,10 @@ def start(run: TableRun, layer: Layer, source_layer: str, files: list[str], rows
         source_layer=source_layer,
         source_files=files,
         rows_in=rows_in,
+        target_file=run.root.relative(run.root.table_path(layer, run.spec.layer_table(layer))),
     )
+    run.catalog.record_start(facts, run.run_id)
+    return facts
 
 
 def finish(
@@ -97,7 +103,9 @@ def finish(
     except Exception as error:
         run.catalog.record_failure(facts, run.run_id, error)
         raise
-    facts = facts.completed(done.transforms, done.quarantined_rows, done.quarantine_file, done.rows_in)
+    facts = facts.completed(
+        done.transforms, done.quarantined_rows, done.quarantine_file, done.rows_in, done.column_lineage, done.code
+    )
     return LayerBuild(LayerOutput(done.frame, facts, run.entry(layer), guard), done.display)
 
 
@@ -112,7 +120,8 @@ def from_source(run: TableRun) -> LayerBuild | None:
     def step() -> LayerStep:
         read = opened.scan()
         frame = staged.add_provenance(read.frame, batch.source_file, batch.batch_id, utc_now())
-        return LayerStep(frame, STAGED_TRANSFORMS, rows_in=read.records)
+        lineage = staged_lineage(read.frame.collect_schema().names())
+        return LayerStep(frame, STAGED_TRANSFORMS, rows_in=read.records, column_lineage=lineage, code=STAGED_CODE)
 
     return finish(run, Layer.STAGED, facts, step, guard=opened.guard)
 
@@ -125,8 +134,16 @@ def from_file(run: TableRun, layer: Layer, previous: Path, step: Callable[[StepI
     return finish(run, layer, facts, lambda: step(run.step_input(), pl.scan_parquet(previous)))
 
 
+def staged_lineage(headers: list[str]) -> ColumnLineage:
+    """Each staged column is the source column of the same header, as the exact string in the file."""
+    data = [header for header in headers if header not in PROVENANCE_COLUMNS]
+    return ColumnLineage(fields={header: [identity(header, "the exact string in the file")] for header in data})
+
+
 def restore_staged(given: StepInput, kept: pl.LazyFrame) -> LayerStep:
-    return LayerStep(kept.drop(LAYER), [f"backfill: staged batch {given.batch_id} restored from its kept file"])
+    transforms = [f"backfill: staged batch {given.batch_id} restored from its kept file"]
+    lineage = carried(kept.collect_schema().names())
+    return LayerStep(kept.drop(LAYER), transforms, column_lineage=lineage, code=code_of(restore_staged))
 
 
 def from_kept_batch(run: TableRun, layer: Layer) -> LayerBuild:

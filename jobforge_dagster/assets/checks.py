@@ -1,7 +1,8 @@
 """Rule groups as Dagster asset checks on a gold asset, evaluated in the table's own step after gold is written."""
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -13,8 +14,9 @@ from jobforge_dagster.catalog import CatalogManager, CheckResult, CheckResults
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
 from jobforge_dagster.layers import Layer
+from jobforge_dagster.lineage_export import ChecksRun, RuleResult, exporter_for
 from jobforge_dagster.registry import TableSpec
-from jobforge_dagster.rules import GoldFacts, Lookup, RuleGroup
+from jobforge_dagster.rules import GoldFacts, Lookup, Rule, RuleGroup
 
 
 def check_specs(groups: list[RuleGroup], gold_key: AssetKey) -> list[AssetCheckSpec]:
@@ -82,12 +84,18 @@ class CheckLog:
 
 def evaluate_checks(
     groups: list[RuleGroup], facts: GoldFacts, selected: set[str], log: CheckLog
-) -> dict[str, checks.CheckOutcome]:
-    """Evaluate the selected rule groups on a gold file and record the outcomes in the catalog."""
-    outcomes = {group.name: group.evaluate(facts) for group in groups if group.name in selected}
+) -> tuple[dict[str, checks.CheckOutcome], list[RuleResult]]:
+    """Evaluate the selected rule groups on a gold file, record the outcomes in the catalog; return each
+    group's outcome and each rule's result (for OpenLineage)."""
+    outcomes: dict[str, checks.CheckOutcome] = {}
+    results: list[RuleResult] = []
+    for group in (group for group in groups if group.name in selected):
+        by_rule = group.outcomes(facts)
+        outcomes[group.name] = checks.combine(by_rule)
+        results += [rule_result(rule, by_rule[rule.name]) for rule in group.rules]
     if outcomes:
         log.save(facts.gold_path, outcomes)
-    return outcomes
+    return outcomes, results
 
 
 def blocking_failures(outcomes: dict[str, checks.CheckOutcome]) -> list[str]:
@@ -101,10 +109,47 @@ def blocking_failures(outcomes: dict[str, checks.CheckOutcome]) -> list[str]:
 
 def run_checks(
     groups: list[RuleGroup], gold_key: AssetKey, facts: GoldFacts, selected: set[str], log: CheckLog
-) -> Iterator[AssetCheckResult]:
-    """Evaluate the selected rule groups on the gold file just written, record them, report them to Dagster."""
-    for name, outcome in evaluate_checks(groups, facts, selected, log).items():
+) -> Generator[AssetCheckResult, None, list[RuleResult]]:
+    """Evaluate the selected rule groups on the gold file just written, record them, report them to Dagster;
+    return every rule's result."""
+    outcomes, results = evaluate_checks(groups, facts, selected, log)
+    for name, outcome in outcomes.items():
         yield check_result(gold_key, name, outcome)
+    return results
+
+
+def rule_column(rule: Rule) -> str | None:
+    """The one gold column a rule tests, if it tests one."""
+    params = rule.params
+    if "reference" in params:
+        return params["reference"].column
+    key = params.get("key") or []
+    return params.get("column") or (key[0] if len(key) == 1 else None)
+
+
+def rule_result(rule: Rule, outcome: checks.CheckOutcome) -> RuleResult:
+    return RuleResult(
+        name=rule.name,
+        assertion=rule.fn.__name__,
+        passed=outcome.passed,
+        severity=outcome.severity.value.lower(),
+        description=f"{rule.description}: {outcome.description}",
+        column=rule_column(rule),
+    )
+
+
+def announce_checks(
+    root: DataRoot, table: str, facts: GoldFacts, run_id: str, started_at: datetime, results: list[RuleResult]
+) -> None:
+    """The rules' results as OpenLineage `dataQualityAssertions` on the gold file (job `<table>.gold.checks`)."""
+    if not results:
+        return
+
+    def checks_run() -> ChecksRun:
+        batch_id, sha256 = read_stamp(facts.gold_path)
+        return ChecksRun(table, root.relative(facts.gold_path), batch_id, sha256, run_id, started_at, results)
+
+    exporter_for(root.root).checked(checks_run)
 
 
 def check_result(asset_key: AssetKey, name: str, outcome: checks.CheckOutcome) -> AssetCheckResult:

@@ -7,6 +7,7 @@ import polars as pl
 from dagster import MetadataValue, TableColumnDep, TableColumnLineage
 
 from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.column_lineage import ColumnLineage
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.keys import layer_key
@@ -15,12 +16,17 @@ from jobforge_dagster.parquet import sink_parquet_atomic
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import Lookup
 from jobforge_dagster.transforms import bronze, silver
-from jobforge_dagster.transforms.gold import gold_transform
+from jobforge_dagster.transforms.gold import gold_lineage, gold_transform
+
+
+def code_of(function: Callable) -> str:
+    """`module.function`: where the code that builds a layer lives."""
+    return f"{function.__module__}.{function.__qualname__}"
 
 
 @dataclass(frozen=True)
 class LayerStep:
-    """A layer's frame and what its transform did to the rows."""
+    """A layer's frame, what its transform did to the rows, and where each column came from."""
 
     frame: pl.LazyFrame
     transforms: list[str]
@@ -28,6 +34,8 @@ class LayerStep:
     quarantined_rows: int = 0
     quarantine_file: str | None = None
     rows_in: int | None = None
+    column_lineage: ColumnLineage = field(default_factory=ColumnLineage)
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,14 @@ def bronze_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
         "renamed_columns": MetadataValue.json({old: new for old, new in plan.mapping.items() if old != new}),
         "null_tokens": MetadataValue.json(null_tokens),
     }
-    return LayerStep(bronze.standardise(upstream, plan), transforms, display)
+    columns = bronze.lineage(plan, upstream.collect_schema().names())
+    return LayerStep(
+        bronze.standardise(upstream, plan),
+        transforms,
+        display,
+        column_lineage=columns,
+        code=code_of(bronze.standardise),
+    )
 
 
 def silver_repairs(spec: TableSpec, cleaned: pl.LazyFrame) -> tuple[pl.LazyFrame, list[str], dict[str, int]]:
@@ -137,13 +152,30 @@ def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
         quarantined = footer.num_rows if footer is not None else 0
     quarantine_file = given.root.relative(path) if quarantined else None
     display = {"repaired_codes": MetadataValue.json(changed)} if changed else {}
-    return LayerStep(result.passed, result.transforms, display, quarantined, quarantine_file)
+    columns = silver_lineage(given, upstream)
+    return LayerStep(
+        result.passed, result.transforms, display, quarantined, quarantine_file, column_lineage=columns, code=SPLIT
+    )
+
+
+def silver_lineage(given: StepInput, upstream: pl.LazyFrame) -> ColumnLineage:
+    """Silver's column lineage; the gold files its references are checked against are inputs too."""
+    files = {
+        ref.column: given.root.relative(given.root.table_path(Layer.GOLD, ref.table)) for ref in given.spec.references
+    }
+    return silver.lineage(given.spec, upstream.collect_schema().names(), silver.string_columns(upstream), files)
 
 
 def gold_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
     name = given.spec.gold_transform
-    return LayerStep(gold_transform(name)(upstream), [f"gold transform: {name or 'identity'}"])
+    transform = gold_transform(name)
+    columns = gold_lineage(name, upstream.collect_schema().names())
+    return LayerStep(
+        transform(upstream), [f"gold transform: {name or 'identity'}"], column_lineage=columns, code=code_of(transform)
+    )
 
+
+SPLIT = code_of(silver.split)
 
 #: How each layer after staged is built from the one before it.
 LAYER_STEPS: dict[Layer, Callable[[StepInput, pl.LazyFrame], LayerStep]] = {

@@ -21,16 +21,18 @@ from dagster import (
 )
 from pydantic import Field
 
+from jobforge_dagster import lineage_export
 from jobforge_dagster.assets.builders import LayerBuild, TableRun, build_layer
 from jobforge_dagster.assets.checks import (
     CheckLog,
+    announce_checks,
     blocking_failures,
     check_result,
     check_specs,
     evaluate_checks,
     table_gold_facts,
 )
-from jobforge_dagster.catalog import TransitionFacts
+from jobforge_dagster.catalog import TransitionFacts, utc_now
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
 from jobforge_dagster.keys import layer_key, output_name, table_keys
@@ -113,10 +115,9 @@ def check_then_publish(
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
     output = build.output
     candidate = stage_candidate(root, Layer.GOLD, spec.gold_table, output, run.run_id)
-    facts = table_gold_facts(root, spec, run.lookup, gold_path=candidate)
-    outcomes = evaluate_checks(
-        table_rule_groups(spec), facts, selected, CheckLog(run.catalog, spec.gold_table, run.run_id)
-    )
+    facts, started = table_gold_facts(root, spec, run.lookup, gold_path=candidate), utc_now()
+    log = CheckLog(run.catalog, spec.gold_table, run.run_id)
+    outcomes, results = evaluate_checks(table_rule_groups(spec), facts, selected, log)
     if failed := blocking_failures(outcomes):
         rejected = reject_candidate(root, spec.gold_table, candidate, output.facts.batch_id)
         reason = (
@@ -127,6 +128,8 @@ def check_then_publish(
         context.log.error(f"gold/{spec.gold_table}: {reason}")
     else:
         yield Output(replace(output, prewritten=candidate), output_name=output_name(key), metadata=build.display)
+        rejected = root.table_path(Layer.GOLD, spec.gold_table)
+    announce_checks(root, spec.name, replace(facts, gold_path=rejected), run.run_id, started, results)
     for name, outcome in outcomes.items():
         yield check_result(key, name, outcome)
 
@@ -195,6 +198,9 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
     def _medallion(
         context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult]:
-        yield from materialize_table(context, data_root, gold, spec, config.batch_id)
+        try:
+            yield from materialize_table(context, data_root, gold, spec, config.batch_id)
+        finally:  # the table's lineage events are on disk when its step ends
+            lineage_export.flush(files_only=True)
 
     return _medallion

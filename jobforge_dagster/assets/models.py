@@ -6,10 +6,12 @@ from collections.abc import Iterator
 import polars as pl
 from dagster import AssetCheckResult, AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
 
-from jobforge_dagster import checks
-from jobforge_dagster.assets.checks import CheckLog, check_specs, run_checks
+from jobforge_dagster import checks, lineage_export
+from jobforge_dagster.assets.checks import CheckLog, announce_checks, check_specs, run_checks
+from jobforge_dagster.assets.layer_steps import code_of
 from jobforge_dagster.assets.medallion import clean_stale_temporaries
-from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts
+from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, utc_now
+from jobforge_dagster.column_lineage import ColumnLineage, identity, transformed
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
 from jobforge_dagster.layer_output import LayerOutput
@@ -44,13 +46,18 @@ RULE_GROUPS = [
 ]
 
 
+def rating_headers(spec: TableSpec, staged: pl.LazyFrame) -> dict[str, str]:
+    """Staged header -> gold attribute, for the rating columns of a staged OaSIS table."""
+    names = [name for name in staged.collect_schema().names() if name not in PROVENANCE_COLUMNS]
+    return {header: name for header, name in column_mapping(names, spec.renames).items() if name not in OASIS_INDEX}
+
+
 def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
     """One row per rating column of a staged OaSIS table: the gold attribute and the header it came from.
 
     `_source_row` is 0 and `_source_line` 1: the row comes from the header record.
     """
-    names = [name for name in staged.collect_schema().names() if name not in PROVENANCE_COLUMNS]
-    mapping = column_mapping(names, spec.renames)
+    headers = rating_headers(spec, staged)
     origin = staged.select(SOURCE_FILE, INGESTED_AT, BATCH_ID).head(1).collect().row(0, named=True)
     rows = [
         {
@@ -60,8 +67,7 @@ def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
             "source_header": header,
             "position": position,
         }
-        for position, (header, attribute) in enumerate(mapping.items(), start=1)
-        if attribute not in OASIS_INDEX
+        for position, (header, attribute) in enumerate(headers.items(), start=1)
     ]
     return pl.DataFrame(rows).with_columns(
         pl.lit(origin[SOURCE_FILE]).alias(SOURCE_FILE),
@@ -72,10 +78,35 @@ def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+#: How each column of the dimension derives from a rating column's header.
+HEADER_DERIVED = {
+    "attribute": "the header's bronze name (snake_case, declared renames)",
+    "attribute_name": "the header with its whitespace trimmed",
+    "source_header": "the header as spelled in the file",
+    "position": "the header's position among the table's rating columns",
+}
+
+
+def attribute_lineage(headers_by_file: dict[str, list[str]]) -> ColumnLineage:
+    """Each column from the rating headers of every staged file; provenance from each file's own columns."""
+    fields = {
+        column: [transformed(header, how, file) for file, headers in headers_by_file.items() for header in headers]
+        for column, how in HEADER_DERIVED.items()
+    }
+    for column in (SOURCE_FILE, INGESTED_AT, BATCH_ID):
+        fields[column] = [identity(column, "the file's first row", file) for file in headers_by_file]
+    return ColumnLineage(fields=fields)
+
+
 def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
     """The dimension from the staged rating tables, with its transition facts (one header record per table)."""
+    started = utc_now()
     paths = [root.table_path(Layer.STAGED, spec.name) for spec in ratings]
     frame = pl.concat([attribute_rows(spec, pl.scan_parquet(path)) for spec, path in zip(ratings, paths, strict=True)])
+    headers = {
+        root.relative(path): list(rating_headers(spec, pl.scan_parquet(path)))
+        for spec, path in zip(ratings, paths, strict=True)
+    }
     batches = sorted(frame[BATCH_ID].unique().to_list())
     digest = hashlib.sha256("\n".join(batches).encode()).hexdigest()
     facts = TransitionFacts(
@@ -87,6 +118,10 @@ def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
         source_files=[root.relative(path) for path in paths],
         rows_in=len(paths),
         transforms=["rating headers of each OaSIS table: bronze name, whitespace-trimmed name, exact header"],
+        started_at=started,
+        target_file=root.relative(root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)),
+        column_lineage=attribute_lineage(headers),
+        code=code_of(attribute_rows),
     )
     entry = CatalogEntry(domain="oasis", upstream_tables=[f"staged/{spec.name}" for spec in ratings])
     return LayerOutput(frame, facts, entry)
@@ -113,11 +148,15 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         with exclusive_lock(data_root.lock_path(OASIS_ATTRIBUTE)):
             clean_stale_temporaries(context, data_root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             output = attribute_output(data_root, ratings)
+            CatalogManager(data_root).record_start(output.facts, context.run.run_id)
             batches = sorted(output.frame[BATCH_ID].unique().to_list())
             yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
-            facts = GoldFacts(data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE), gold.distinct_values)
+            gold_path = data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
+            facts, started = GoldFacts(gold_path, gold.distinct_values), utc_now()
             selected = {key.name for key in context.selected_asset_check_keys}
             log = CheckLog(CatalogManager(data_root), OASIS_ATTRIBUTE, context.run.run_id)
-            yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
+            results = yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
+            announce_checks(data_root, OASIS_ATTRIBUTE, facts, context.run.run_id, started, results)
+            lineage_export.flush(files_only=True)
 
     return dim_oasis_attribute

@@ -1,4 +1,5 @@
-"""The catalog: models written to disk (`models`), parquet footers described (`describe`), the JSON store (`store`)."""
+"""The catalog: models written to disk (`models`), parquet footers described (`describe`), the JSON store (`store`),
+and `update_catalog_on_transition` (`transitions`), which records a successful transition in one call."""
 
 from jobforge_dagster.catalog.describe import describe_parquet, parquet_row_count
 from jobforge_dagster.catalog.models import (
@@ -14,6 +15,8 @@ from jobforge_dagster.catalog.models import (
     utc_now,
 )
 from jobforge_dagster.catalog.store import CatalogManager
+from jobforge_dagster.catalog.transitions import update_catalog_on_transition
+from jobforge_dagster.column_lineage import ColumnLineage, ColumnOrigin
 
 __all__ = [
     "BatchRecord",
@@ -21,12 +24,15 @@ __all__ = [
     "CatalogManager",
     "CheckResult",
     "CheckResults",
+    "ColumnLineage",
     "ColumnMetadata",
+    "ColumnOrigin",
     "LayerTransitionLog",
     "TableMetadata",
     "TransitionFacts",
     "TransitionStatus",
     "describe_parquet",
     "parquet_row_count",
+    "update_catalog_on_transition",
     "utc_now",
 ]

@@ -6,7 +6,13 @@ import polars as pl
 import pyarrow.parquet as pq
 from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableSchema
 
-from jobforge_dagster.catalog.models import CatalogEntry, ColumnMetadata, TableMetadata, TransitionFacts
+from jobforge_dagster.catalog.models import (
+    CatalogEntry,
+    ColumnMetadata,
+    LayerTransitionLog,
+    TableMetadata,
+    TransitionFacts,
+)
 
 
 def parquet_row_count(path: Path) -> int:
@@ -47,13 +53,13 @@ def describe_parquet(
     entry: CatalogEntry,
     *,
     file_path: str,
-    facts: TransitionFacts | None = None,
+    facts: TransitionFacts | LayerTransitionLog | None = None,
     footer: pq.FileMetaData | None = None,
     table_name: str | None = None,
 ) -> TableMetadata:
-    """Describe a parquet file from its footer (read here unless given): rows, columns, types, null counts.
-
-    `table_name` names a file written under a temporary name (default: the file's stem).
+    """Describe a parquet file from its footer (read here unless given): rows, columns, types, null counts;
+    batch and source sha256 from the transition's facts or log. `table_name` names a file written under a
+    temporary name (default: the file's stem).
     """
     path = Path(path)
     footer = footer or pq.read_metadata(path)

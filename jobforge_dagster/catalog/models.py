@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from jobforge_dagster.column_lineage import ColumnLineage
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -43,8 +45,12 @@ class TransitionStatus(StrEnum):
     FAILED = "failed"
 
 
+def new_transition_id() -> str:
+    return uuid.uuid4().hex
+
+
 class LayerTransitionLog(BaseModel):
-    transition_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    transition_id: str = Field(default_factory=new_transition_id)
     table: str
     batch_id: str
     source_layer: str
@@ -62,6 +68,8 @@ class LayerTransitionLog(BaseModel):
     errors: list[str] = Field(default_factory=list)
     source_sha256: str | None = None
     run_id: str | None = None
+    column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
+    code: str | None = Field(default=None, description="The function that built the layer (module.function).")
 
 
 class BatchRecord(BaseModel):
@@ -89,9 +97,27 @@ class CatalogEntry(BaseModel):
     retention_batches: int | None = Field(default=None, description="Batches kept per layer (None: all).")
 
 
+#: Fields a transition's facts and its log have in common, under the same name.
+SHARED_WITH_LOG = {
+    "transition_id",
+    "table",
+    "batch_id",
+    "source_layer",
+    "target_layer",
+    "source_files",
+    "quarantined_rows",
+    "quarantine_file",
+    "started_at",
+    "source_sha256",
+    "column_lineage",
+    "code",
+}
+
+
 class TransitionFacts(BaseModel):
     """What a builder knows about one layer transition before its output is written."""
 
+    transition_id: str = Field(default_factory=new_transition_id)
     table: str
     target_layer: str
     batch_id: str
@@ -103,6 +129,9 @@ class TransitionFacts(BaseModel):
     quarantined_rows: int = 0
     quarantine_file: str | None = None
     started_at: datetime = Field(default_factory=utc_now)
+    target_file: str | None = Field(default=None, description="The layer file this transition writes (relative).")
+    column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
+    code: str | None = None
 
     def completed(
         self,
@@ -110,9 +139,12 @@ class TransitionFacts(BaseModel):
         quarantined_rows: int = 0,
         quarantine_file: str | None = None,
         rows_in: int | None = None,
+        column_lineage: ColumnLineage | None = None,
+        code: str | None = None,
     ) -> "TransitionFacts":
         """These facts with what the layer's transform did (and, for staged, the records the file holds)."""
         update = {"transforms": transforms, "quarantined_rows": quarantined_rows, "quarantine_file": quarantine_file}
+        update |= {"column_lineage": column_lineage or ColumnLineage(), "code": code}
         if rows_in is not None:
             update["rows_in"] = rows_in
         return self.model_copy(update=update)
@@ -131,17 +163,9 @@ class TransitionFacts(BaseModel):
             TransitionStatus.PARTIAL if self.quarantined_rows else TransitionStatus.SUCCESS
         )
         return LayerTransitionLog(
-            table=self.table,
-            batch_id=self.batch_id,
-            source_layer=self.source_layer,
-            target_layer=self.target_layer,
-            source_files=self.source_files,
+            **self.model_dump(include=SHARED_WITH_LOG),
             row_count_in=self.rows_in,
-            quarantined_rows=self.quarantined_rows,
-            quarantine_file=self.quarantine_file,
             transforms_applied=self.transforms,
-            started_at=self.started_at,
-            source_sha256=self.source_sha256,
             run_id=run_id,
             status=status,
             **outcome,

@@ -1,6 +1,7 @@
 """The catalog on disk, `<data root>/catalog/`: table JSON per layer, one lineage log per transition, batches."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobforge_dagster.catalog.models import (
     BatchRecord,
@@ -12,12 +13,22 @@ from jobforge_dagster.catalog.models import (
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.storage import write_model
 
+if TYPE_CHECKING:
+    from jobforge_dagster.lineage_export import LineageExporter
+
 
 class CatalogManager:
-    """Reads and writes the JSON catalog; every write is atomic."""
+    """Reads and writes the JSON catalog; every write is atomic. Each transition it records (started, done,
+    failed) is also announced as an OpenLineage event (`lineage_export`)."""
 
     def __init__(self, root: DataRoot) -> None:
         self.root = root
+
+    @property
+    def lineage(self) -> "LineageExporter":
+        from jobforge_dagster.lineage_export import exporter_for  # imported here: it imports the catalog's models
+
+        return exporter_for(self.root.root)
 
     def table_file(self, layer: str, table: str) -> Path:
         return self.root.catalog_tables_dir() / layer / f"{table}.json"
@@ -44,9 +55,23 @@ class CatalogManager:
         write_model(path, log)
         return path
 
+    def record_start(self, facts: TransitionFacts, run_id: str | None) -> None:
+        """A transition has started: announced (OpenLineage START); the catalog writes nothing until it ends."""
+        self.lineage.started(facts, run_id)
+
+    def record_transition(self, log: LayerTransitionLog, metadata: TableMetadata) -> Path:
+        """A transition whose file is in place: its table metadata, its lineage log, announced (COMPLETE)."""
+        self.save_table_metadata(metadata)
+        path = self.save_lineage_log(log)
+        self.lineage.completed(log, metadata)
+        return path
+
     def record_failure(self, facts: TransitionFacts, run_id: str | None, error: BaseException) -> Path:
-        """The one way a failed transition is logged (status `failed`, with the error)."""
-        return self.save_lineage_log(facts.failed(run_id, error))
+        """The one way a failed transition is logged (status `failed`, with the error), and announced (FAIL)."""
+        failed = facts.failed(run_id, error)
+        path = self.save_lineage_log(failed)
+        self.lineage.failed(facts, failed)
+        return path
 
     def get_lineage_logs(self, batch_id: str | None = None, table: str | None = None) -> list[LayerTransitionLog]:
         """Transition logs, oldest first, optionally for one batch or one table."""

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from jobforge_dagster.column_lineage import ColumnLineage, ColumnOrigin, identity, provenance_carried, transformed
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
 from jobforge_dagster.naming import unique_snake_case
@@ -92,6 +93,23 @@ def standardise(frame: pl.LazyFrame, plan: BronzePlan) -> pl.LazyFrame:
     tokens = [_without_tokens(c, plan).alias(c) for c in plan.null_token_columns() if c not in plan.types]
     casts = [_cast(column, dtype, plan).alias(column) for column, dtype in plan.types.items()]
     return renamed.with_columns(*tokens, *casts)
+
+
+def column_origin(header: str, name: str, plan: BronzePlan, token_columns: list[str]) -> ColumnOrigin:
+    """Where bronze column `name` comes from: its staged header, renamed (IDENTITY) or also changed (TRANSFORMATION)."""
+    renamed = f"renamed from {header!r}" if header != name else "name kept"
+    changes = [f"null tokens {plan.null_values} to null"] if name in token_columns else []
+    if name in plan.types:
+        separator = f", separator {plan.thousands_separator!r} removed" if plan.thousands_separator else ""
+        changes.append(f"cast to {plan.types[name]}{separator}")
+    return transformed(header, "; ".join([renamed, *changes])) if changes else identity(header, renamed)
+
+
+def lineage(plan: BronzePlan, staged_columns: list[str]) -> ColumnLineage:
+    """Each bronze column from its staged header; provenance carried."""
+    tokens = plan.null_token_columns()
+    fields = {name: [column_origin(header, name, plan, tokens)] for header, name in plan.mapping.items()}
+    return ColumnLineage(fields=fields).merged(provenance_carried(staged_columns))
 
 
 def count_null_tokens(frame: pl.LazyFrame, plan: BronzePlan) -> dict[str, int]:

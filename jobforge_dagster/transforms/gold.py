@@ -1,5 +1,9 @@
 """Silver -> gold: the business-ready table. By default the silver table itself; a registry entry may
-name one of the transforms below (`gold_transform:`)."""
+name one of the transforms below (`gold_transform:`).
+
+Each transform is followed by its column lineage (`<name>_lineage`): from the silver column names, which gold
+column comes from which silver column(s) and how (see `column_lineage`). `GOLD_LINEAGE` pairs them by name.
+"""
 
 import re
 from collections.abc import Callable
@@ -7,9 +11,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from jobforge_dagster.column_lineage import ColumnLineage, carried, indirect, provenance_carried, transformed
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
 
 GoldTransform = Callable[[pl.LazyFrame], pl.LazyFrame]
+#: A gold transform's column lineage, from the silver column names.
+GoldLineage = Callable[[list[str]], ColumnLineage]
 
 #: COPS codes that are not unit groups: `00000` (all occupations), `TEER_n`, `NOC1_n`.
 UNIT_GROUP = r"^\d{5}$"
@@ -31,6 +38,10 @@ def data_columns(frame: pl.LazyFrame) -> list[str]:
 def identity(silver: pl.LazyFrame) -> pl.LazyFrame:
     """Gold is the validated silver table."""
     return silver
+
+
+def identity_lineage(columns: list[str]) -> ColumnLineage:
+    return carried(columns)
 
 
 def is_aggregate(code: str = "noc_code") -> pl.Expr:
@@ -61,9 +72,20 @@ def year_columns(names: list[str]) -> list[str]:
     return [name for name in names if YEAR_COLUMN.match(name)]
 
 
-def rating_columns(names: list[str]) -> list[str]:
-    """The OaSIS rating columns among `names` (data columns): the columns `oasis_long` melts."""
-    return [name for name in names if name not in OASIS_INDEX]
+def dim_noc_lineage(columns: list[str]) -> ColumnLineage:
+    kept = carried(["noc_code", "level", "level_name", "title", "definition"])
+    derived = {
+        "parent_code": [transformed("noc_code", "the code without its last character; null at level 1")],
+        "broad_category": [transformed("noc_code", "first character of the code")],
+        "teer": [transformed("noc_code", "second digit of a five-digit code, as Int8")],
+    }
+    return kept.merged(ColumnLineage(fields=derived)).merged(provenance_carried(columns))
+
+
+def aggregate_flag(code: str = "noc_code") -> ColumnLineage:
+    """Lineage of `is_aggregate`."""
+    description = f"true unless {code} is a five-digit unit group, or {code} is {ALL_OCCUPATIONS}"
+    return ColumnLineage(fields={"is_aggregate": [transformed(code, description)]})
 
 
 def cops_long(silver: pl.LazyFrame) -> pl.LazyFrame:
@@ -81,12 +103,40 @@ def cops_long(silver: pl.LazyFrame) -> pl.LazyFrame:
     ).sort(SOURCE_ROW, "year")
 
 
+def unpivoted(on: list[str], variable: tuple[str, str], value: tuple[str, str]) -> ColumnLineage:
+    """Lineage of an unpivot over columns `on`: the `variable` column from each column's name, the `value`
+    column from its cells (each a (name, how) pair), rows re-ordered by source row."""
+    (variable_name, from_name), (value_name, from_cells) = variable, value
+    return ColumnLineage(
+        fields={
+            variable_name: [transformed(column, f"unpivot: {from_name}") for column in on],
+            value_name: [transformed(column, f"unpivot: {from_cells}") for column in on],
+        },
+        dataset=[indirect(SOURCE_ROW, "SORT", "rows ordered by source row")],
+    )
+
+
+def cops_long_lineage(columns: list[str]) -> ColumnLineage:
+    years = year_columns(columns)
+    unpivot = unpivoted(years, ("year", "the year in the column's name (col_2024 -> 2024)"), ("value", "the cell"))
+    return carried(["noc_code"]).merged(aggregate_flag()).merged(unpivot).merged(provenance_carried(columns))
+
+
 def cops_flagged(silver: pl.LazyFrame) -> pl.LazyFrame:
     """COPS tables without year columns, with aggregate rows flagged next to the code."""
     names = data_columns(silver)
     return silver.select(
         "noc_code", is_aggregate(), *[name for name in names if name != "noc_code"], *provenance(silver)
     )
+
+
+def cops_flagged_lineage(columns: list[str]) -> ColumnLineage:
+    return carried(columns).merged(aggregate_flag())
+
+
+def rating_columns(columns: list[str]) -> list[str]:
+    """The OaSIS rating columns of a silver table: every data column but the code and the label."""
+    return [column for column in columns if column not in (*PROVENANCE_COLUMNS, *OASIS_INDEX)]
 
 
 def oasis_long(silver: pl.LazyFrame) -> pl.LazyFrame:
@@ -102,6 +152,16 @@ def oasis_long(silver: pl.LazyFrame) -> pl.LazyFrame:
         "rating",
         *provenance(silver),
     ).sort(SOURCE_ROW, maintain_order=True)
+
+
+def noc_code_of_oasis() -> ColumnLineage:
+    """Lineage of `noc_code` taken from `oasis_code`."""
+    return ColumnLineage(fields={"noc_code": [transformed("oasis_code", "first five characters (the unit group)")]})
+
+
+def oasis_long_lineage(columns: list[str]) -> ColumnLineage:
+    unpivot = unpivoted(rating_columns(columns), ("attribute", "the rating column's name"), ("rating", "the cell"))
+    return carried(["oasis_code"]).merged(noc_code_of_oasis()).merged(unpivot).merged(provenance_carried(columns))
 
 
 def with_noc_code(silver: pl.LazyFrame) -> pl.LazyFrame:
@@ -138,6 +198,10 @@ LONG_FORMS: dict[str, LongForm] = {
 }
 
 
+def with_noc_code_lineage(columns: list[str]) -> ColumnLineage:
+    return carried(columns).merged(noc_code_of_oasis())
+
+
 #: Named gold transforms a registry entry may choose with `gold_transform:`.
 GOLD_TRANSFORMS: dict[str, GoldTransform] = {
     "identity": identity,
@@ -147,6 +211,22 @@ GOLD_TRANSFORMS: dict[str, GoldTransform] = {
     "oasis_long": oasis_long,
     "with_noc_code": with_noc_code,
 }
+
+
+#: Each transform's column lineage, by the same names.
+GOLD_LINEAGE: dict[str, GoldLineage] = {
+    "identity": identity_lineage,
+    "dim_noc": dim_noc_lineage,
+    "cops_long": cops_long_lineage,
+    "cops_flagged": cops_flagged_lineage,
+    "oasis_long": oasis_long_lineage,
+    "with_noc_code": with_noc_code_lineage,
+}
+
+
+def gold_lineage(name: str | None, silver_columns: list[str]) -> ColumnLineage:
+    """Column lineage of the named gold transform over a silver table with these columns."""
+    return GOLD_LINEAGE[name or "identity"](silver_columns)
 
 
 def gold_transform(name: str | None) -> GoldTransform:

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from jobforge_dagster.column_lineage import ColumnLineage, ColumnOrigin, carried, indirect, transformed
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON
-from jobforge_dagster.registry import SilverRule
+from jobforge_dagster.registry import SilverRule, TableSpec
 
 
 @dataclass(frozen=True)
@@ -166,3 +167,34 @@ def split(
         quarantined=flagged.filter(bad),
         transforms=transforms,
     )
+
+
+def repair_descriptions(spec: TableSpec) -> dict[str, str]:
+    """The declared code repair of each repaired column."""
+    padded = {column: f"all-digit codes left-padded with zeros to {width}" for column, width in spec.pad_codes.items()}
+    restored = {column: f"spreadsheet-shortened codes restored to {fmt}" for column, fmt in spec.decimal_codes.items()}
+    return padded | restored
+
+
+def row_filters(spec: TableSpec, reference_files: dict[str, str]) -> list[ColumnOrigin]:
+    """What decides which rows reach silver: rules, references (joined to a gold file) and the key."""
+    found = [indirect(rule.column, "FILTER", f"rows failing '{rule.name}' quarantined") for rule in spec.rules]
+    for ref in spec.references:
+        found.append(indirect(ref.column, "FILTER", f"rows whose {ref.column} is not in {ref.table} quarantined"))
+        found.append(indirect(ref.table_column, "JOIN", f"matched on {ref.column}", reference_files[ref.column]))
+    key = ", ".join(spec.key_columns)
+    found += [indirect(column, "FILTER", f"de-duplicated on ({key}), first row kept") for column in spec.key_columns]
+    return found
+
+
+def lineage(spec: TableSpec, columns: list[str], strings: list[str], reference_files: dict[str, str]) -> ColumnLineage:
+    """Text columns trimmed and blanks nulled, declared codes repaired (TRANSFORMATION); rows filtered (INDIRECT).
+
+    `strings` are the text columns `clean` touches; `reference_files` maps a referencing column to the gold file
+    it is checked against."""
+    repairs = repair_descriptions(spec)
+    changed = {
+        column: [transformed(column, "; ".join(filter(None, ["trimmed, blank to null", repairs.get(column)])))]
+        for column in strings
+    }
+    return carried(columns).merged(ColumnLineage(fields=changed, dataset=row_filters(spec, reference_files)))

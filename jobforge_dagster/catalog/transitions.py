@@ -1,0 +1,52 @@
+"""The seed's catalog API: record a successful layer transition in the catalog in one call."""
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from jobforge_dagster.catalog.describe import describe_parquet
+from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata
+from jobforge_dagster.catalog.store import CatalogManager
+from jobforge_dagster.storage import AtomicGroup
+
+
+def update_catalog_on_transition(
+    catalog: CatalogManager,
+    transition_log: LayerTransitionLog,
+    target_path: Path,
+    domain: str | CatalogEntry,
+    *,
+    footer: pq.FileMetaData | None = None,
+    group: AtomicGroup | None = None,
+    written_at: Path | None = None,
+) -> TableMetadata:
+    """Record a transition of the file at `target_path`: describe it (from `footer` if given), save its table
+    metadata and the lineage log (target file and rows out filled in if missing). `domain` is the table's domain,
+    or its whole catalog entry. Returns the table metadata.
+
+    Alone, the file must be in place, and the transition is announced (OpenLineage COMPLETE). With `group`, the
+    two JSON files join that atomic group, committed with the layer file written at `written_at`; the caller
+    announces the transition once the group is committed.
+    """
+    target_path = Path(target_path)
+    entry = domain if isinstance(domain, CatalogEntry) else CatalogEntry(domain=domain)
+    relative = catalog.root.relative(target_path)
+    metadata = describe_parquet(
+        written_at or target_path,
+        transition_log.target_layer,
+        entry,
+        file_path=relative,
+        facts=transition_log,
+        footer=footer,
+        table_name=target_path.stem,
+    )
+    update = {"target_file": transition_log.target_file or relative}
+    if transition_log.row_count_out is None:
+        update["row_count_out"] = metadata.row_count
+    log = transition_log.model_copy(update=update)
+    if group is None:
+        catalog.record_transition(log, metadata)
+    else:
+        group.write_model(catalog.table_file(metadata.layer, metadata.table_name), metadata)
+        group.write_model(catalog.lineage_file(log), log)
+    return metadata

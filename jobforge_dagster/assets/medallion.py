@@ -70,6 +70,8 @@ def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name
         (root.root / "quarantine" / name, ""),
         (root.catalog_batches_dir(), f"{name}-"),
         (root.catalog_lineage_dir(), f"{name}--"),
+        (root.catalog_dir() / "checks", f"{gold_name}--"),
+        (root.root / "raw" / name, ""),
     ]
     for folder, prefix in places:
         for stale in remove_stale_temporaries(folder, prefix):

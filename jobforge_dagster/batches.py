@@ -1,6 +1,7 @@
 """Batches: one version of one source file. Opening one from the source, finding the batch a layer file
 was built from, and the batch history kept beside each layer."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,11 +111,15 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
 
 def kept_batch(root: DataRoot, layer: Layer, table: str, batch_id: str) -> Path:
     """The kept file of one batch of a staged, bronze or silver table; a clear error listing the kept ones."""
-    path = root.batch_path(layer, table, batch_id)
-    if not path.exists():
-        kept = sorted(p.stem.removeprefix("batch=") for p in path.parent.glob("batch=*.parquet"))
-        raise FileNotFoundError(f"no kept {layer.value} batch {batch_id!r} for {table}; kept: {kept}")
-    return path
+    folder = root.layer_dir(layer) / table
+    path = folder / f"batch={batch_id}.parquet"
+    well_formed = re.fullmatch(rf"{re.escape(table)}-[0-9a-f]{{12}}", batch_id) is not None
+    if well_formed and path.exists():
+        return path
+    kept = sorted(p.stem.removeprefix("batch=") for p in folder.glob("batch=*.parquet"))
+    if not well_formed:
+        raise FileNotFoundError(f"{batch_id!r} is not a batch id of {table} ({table}-<12 hex digits>); kept: {kept}")
+    raise FileNotFoundError(f"no kept {layer.value} batch {batch_id!r} for {table}; kept: {kept}")
 
 
 def keep_batch(root: DataRoot, layer: Layer, table: str, batch_id: str, retention: int | None) -> Path:

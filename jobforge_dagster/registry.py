@@ -1,5 +1,6 @@
 """The declarative source registry: which file feeds which table, and how each layer treats it."""
 
+import codecs
 import fnmatch
 import re
 from functools import cached_property
@@ -16,6 +17,9 @@ from jobforge_dagster.sources import list_source_files
 
 REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
 
+#: Longest table name: it is part of file names such as `catalog/checks/<table>--<table>-<12 hex>.json`.
+MAX_TABLE_NAME = 64
+
 ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"]
 
 POLARS_TYPES: dict[str, pl.DataType] = {
@@ -28,6 +32,15 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "boolean": pl.Boolean(),
     "date": pl.Date(),
 }
+
+
+def safe_table_name(value: str) -> str:
+    """`value` if it is a safe identifier of at most MAX_TABLE_NAME characters; a ValueError saying why not."""
+    if table_name_for(value) != value:
+        raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
+    if len(value) > MAX_TABLE_NAME:
+        raise ValueError(f"table name {value[:20]!r}... is {len(value)} characters long (at most {MAX_TABLE_NAME})")
+    return value
 
 
 class SilverRule(BaseModel):
@@ -66,6 +79,8 @@ class Reference(BaseModel):
     column: str
     table: str = "dim_noc"
     table_column: str = "noc_code"
+
+    _safe_table = field_validator("table")(safe_table_name)
 
 
 class Range(BaseModel):
@@ -143,8 +158,24 @@ class TableSpec(BaseModel):
     @field_validator("name", "gold_name")
     @classmethod
     def _safe_name(cls, value: str | None) -> str | None:
-        if value is not None and table_name_for(value) != value:
-            raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
+        return value if value is None else safe_table_name(value)
+
+    @field_validator("separator")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1 or not value.isascii() or value in '"\r\n':
+            raise ValueError(f"separator must be one ASCII character other than a quote or a line break, not {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            known = getattr(codecs.lookup(value), "_is_text_encoding", True)
+        except LookupError:
+            known = False
+        if not known:
+            raise ValueError(f"unknown text encoding {value!r} (e.g. utf8, windows-1252, latin-1)")
         return value
 
     @field_validator("decimal_codes")

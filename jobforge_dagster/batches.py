@@ -51,8 +51,9 @@ def batch_of(path: Path, table: str, catalog: CatalogManager) -> BatchRecord:
 
 @dataclass(frozen=True)
 class OpenedSource:
-    """A table's source file as found: its batch (saved), its fingerprint, and its validated scan or what
-    reading it raised (raised once the batch is known, so the failure is logged against it)."""
+    """A table's source file as found: its batch (saved), its fingerprint once hashed and archived (size,
+    times, inode), and its validated scan or what reading it raised (raised once the batch is known, so the
+    failure is logged against it)."""
 
     path: Path
     batch: BatchRecord
@@ -95,7 +96,7 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
         sha = digest.result()
     if fingerprint(source) != before:
         raise SourceChangedError(f"{display} changed while it was being read; run again once it is complete")
-    archived = archive_source(root, spec.name, source, sha, before, archive_mode(spec.archive))
+    archived, guard = archive_source(root, spec.name, source, sha, before, archive_mode(spec.archive))
     batch = BatchRecord(
         batch_id=batch_id_for(spec.name, sha),
         table=spec.name,
@@ -106,7 +107,7 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
         archive_file=root.relative(archived) if archived is not None else None,
     )
     catalog.save_batch(batch)
-    return OpenedSource(source, batch, before, read)
+    return OpenedSource(source, batch, guard, read)
 
 
 def kept_batch(root: DataRoot, layer: Layer, table: str, batch_id: str) -> Path:

@@ -49,9 +49,15 @@ def write_model(path: Path, model: BaseModel) -> None:
 
 
 def fingerprint(path: Path) -> str:
-    """Size, modification time and inode: changes when a file is rewritten or replaced."""
+    """Size, modification time, inode and change time: changes when a file is replaced or rewritten, in place
+    too (even with its modification time put back), and when a hard link to it is made."""
     status = os.stat(path)
-    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}"
+    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}:{status.st_ctime_ns}"
+
+
+def same_but_ctime(first: str, second: str) -> bool:
+    """Whether two fingerprints agree on size, modification time and inode (a new hard link changes the rest)."""
+    return first.rsplit(":", 1)[0] == second.rsplit(":", 1)[0]
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:

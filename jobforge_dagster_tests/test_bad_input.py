@@ -348,3 +348,38 @@ def test_good_json_lines_reach_gold_with_their_lines(tmp_path: Path) -> None:
 def test_bad_parquet(tmp_path: Path) -> None:
     error = Case(tmp_path, "bad.parquet", b"PAR1 not really parquet PAR1").error()
     assert error.startswith("source/bad.parquet: not a readable parquet file (File out of specification")
+
+
+def rewrite_in_place_keeping_size_and_mtime(path: Path) -> None:
+    """What an editor saving in place within the same clock tick does: same inode, size and mtime, new bytes."""
+    status = path.stat()
+    content = path.read_bytes()
+    with open(path, "r+b") as handle:
+        handle.write(content.replace(b"4700", b"4800"))
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert path.stat().st_size == status.st_size and path.stat().st_mtime_ns == status.st_mtime_ns
+
+
+@pytest.mark.parametrize("moment", ["read_source", "add_provenance"])
+def test_source_rewritten_in_place_during_a_run_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Before: gold labelled with the sha256 of bytes it does not hold. `read_source` is while the batch is
+    hashed; `add_provenance` after it was archived (a hard link, the default) and before staged is written."""
+    case = Case(tmp_path, "noc.csv", NOC)
+    assert case.run().success  # a normal run, default link archive
+    case.source.write_text(NOC.replace("Legislators", "Legislators and councillors"))
+    case.digest = hashlib.sha256(case.source.read_bytes()).hexdigest()
+    original = getattr(staged, moment)
+
+    def rewrite_then(*args: object) -> object:
+        result = original(*args)
+        rewrite_in_place_keeping_size_and_mtime(case.source)
+        case.digest = hashlib.sha256(case.source.read_bytes()).hexdigest()
+        return result
+
+    monkeypatch.setattr(staged, moment, rewrite_then)
+    result = case.run()
+    assert not result.success
+    assert "changed while it was being read" in str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert "Legislators and councillors" not in case.gold("noc")["title"].to_list()[0]

@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from dagster import (
     DefaultScheduleStatus,
@@ -33,8 +32,7 @@ from jobforge_dagster.batches import batch_id_for, read_stamp
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import gold_check_keys, table_keys
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.naming import table_name_for
-from jobforge_dagster.registry import TableSpec, spec_for
+from jobforge_dagster.registry import SourceTables, TableSpec, default_table_name, spec_for
 from jobforge_dagster.sources import SourceFile, scan_source
 from jobforge_dagster.storage import sha256_file
 
@@ -153,7 +151,7 @@ def request_for(
 def plan_requests(
     context: SensorEvaluationContext,
     root: DataRoot,
-    tables: list[TableSpec],
+    sources: SourceTables,
     ready: list[SourceFile],
     cursor: SourceCursor,
 ) -> tuple[list[RunRequest], list[str], list[str]]:
@@ -161,14 +159,14 @@ def plan_requests(
     within the tick's budget; the files past it stay pending, and the watermark passes none of them."""
     requests, unknown, refused, budget = [], [], [], TickBudget()
     for position, file in enumerate(ready):
-        spec = None if file.problem else spec_for(file.relative, tables)
+        spec = None if file.problem else spec_for(file.relative, sources.tables)
         if spec is not None and budget.exhausted(file):
             cursor.pending.update({later.key: later.signature for later in ready[position:]})
             break
-        if file.problem is not None:
-            refused.append(f"{file.display}: {file.problem}")
+        if spec is None and (reason := sources.refusal(file)):
+            refused.append(f"{file.display}: {reason}")
         elif spec is None:
-            unknown.append(f"{file.display} (table {table_name_for(Path(file.relative).stem)!r})")
+            unknown.append(f"{file.display} (table {default_table_name(file.relative)!r})")
         elif (request := request_for(context, root, spec, file, budget)) is not None:
             requests.append(request)
             budget.requests += 1
@@ -189,7 +187,7 @@ def report(context: SensorEvaluationContext, unknown: list[str], refused: list[s
         )
 
 
-def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, interval: int) -> SensorDefinition:
+def source_sensor(sources: SourceTables, job: UnresolvedAssetJobDefinition, interval: int) -> SensorDefinition:
     """`new_source_files`: a run of a table's four layers for each new or changed source file."""
 
     @sensor(
@@ -202,7 +200,7 @@ def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, in
     def new_source_files(context: SensorEvaluationContext, data_root: DataRoot) -> SensorResult | SkipReason:
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
         ready, next_cursor = plan_tick(scan_source(data_root.source_dir()), cursor)
-        requests, unknown, refused = plan_requests(context, data_root, tables, ready, next_cursor)
+        requests, unknown, refused = plan_requests(context, data_root, sources, ready, next_cursor)
         report(context, unknown, refused)
         waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
         context.log.info(f"{len(requests)} run(s) requested{waiting}")

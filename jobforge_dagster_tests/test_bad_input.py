@@ -195,13 +195,14 @@ def test_awkward_file_names(tmp_path: Path, name: str, table: str) -> None:
     assert files == [f"source/{name}"]
 
 
-def test_symlink_out_of_the_data_root_is_refused(tmp_path: Path) -> None:
+def test_symlink_out_of_the_data_root_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     outside = tmp_path / "elsewhere.csv"
     outside.write_text(NOC)
     case = Case(tmp_path, "inside.csv", NOC)
     link = case.source.with_name("link.csv")
     os.symlink(outside, link)
-    assert case.run().success  # the link gets no table: refused before any read
+    assert case.run().success  # the link gets no table: refused before any read, and logged
+    assert any(message.startswith("source/link.csv: refused: a symbolic link") for message in caplog.messages)
     assert case.gold("inside").height == 2  # the other table still loads
     assert not case.config.table_path(Layer.STAGED, "link").exists()
     case.registry = SourceRegistry(tables=[TableSpec(name="link", pattern="link.csv")])

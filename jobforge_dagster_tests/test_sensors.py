@@ -265,3 +265,19 @@ def test_file_larger_than_the_budget_is_requested_unhashed_once(
     os.chmod(empty_root.source_dir() / "t0.csv", 0o644)  # a new change time, same bytes (as the archive's link)
     (again,) = sensor.ticks(2)
     assert again.run_key == request.run_key  # Dagster skips a run key it has seen
+
+
+def test_undecodable_and_overlong_names_are_refused_once(empty_root: DataRoot) -> None:
+    """Before: PydanticSerializationError on every tick (the cursor could not be saved); `File name too long`."""
+    source = empty_root.source_dir()
+    with open(os.fsencode(source) + b"/caf\xe9.csv", "wb") as handle:
+        handle.write(b"a\n1\n")
+    long_name = "x" * 246 + ".csv"
+    (source / long_name).write_text("a\n1\n")
+    drop(empty_root)
+    sensor = Sensor(empty_root)
+    assert tables_of(sensor.ticks(4)) == ["noc_unit_groups"]
+    assert len(sensor.said("b'caf\\xe9.csv' is not valid UTF-8")) == 1
+    assert len(sensor.said(f"source/{long_name}: refused: its default table name")) == 1
+    assert pending_of(sensor) == {}
+    assert run_job(empty_root).success

@@ -3,8 +3,10 @@
 The sensor's cursor holds a watermark (the newest inode-change time it has handled) and the few files it saw
 changing on the last tick or left for the next one; it never lists every file it has seen. A file is taken
 once its size, modification time and change time are the same on two ticks in a row, so a file still being
-copied is left alone. The run key is the table and the file's sha256, so the same bytes never start a second
-run, after a restart too; and bytes already in gold are skipped before a run is even requested. A tick hashes
+copied is left alone. Bytes already in gold are skipped before a run is even requested; the run key is the
+table, the file's sha256 and the gold version it replaces (batch and write time), so the same bytes seen
+again before gold changes never start a second run, after a restart too, while a version that comes back
+after another (A -> B -> A) loads again. A tick hashes
 within a budget of bytes and seconds and leaves the rest pending; files refused before any read (a FIFO, a
 device, a link out of the folder, a name that is not UTF-8) are reported, never opened.
 """
@@ -98,12 +100,13 @@ class TickBudget:
         return late or self.hashed_bytes + file.size > HASH_BYTES_PER_TICK
 
 
-def already_in_gold(root: DataRoot, spec: TableSpec, batch_id: str) -> bool:
+def gold_state(root: DataRoot, spec: TableSpec) -> tuple[str, int] | None:
+    """(batch id, modification time) of the table's gold file; None if there is none or it carries no batch."""
     path = root.table_path(Layer.GOLD, spec.gold_table)
     try:
-        return path.exists() and read_stamp(path)[0] == batch_id
+        return read_stamp(path)[0], path.stat().st_mtime_ns
     except (OSError, ValueError):
-        return False
+        return None
 
 
 def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
@@ -141,11 +144,13 @@ def request_for(
     sha = source_sha256(context, file, budget)
     if sha is None:
         return run_request(spec, f"{spec.name}:unreadable:{file.signature}", file.display, "")
-    if already_in_gold(root, spec, batch_id_for(spec.name, sha)):
+    gold = gold_state(root, spec)
+    if gold is not None and gold[0] == batch_id_for(spec.name, sha):
         context.log.info(f"{file.display}: these bytes are already in gold/{spec.gold_table}")
         return None
     context.log.info(f"{file.display}: new version {sha[:12]}, loading table {spec.name!r}")
-    return run_request(spec, f"{spec.name}:{sha}", file.display, sha)
+    replaces = f"{gold[0]}@{gold[1]}" if gold else "empty"  # a version back after another loads again
+    return run_request(spec, f"{spec.name}:{sha}:{replaces}", file.display, sha)
 
 
 def plan_requests(

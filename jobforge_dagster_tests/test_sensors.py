@@ -118,13 +118,12 @@ def test_same_bytes_again_start_no_run_and_changed_bytes_do(empty_root: DataRoot
     assert request.run_key.split(":")[1] != ""
 
 
-def test_run_key_is_table_and_sha256(empty_root: DataRoot) -> None:
-
+def test_run_key_is_table_sha256_and_the_gold_it_replaces(empty_root: DataRoot) -> None:
     path = drop(empty_root)
     sensor = Sensor(empty_root)
     sensor.tick()
     (request,) = sensor.tick()
-    assert request.run_key == f"noc_unit_groups:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+    assert request.run_key == f"noc_unit_groups:{hashlib.sha256(path.read_bytes()).hexdigest()}:empty"
 
 
 def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: DataRoot) -> None:
@@ -281,3 +280,27 @@ def test_undecodable_and_overlong_names_are_refused_once(empty_root: DataRoot) -
     assert len(sensor.said(f"source/{long_name}: refused: its default table name")) == 1
     assert pending_of(sensor) == {}
     assert run_job(empty_root).success
+
+
+def test_a_source_rolled_back_loads_again(empty_root: DataRoot) -> None:
+    """A -> B -> A: before, the second A had A's first run key, which Dagster skips; gold stayed on B."""
+    path = drop(empty_root)
+    version_a = path.read_bytes()
+    version_b = version_a.replace(b"Legislators", b"Legislators and councillors")
+    sensor = Sensor(empty_root)
+    keys = []
+    for content in (version_a, version_b, version_a):
+        path.write_bytes(content)
+        sensor.tick()
+        before = sensor.cursor
+        (request,) = sensor.tick()
+        assert request.tags["jobforge/source_sha256"] == hashlib.sha256(content).hexdigest()
+        sensor.cursor = before  # the same tick again (a daemon restarted before saving its cursor)
+        (repeated,) = sensor.tick()
+        assert repeated.run_key == request.run_key  # the same bytes at the same sighting: one run
+        os.chmod(path, 0o644)  # seen again while the run waits (as the archive's link does): still one run
+        assert [again.run_key for again in sensor.ticks(2)] == [request.run_key]
+        keys.append(request.run_key)
+        assert run_job(empty_root).success  # the run the daemon starts
+        assert sensor.ticks(3) == []  # loaded: the archive's new link to the file starts nothing
+    assert len(set(keys)) == 3

@@ -55,7 +55,9 @@ class SourceCursor(BaseModel):
 
     watermark_ns: int = Field(default=0, description="Newest st_ctime_ns among files already handled.")
     pending: dict[str, tuple[int, int, int]] = Field(
-        default_factory=dict, description="Files seen changing: path -> (size, mtime_ns, ctime_ns) last tick."
+        default_factory=dict,
+        description="Files seen changing, or ready and left for the next tick: path (as UTF-8 text) -> "
+        "(size, mtime_ns, ctime_ns) last tick.",
     )
 
 

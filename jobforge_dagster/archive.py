@@ -14,7 +14,7 @@ from typing import Literal
 
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError
-from jobforge_dagster.storage import atomic_path, fingerprint, sha256_file
+from jobforge_dagster.storage import atomic_path, fingerprint, same_but_ctime, sha256_file
 
 ARCHIVE_ENV = "JOBFORGE_RAW_ARCHIVE"
 ArchiveMode = Literal["link", "copy", "off"]
@@ -43,37 +43,49 @@ def copy_hashing(source: Path, target: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _link_or_copy(source: Path, temporary: Path, sha256: str, before: str, mode: ArchiveMode) -> None:
-    """Put the bytes hashed as `sha256` at `temporary`; refuse if the source changed since `before`."""
-    if mode == "link":
-        try:
-            os.link(source, temporary)
-        except OSError as error:
-            if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-        else:
-            if fingerprint(temporary) != before:
-                raise SourceChangedError(f"{source.name} changed while it was archived; run again once it is complete")
-            return
-    if copy_hashing(source, temporary) != sha256:
-        raise SourceChangedError(f"{source.name} changed while it was archived; run again once it is complete")
+def changed(source: Path) -> SourceChangedError:
+    return SourceChangedError(f"{source.name} changed while it was archived; run again once it is complete")
+
+
+def link_archive(source: Path, target: Path, before: str) -> str | None:
+    """Hard-link the source at `target`; the source's fingerprint to compare against from now on (the link
+    changes its change time), or None where the filesystem cannot link it. A link appears whole, so it needs
+    no temporary file, and no rename changes the change time again after it is read."""
+    if fingerprint(source) != before:
+        raise changed(source)
+    try:
+        os.link(source, target)
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            raise
+        return None
+    linked = fingerprint(target)
+    if not same_but_ctime(linked, before):
+        target.unlink()
+        raise changed(source)
+    return linked
 
 
 def archive_source(
     root: DataRoot, table: str, source: Path, sha256: str, before: str, mode: ArchiveMode
-) -> Path | None:
-    """Archive the source's bytes once (content-addressed); the archived file, or None when archiving is off.
+) -> tuple[Path | None, str]:
+    """Archive the source's bytes once (content-addressed): (the archived file or None when archiving is off,
+    the source's fingerprint to guard the rest of the run with).
 
-    `before` is the source's fingerprint when it was hashed: a source replaced since is refused.
+    `before` is the source's fingerprint when it was hashed: a source replaced or rewritten since is refused.
     """
     if mode == "off":
-        return None
+        return None, before
     target = archive_path(root, table, sha256, source.suffix)
     if target.exists():
-        return target
+        return target, before
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "link" and (linked := link_archive(source, target, before)) is not None:
+        return target, linked
     with atomic_path(target) as temporary:
-        _link_or_copy(source, temporary, sha256, before, mode)
-    return target
+        if copy_hashing(source, temporary) != sha256:
+            raise changed(source)
+    return target, before
 
 
 def archived_bytes_intact(path: Path, sha256: str) -> bool:

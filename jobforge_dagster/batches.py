@@ -1,6 +1,7 @@
 """Batches: one version of one source file. Opening one from the source, finding the batch a layer file
 was built from, and the batch history kept beside each layer."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,9 @@ def batch_of(path: Path, table: str, catalog: CatalogManager) -> BatchRecord:
 
 @dataclass(frozen=True)
 class OpenedSource:
-    """A table's source file as found: its batch (saved), its fingerprint, and its validated scan or what
-    reading it raised (raised once the batch is known, so the failure is logged against it)."""
+    """A table's source file as found: its batch (saved), its fingerprint once hashed and archived (size,
+    times, inode), and its validated scan or what reading it raised (raised once the batch is known, so the
+    failure is logged against it)."""
 
     path: Path
     batch: BatchRecord
@@ -94,7 +96,7 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
         sha = digest.result()
     if fingerprint(source) != before:
         raise SourceChangedError(f"{display} changed while it was being read; run again once it is complete")
-    archived = archive_source(root, spec.name, source, sha, before, archive_mode(spec.archive))
+    archived, guard = archive_source(root, spec.name, source, sha, before, archive_mode(spec.archive))
     batch = BatchRecord(
         batch_id=batch_id_for(spec.name, sha),
         table=spec.name,
@@ -105,16 +107,20 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
         archive_file=root.relative(archived) if archived is not None else None,
     )
     catalog.save_batch(batch)
-    return OpenedSource(source, batch, before, read)
+    return OpenedSource(source, batch, guard, read)
 
 
 def kept_batch(root: DataRoot, layer: Layer, table: str, batch_id: str) -> Path:
     """The kept file of one batch of a staged, bronze or silver table; a clear error listing the kept ones."""
-    path = root.batch_path(layer, table, batch_id)
-    if not path.exists():
-        kept = sorted(p.stem.removeprefix("batch=") for p in path.parent.glob("batch=*.parquet"))
-        raise FileNotFoundError(f"no kept {layer.value} batch {batch_id!r} for {table}; kept: {kept}")
-    return path
+    folder = root.layer_dir(layer) / table
+    path = folder / f"batch={batch_id}.parquet"
+    well_formed = re.fullmatch(rf"{re.escape(table)}-[0-9a-f]{{12}}", batch_id) is not None
+    if well_formed and path.exists():
+        return path
+    kept = sorted(p.stem.removeprefix("batch=") for p in folder.glob("batch=*.parquet"))
+    if not well_formed:
+        raise FileNotFoundError(f"{batch_id!r} is not a batch id of {table} ({table}-<12 hex digits>); kept: {kept}")
+    raise FileNotFoundError(f"no kept {layer.value} batch {batch_id!r} for {table}; kept: {kept}")
 
 
 def keep_batch(root: DataRoot, layer: Layer, table: str, batch_id: str, retention: int | None) -> Path:

@@ -15,11 +15,11 @@ from dagster_duckdb import DuckDBResource
 
 import jobforge_dagster.components
 from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
-from jobforge_dagster.assets.models import OASIS_RATINGS
+from jobforge_dagster.assets.models import OASIS_ATTRIBUTE, OASIS_RATINGS
 from jobforge_dagster.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV, DataRoot
 from jobforge_dagster.io_manager import LayerIOManager
 from jobforge_dagster.query import GoldQueryResource
-from jobforge_dagster.registry import SourceRegistry, TableSpec
+from jobforge_dagster.registry import SourceRegistry, SourceTables, TableSpec
 from jobforge_dagster.sensors import daily_schedule, sensor_interval, source_sensor
 from jobforge_dagster.sources import list_source_files
 
@@ -58,11 +58,17 @@ def resources(root: DataRoot) -> dict[str, object]:
     }
 
 
+def collect_tables(root: DataRoot, registry: SourceRegistry | None) -> SourceTables:
+    """The registry's tables and a default one per other file in source/; a file whose default table would
+    clash with a table, a gold name or a model is refused alone (logged), so the rest still loads."""
+    return (registry or SourceRegistry.load()).collect(root.source_dir(), reserved=[OASIS_ATTRIBUTE])
+
+
 def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | None = None) -> dg.Definitions:
     """Definitions for a data root (default: from the environment) and a registry (default: sources.yaml)."""
     root = root or DataRoot.from_env()
-    tables = (registry or SourceRegistry.load()).with_unregistered(root.source_dir())
-    everything, runnable = table_assets(root, tables)
+    sources = collect_tables(root, registry)
+    everything, runnable = table_assets(root, sources.tables)
     medallion_pipeline = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.assets(*runnable),
@@ -78,7 +84,7 @@ def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | N
     return dg.Definitions(
         assets=everything,
         jobs=[medallion_pipeline, table_refresh],
-        sensors=[source_sensor(tables, table_refresh, sensor_interval())],
+        sensors=[source_sensor(sources, table_refresh, sensor_interval())],
         schedules=[daily_schedule(medallion_pipeline)],
         resources=resources(root),
         executor=dg.in_process_executor,

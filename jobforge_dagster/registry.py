@@ -1,9 +1,13 @@
 """The declarative source registry: which file feeds which table, and how each layer treats it."""
 
+import codecs
 import fnmatch
+import logging
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import polars as pl
@@ -12,9 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.naming import table_name_for
-from jobforge_dagster.sources import list_source_files
+from jobforge_dagster.sources import SourceFile, scan_source
 
+LOG = logging.getLogger(__name__)
 REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
+
+#: Longest table name: it is part of file names such as `catalog/checks/<table>--<table>-<12 hex>.json`.
+MAX_TABLE_NAME = 64
 
 ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"]
 
@@ -28,6 +36,15 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "boolean": pl.Boolean(),
     "date": pl.Date(),
 }
+
+
+def safe_table_name(value: str) -> str:
+    """`value` if it is a safe identifier of at most MAX_TABLE_NAME characters; a ValueError saying why not."""
+    if table_name_for(value) != value:
+        raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
+    if len(value) > MAX_TABLE_NAME:
+        raise ValueError(f"table name {value[:20]!r}... is {len(value)} characters long (at most {MAX_TABLE_NAME})")
+    return value
 
 
 class SilverRule(BaseModel):
@@ -66,6 +83,8 @@ class Reference(BaseModel):
     column: str
     table: str = "dim_noc"
     table_column: str = "noc_code"
+
+    _safe_table = field_validator("table")(safe_table_name)
 
 
 class Range(BaseModel):
@@ -143,8 +162,24 @@ class TableSpec(BaseModel):
     @field_validator("name", "gold_name")
     @classmethod
     def _safe_name(cls, value: str | None) -> str | None:
-        if value is not None and table_name_for(value) != value:
-            raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
+        return value if value is None else safe_table_name(value)
+
+    @field_validator("separator")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1 or not value.isascii() or value in '"\r\n':
+            raise ValueError(f"separator must be one ASCII character other than a quote or a line break, not {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            known = getattr(codecs.lookup(value), "_is_text_encoding", True)
+        except LookupError:
+            known = False
+        if not known:
+            raise ValueError(f"unknown text encoding {value!r} (e.g. utf8, windows-1252, latin-1)")
         return value
 
     @field_validator("decimal_codes")
@@ -228,19 +263,89 @@ class SourceRegistry(BaseModel):
         """The first declared table whose pattern matches a path relative to source/."""
         return spec_for(relative_path, self.tables)
 
-    def with_unregistered(self, source_dir: Path) -> list[TableSpec]:
-        """Declared tables plus a default table for each source file that no pattern matches."""
-        tables = list(self.tables)
-        taken = {table.name for table in tables}
-        for relative in list_source_files(source_dir):
-            if self.spec_for(relative) is not None:
-                continue
-            name = table_name_for(Path(relative).stem)
-            if name in taken:
-                raise ValueError(
-                    f"source/{relative}: its default table name {name!r} is already taken; "
-                    "declare it in the registry with another name"
-                )
-            taken.add(name)
-            tables.append(TableSpec(name=name, pattern=relative, declared=False))
-        return tables
+    def with_unregistered(self, source_dir: Path, reserved: Iterable[str] = ()) -> list[TableSpec]:
+        """Declared tables plus a default table for each source file that no pattern matches (see `collect`)."""
+        return self.collect(source_dir, reserved).tables
+
+    def collect(self, source_dir: Path, reserved: Iterable[str] = ()) -> "SourceTables":
+        """Declared tables plus a default table for each source file that no pattern matches. A file refused
+        before any read, or whose default name is taken (by a declared table or gold name, by a `reserved`
+        model, by another file) or too long, gets no table; it is logged with the reason, and the rest load."""
+        taken = claimed_names(self.tables, reserved)
+        candidates: dict[str, list[SourceFile]] = {}
+        refused: dict[str, str] = {}
+        for file in sorted(scan_source(source_dir), key=lambda file: file.key):
+            if self.spec_for(file.relative) is not None or (file.problem is None and not file.path.is_file()):
+                continue  # declared (its run refuses a bad file), or a dangling link
+            name = default_table_name(file.relative)
+            if reason := file.problem or name_refusal(name, taken):
+                refused[file.display] = reason
+            else:
+                candidates.setdefault(name, []).append(file)
+        defaults = default_tables(candidates, refused)
+        for display, reason in refused.items():
+            LOG.warning(f"{display}: {reason}")
+        return SourceTables([*self.tables, *defaults], refused, taken | claimed_names(defaults, ()))
+
+
+def default_table_name(relative: str) -> str:
+    """`sub/My File.csv` -> `sub_my_file`: the path under source/ without its suffix, made a safe identifier."""
+    return table_name_for(str(PurePosixPath(relative).with_suffix("")))
+
+
+def literal_pattern(relative: str) -> str:
+    """A pattern matching exactly `relative`: `[`, `*` and `?` in a file name are taken as they are."""
+    return re.sub(r"([\[*?])", r"[\1]", relative)
+
+
+def claimed_names(tables: Iterable[TableSpec], reserved: Iterable[str]) -> dict[str, str]:
+    """Table name -> what holds it: a model, a table (its name in staged, bronze and silver), a gold name."""
+    taken = {name: f"the model {name!r}" for name in reserved}
+    for table in tables:
+        taken[table.name] = f"table {table.name!r}"
+        taken.setdefault(table.gold_table, f"the gold name of table {table.name!r}")
+    return taken
+
+
+def name_refusal(name: str, taken: dict[str, str]) -> str | None:
+    """Why a file cannot have the default table `name`, or None."""
+    if len(name) > MAX_TABLE_NAME:
+        return (
+            f"refused: its default table name would be {len(name)} characters long (at most {MAX_TABLE_NAME}); "
+            "rename it or declare it in the registry"
+        )
+    if name in taken:
+        return (
+            f"refused: its default table name {name!r} is {taken[name]}; declare it in the registry under another name"
+        )
+    return None
+
+
+def default_tables(candidates: dict[str, list[SourceFile]], refused: dict[str, str]) -> list[TableSpec]:
+    """A default table per name one file alone would take; files sharing a name are all refused, since which
+    one is meant cannot be told (and a newcomer must not take over a table)."""
+    tables = []
+    for name, files in candidates.items():
+        if len(files) == 1:
+            tables.append(TableSpec(name=name, pattern=literal_pattern(files[0].relative), declared=False))
+            continue
+        for file in files:
+            others = ", ".join(other.display for other in files if other is not file)
+            refused[file.display] = f"refused: its default table name {name!r} is also that of {others}; rename one"
+    return tables
+
+
+@dataclass(frozen=True)
+class SourceTables:
+    """A code location's tables, the files refused one (`source/...` -> why) and the names taken."""
+
+    tables: list[TableSpec]
+    refused: dict[str, str]
+    taken: dict[str, str]
+
+    def refusal(self, file: SourceFile) -> str | None:
+        """Why a file no table matches has none: as found when the tables were collected, else checked now
+        (for a file that arrived since); None for a file a reload would give a default table."""
+        if file.display in self.refused:
+            return self.refused[file.display]
+        return file.problem or name_refusal(default_table_name(file.relative), self.taken)

@@ -1,15 +1,20 @@
 """New source files -> runs: a sensor on `source/`, and a daily schedule of the whole pipeline.
 
 The sensor's cursor holds a watermark (the newest inode-change time it has handled) and the few files it saw
-changing on the last tick; it never lists every file it has seen. A file is taken once its size, modification
-time and change time are the same on two ticks in a row, so a file still being copied is left alone. The run
-key is the table and the file's sha256, so the same bytes never start a second run, after a restart too; and
-bytes already in gold are skipped before a run is even requested.
+changing on the last tick or left for the next one; it never lists every file it has seen. A file is taken
+once its size, modification time and change time are the same on two ticks in a row, so a file still being
+copied is left alone. Bytes already in gold are skipped before a run is even requested; the run key is the
+table, the file's sha256 and the gold version it replaces (batch and write time), so the same bytes seen
+again before gold changes never start a second run, after a restart too, while a version that comes back
+after another (A -> B -> A) loads again. A tick hashes
+within a budget of bytes and seconds and leaves the rest pending; files refused before any read (a FIFO, a
+device, a link out of the folder, a name that is not UTF-8) are reported, never opened.
 """
 
 import os
+import time
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from dagster import (
     DefaultScheduleStatus,
@@ -29,8 +34,7 @@ from jobforge_dagster.batches import batch_id_for, read_stamp
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import gold_check_keys, table_keys
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.naming import table_name_for
-from jobforge_dagster.registry import TableSpec, spec_for
+from jobforge_dagster.registry import SourceTables, TableSpec, default_table_name, spec_for
 from jobforge_dagster.sources import SourceFile, scan_source
 from jobforge_dagster.storage import sha256_file
 
@@ -38,6 +42,12 @@ SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
 DEFAULT_SENSOR_INTERVAL = 30
 #: Files hashed and requested per tick at most; the rest wait, already stable, for the next tick.
 MAX_REQUESTS_PER_TICK = 50
+#: Bytes hashed per tick at most; a larger file is requested unhashed, keyed by inode, size and mtime.
+HASH_BYTES_PER_TICK = 2 << 30
+#: After this many seconds a tick hashes no further file (it always hashes one); the rest wait.
+HASH_SECONDS_PER_TICK = 15.0
+#: Refused files named one by one in a tick's log; the rest are counted.
+REPORTED_PER_TICK = 20
 
 
 class SourceCursor(BaseModel):
@@ -45,31 +55,60 @@ class SourceCursor(BaseModel):
 
     watermark_ns: int = Field(default=0, description="Newest st_ctime_ns among files already handled.")
     pending: dict[str, tuple[int, int, int]] = Field(
-        default_factory=dict, description="Files seen changing: path -> (size, mtime_ns, ctime_ns) last tick."
+        default_factory=dict,
+        description="Files seen changing, or ready and left for the next tick: path (as UTF-8 text) -> "
+        "(size, mtime_ns, ctime_ns) last tick.",
     )
 
 
 def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
-    """(files ready to load, the next cursor): a file is ready when unchanged since the previous tick."""
+    """(files ready to load, oldest change first; the next cursor): a file is ready when unchanged since the
+    previous tick. The next cursor's watermark passes a ready file only once it is handled (`handled`)."""
     ready: list[SourceFile] = []
     pending: dict[str, tuple[int, int, int]] = {}
     for file in files:
-        if file.ctime_ns <= cursor.watermark_ns and file.relative not in cursor.pending:
+        key = file.key
+        if file.ctime_ns <= cursor.watermark_ns and key not in cursor.pending:
             continue  # handled before and not touched since
-        if cursor.pending.get(file.relative) == file.signature:
+        if cursor.pending.get(key) == file.signature:
             ready.append(file)
         else:
-            pending[file.relative] = file.signature
-    watermark = max([cursor.watermark_ns, *(file.ctime_ns for file in ready)])
-    return ready, SourceCursor(watermark_ns=watermark, pending=pending)
+            pending[key] = file.signature
+    ready.sort(key=lambda file: file.ctime_ns)
+    return ready, SourceCursor(watermark_ns=cursor.watermark_ns, pending=pending)
 
 
-def already_in_gold(root: DataRoot, spec: TableSpec, batch_id: str) -> bool:
+def handled(cursor: SourceCursor, file: SourceFile) -> None:
+    """The watermark passes a file once it is requested, skipped or reported."""
+    cursor.watermark_ns = max(cursor.watermark_ns, file.ctime_ns)
+
+
+@dataclass
+class TickBudget:
+    """What a tick has spent: runs requested, files hashed, and since when."""
+
+    started: float = field(default_factory=time.monotonic)
+    requests: int = 0
+    hashed_files: int = 0
+    hashed_bytes: int = 0
+
+    def exhausted(self, file: SourceFile) -> bool:
+        """Whether `file` waits for the next tick; a tick always hashes one file, so every file gets its turn."""
+        if self.requests >= MAX_REQUESTS_PER_TICK:
+            return True
+        if self.hashed_files == 0 or file.size > HASH_BYTES_PER_TICK:  # the first, or one left unhashed
+            return False
+        late = time.monotonic() - self.started >= HASH_SECONDS_PER_TICK
+        return late or self.hashed_bytes + file.size > HASH_BYTES_PER_TICK
+
+
+def gold_state(root: DataRoot, spec: TableSpec) -> tuple[str, int] | None:
+    """(batch id, modification time) of the table's gold file; None if there is none or it carries no batch."""
     path = root.table_path(Layer.GOLD, spec.gold_table)
     try:
-        return path.exists() and read_stamp(path)[0] == batch_id
+        return read_stamp(path)[0], path.stat().st_mtime_ns
     except (OSError, ValueError):
-        return False
+        return None
 
 
 def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
@@ -81,47 +120,81 @@ def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunR
     )
 
 
-def request_for(
-    context: SensorEvaluationContext, root: DataRoot, spec: TableSpec, file: SourceFile
-) -> RunRequest | None:
-    """A run of the file's table, unless these bytes are already in gold; unreadable files get a run that fails."""
-    if not spec.declared:
-        context.log.info(f"{file.display} has no registry entry: table {spec.name!r} uses defaults")
+def source_sha256(context: SensorEvaluationContext, file: SourceFile, budget: TickBudget) -> str | None:
+    """The file's sha256, counted against the tick's budget; None if it cannot be read."""
+    budget.hashed_files += 1
+    budget.hashed_bytes += file.size
     try:
-        sha = sha256_file(file.path)
+        return sha256_file(file.path)
     except OSError as error:
         context.log.error(f"{file.display} cannot be read ({error}); requesting a run to record the failure")
+        return None
+
+
+def request_for(
+    context: SensorEvaluationContext, root: DataRoot, spec: TableSpec, file: SourceFile, budget: TickBudget
+) -> RunRequest | None:
+    """A run of the file's table, unless these bytes are already in gold; unreadable files get a run that fails.
+
+    A file larger than a tick's hashing budget is requested unhashed: the run hashes it."""
+    if not spec.declared:
+        context.log.info(f"{file.display} has no registry entry: table {spec.name!r} uses defaults")
+    if file.size > HASH_BYTES_PER_TICK:
+        context.log.info(f"{file.display}: {file.size} bytes, more than a tick hashes; the run will hash it")
+        key = f"{spec.name}:unhashed:{file.inode}:{file.size}:{file.mtime_ns}"
+        return run_request(spec, key, file.display, "")
+    sha = source_sha256(context, file, budget)
+    if sha is None:
         return run_request(spec, f"{spec.name}:unreadable:{file.signature}", file.display, "")
-    if already_in_gold(root, spec, batch_id_for(spec.name, sha)):
+    gold = gold_state(root, spec)
+    if gold is not None and gold[0] == batch_id_for(spec.name, sha):
         context.log.info(f"{file.display}: these bytes are already in gold/{spec.gold_table}")
         return None
     context.log.info(f"{file.display}: new version {sha[:12]}, loading table {spec.name!r}")
-    return run_request(spec, f"{spec.name}:{sha}", file.display, sha)
+    replaces = f"{gold[0]}@{gold[1]}" if gold else "empty"  # a version back after another loads again
+    return run_request(spec, f"{spec.name}:{sha}:{replaces}", file.display, sha)
 
 
 def plan_requests(
     context: SensorEvaluationContext,
     root: DataRoot,
-    tables: list[TableSpec],
+    sources: SourceTables,
     ready: list[SourceFile],
     cursor: SourceCursor,
-) -> tuple[list[RunRequest], list[str]]:
-    """(run requests, files no table matches) for the files ready this tick; beyond the cap, files stay pending."""
-    requests, unknown = [], []
+) -> tuple[list[RunRequest], list[str], list[str]]:
+    """(run requests, files no table matches, files refused) for the files ready this tick, oldest first,
+    within the tick's budget; the files past it stay pending, and the watermark passes none of them."""
+    requests, unknown, refused, budget = [], [], [], TickBudget()
     for position, file in enumerate(ready):
-        spec = spec_for(file.relative, tables)
-        if spec is None:
-            unknown.append(f"{file.display} (table {table_name_for(Path(file.relative).stem)!r})")
-            continue
-        if len(requests) == MAX_REQUESTS_PER_TICK:  # the rest stay ready for the next tick
-            cursor.pending.update({later.relative: later.signature for later in ready[position:]})
+        spec = None if file.problem else spec_for(file.relative, sources.tables)
+        if spec is not None and budget.exhausted(file):
+            cursor.pending.update({later.key: later.signature for later in ready[position:]})
             break
-        if (request := request_for(context, root, spec, file)) is not None:
+        if spec is None and (reason := sources.refusal(file)):
+            refused.append(f"{file.display}: {reason}")
+        elif spec is None:
+            unknown.append(f"{file.display} (table {default_table_name(file.relative)!r})")
+        elif (request := request_for(context, root, spec, file, budget)) is not None:
             requests.append(request)
-    return requests, unknown
+            budget.requests += 1
+        handled(cursor, file)
+    return requests, unknown, refused
 
 
-def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, interval: int) -> SensorDefinition:
+def report(context: SensorEvaluationContext, unknown: list[str], refused: list[str]) -> None:
+    """Name each refused file (up to REPORTED_PER_TICK) and the new files no loaded table matches."""
+    for message in refused[:REPORTED_PER_TICK]:
+        context.log.warning(message)
+    if len(refused) > REPORTED_PER_TICK:
+        context.log.warning(f"... and {len(refused) - REPORTED_PER_TICK} more refused file(s)")
+    if unknown:
+        context.log.warning(
+            f"{len(unknown)} new file(s) match no registry entry and are not in the loaded code location; "
+            f"reload it to load them with defaults: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"
+        )
+
+
+def source_sensor(sources: SourceTables, job: UnresolvedAssetJobDefinition, interval: int) -> SensorDefinition:
     """`new_source_files`: a run of a table's four layers for each new or changed source file."""
 
     @sensor(
@@ -134,12 +207,8 @@ def source_sensor(tables: list[TableSpec], job: UnresolvedAssetJobDefinition, in
     def new_source_files(context: SensorEvaluationContext, data_root: DataRoot) -> SensorResult | SkipReason:
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
         ready, next_cursor = plan_tick(scan_source(data_root.source_dir()), cursor)
-        requests, unknown = plan_requests(context, data_root, tables, ready, next_cursor)
-        if unknown:
-            context.log.warning(
-                f"{len(unknown)} new file(s) match no registry entry and are not in the loaded code location; "
-                f"reload it to load them with defaults: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"
-            )
+        requests, unknown, refused = plan_requests(context, data_root, sources, ready, next_cursor)
+        report(context, unknown, refused)
         waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
         context.log.info(f"{len(requests)} run(s) requested{waiting}")
         return SensorResult(run_requests=requests, cursor=next_cursor.model_dump_json())

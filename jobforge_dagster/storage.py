@@ -1,13 +1,16 @@
 """Atomic file writes: readers see the old file or the new one, never a partial one."""
 
 import contextlib
+import errno
 import fcntl
 import glob
 import hashlib
 import os
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import BaseModel
 
@@ -98,15 +101,36 @@ def write_model(path: Path, model: BaseModel) -> None:
 
 
 def fingerprint(path: Path) -> str:
-    """Size, modification time and inode: changes when a file is rewritten or replaced."""
+    """Size, modification time, inode and change time: changes when a file is replaced or rewritten, in place
+    too (even with its modification time put back), and when a hard link to it is made."""
     status = os.stat(path)
-    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}"
+    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}:{status.st_ctime_ns}"
+
+
+def same_but_ctime(first: str, second: str) -> bool:
+    """Whether two fingerprints agree on size, modification time and inode (a new hard link changes the rest)."""
+    return first.rsplit(":", 1)[0] == second.rsplit(":", 1)[0]
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for reading; anything else (a FIFO, a device) is an OSError, raised without blocking."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # replaced since the stat above
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
+    """Hex sha256 of a regular file, read in chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()

@@ -1,8 +1,10 @@
 """Shared fixtures: a data root under tmp_path, the bundled sample sources, and a way to run the job."""
 
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import pytest
@@ -18,6 +20,7 @@ SAMPLE_SOURCES = REPO / "data" / "source"
 REAL_DATA = (REPO / ".." / "shared" / "data" / "noc2021").resolve()
 
 Runner = Callable[..., dg.ExecuteInProcessResult]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -66,3 +69,22 @@ def require_real_data() -> Path:
     if not (REAL_DATA / "SHA256SUMS").exists():
         pytest.skip(f"the real NOC 2021 files are not at {REAL_DATA} (a clone without ../shared)")
     return REAL_DATA
+
+
+def bounded(call: Callable[[], T], seconds: float = 30.0) -> T:
+    """`call()`, failing the test (instead of hanging it) if it has not returned within `seconds`."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds:.0f} s"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]

@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.batches import OpenedSource
+from jobforge_dagster.batches import OpenedSource, open_batch
 from jobforge_dagster.catalog import BatchRecord, CatalogEntry, CatalogManager, TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
@@ -18,10 +18,10 @@ from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import QUARANTINE_REASON, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.registry import SourceRegistry, TableSpec
-from jobforge_dagster.storage import fingerprint
+from jobforge_dagster.storage import fingerprint, sha256_file
 from jobforge_dagster.transforms import staged
 from jobforge_dagster.transforms.staged import SourceRead
-from jobforge_dagster_tests.conftest import run_job
+from jobforge_dagster_tests.conftest import bounded, run_job
 
 NOC = "Code,Title,Employment\n00010,Legislators,4700\n00011,Senior government managers,9000\n"
 
@@ -195,18 +195,19 @@ def test_awkward_file_names(tmp_path: Path, name: str, table: str) -> None:
     assert files == [f"source/{name}"]
 
 
-def test_symlink_out_of_the_data_root_is_refused(tmp_path: Path) -> None:
+def test_symlink_out_of_the_data_root_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     outside = tmp_path / "elsewhere.csv"
     outside.write_text(NOC)
     case = Case(tmp_path, "inside.csv", NOC)
     link = case.source.with_name("link.csv")
     os.symlink(outside, link)
-    result = case.run()
-    assert not result.success
-    messages = [str(e.step_failure_data.error) for e in result.get_step_failure_events()]
-    assert any("source/link.csv: refused: a symbolic link" in message for message in messages)
+    assert case.run().success  # the link gets no table: refused before any read, and logged
+    assert any(message.startswith("source/link.csv: refused: a symbolic link") for message in caplog.messages)
     assert case.gold("inside").height == 2  # the other table still loads
     assert not case.config.table_path(Layer.STAGED, "link").exists()
+    case.registry = SourceRegistry(tables=[TableSpec(name="link", pattern="link.csv")])
+    with pytest.raises(SourceDataError, match="source/link.csv: refused: a symbolic link to .*elsewhere.csv, outside"):
+        open_batch(case.registry.tables[0], case.config, CatalogManager(case.config))
 
 
 def test_value_that_fails_its_type(tmp_path: Path) -> None:
@@ -387,3 +388,58 @@ def test_gold_that_fails_a_blocking_check_is_not_published(tmp_path: Path) -> No
     from jobforge_dagster.sensors import already_in_gold
 
     assert not already_in_gold(case.config, spec, new_batch), "the sensor will offer these bytes again"
+
+
+def rewrite_in_place_keeping_size_and_mtime(path: Path) -> None:
+    """What an editor saving in place within the same clock tick does: same inode, size and mtime, new bytes."""
+    status = path.stat()
+    content = path.read_bytes()
+    with open(path, "r+b") as handle:
+        handle.write(content.replace(b"4700", b"4800"))
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert path.stat().st_size == status.st_size and path.stat().st_mtime_ns == status.st_mtime_ns
+
+
+@pytest.mark.parametrize("moment", ["read_source", "add_provenance"])
+def test_source_rewritten_in_place_during_a_run_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Before: gold labelled with the sha256 of bytes it does not hold. `read_source` is while the batch is
+    hashed; `add_provenance` after it was archived (a hard link, the default) and before staged is written."""
+    case = Case(tmp_path, "noc.csv", NOC)
+    assert case.run().success  # a normal run, default link archive
+    case.source.write_text(NOC.replace("Legislators", "Legislators and councillors"))
+    case.digest = hashlib.sha256(case.source.read_bytes()).hexdigest()
+    original = getattr(staged, moment)
+
+    def rewrite_then(*args: object) -> object:
+        result = original(*args)
+        rewrite_in_place_keeping_size_and_mtime(case.source)
+        case.digest = hashlib.sha256(case.source.read_bytes()).hexdigest()
+        return result
+
+    monkeypatch.setattr(staged, moment, rewrite_then)
+    result = case.run()
+    assert not result.success
+    assert "changed while it was being read" in str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert "Legislators and councillors" not in case.gold("noc")["title"].to_list()[0]
+
+
+def test_fifo_or_device_matching_a_table_is_refused_without_blocking(tmp_path: Path) -> None:
+    """Before: a FIFO matched no file (a silent "nothing to do"), and hashing one blocked for good."""
+    case = Case(tmp_path, "noc.csv", NOC)
+    source = case.config.source_dir()
+    os.mkfifo(source / "pipe.csv")
+    os.symlink("/dev/zero", source / "zero.csv")
+    expected = {
+        "pipe": "source/pipe.csv: refused: not a regular file (a FIFO)",
+        "zero": "source/zero.csv: refused: a symbolic link to /dev/zero, outside the source folder",
+    }
+    for table, message in expected.items():
+        spec = TableSpec(name=table, pattern=f"{table}.csv")
+        with pytest.raises(SourceDataError) as raised:
+            bounded(lambda spec=spec: open_batch(spec, case.config, CatalogManager(case.config)))
+        assert str(raised.value).startswith(message)
+    with pytest.raises(OSError, match="not a regular file"):
+        bounded(lambda: sha256_file(source / "pipe.csv"))
+    assert bounded(case.run).success  # the other table still loads

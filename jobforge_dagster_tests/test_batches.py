@@ -90,3 +90,17 @@ def test_retention_keeps_the_newest_batches(tmp_path: Path) -> None:
     for layer in (Layer.STAGED, Layer.BRONZE, Layer.SILVER):
         kept = [path.name for path in (config.layer_dir(layer) / "noc").glob("*.parquet")]
         assert kept == [f"batch={second}.parquet"]
+
+
+def test_backfill_of_something_that_is_not_a_batch_id_lists_the_kept_batches(tmp_path: Path) -> None:
+    """Before: `kept: []`, the batches of another folder."""
+    config, registry, (first, second) = two_versions(tmp_path)
+    job = build_definitions(config, registry).resolve_job_def("medallion_pipeline")
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"ops": {"noc_medallion": {"config": {"batch_id": "../noc"}}}},
+        raise_on_error=False,
+    )
+    error = str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert f"kept: ['{first}', '{second}']" in error or f"kept: ['{second}', '{first}']" in error
+    assert "'../noc' is not a batch id of noc" in error

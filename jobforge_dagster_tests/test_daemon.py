@@ -1,5 +1,6 @@
 """The sensor running for real: dagster-daemon picks up a dropped file and runs its table, once."""
 
+import os
 import shutil
 import signal
 import time
@@ -23,9 +24,11 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 
 def watch_the_sensor(cli: DagsterCli, monkeypatch) -> None:
-    """Drop the sample file, wait for its run, drop the same bytes again and see no second run."""
+    """Drop the sample file beside a FIFO a declared pattern matches (before, it blocked every tick), wait for
+    its run, drop the same bytes again and see no second run."""
     home, data = cli.home, cli.data_root
     time.sleep(2)
+    os.mkfifo(data / "source" / "skills_oasis_pipe.csv")
     shutil.copy(SAMPLE_SOURCES / SAMPLE, data / "source" / SAMPLE)
     gold = data / "gold" / "noc_unit_groups.parquet"
     monkeypatch.chdir(home)  # dagster.yaml's storage folders are relative to the working directory

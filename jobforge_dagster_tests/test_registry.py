@@ -1,10 +1,13 @@
 """The source registry: loading, matching and defaults for unregistered files."""
 
+import logging
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.sources import find_source_file, list_source_files
 
@@ -28,11 +31,16 @@ def test_unregistered_files_get_default_tables(tmp_path: Path) -> None:
     assert list_source_files(tmp_path) == ["My File (v2).csv", "noc_unit_groups_sample.csv"]
 
 
-def test_default_name_clash_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "noc-a.csv").write_text("a\n1\n")
-    (tmp_path / "noc a.csv").write_text("a\n1\n")
-    with pytest.raises(ValueError, match="already taken"):
-        SourceRegistry().with_unregistered(tmp_path)
+def test_files_sharing_a_default_name_are_both_refused(tmp_path: Path) -> None:
+    """Which one is meant cannot be told; before, neither the others nor the code location loaded."""
+    for name in ("noc-a.csv", "noc a.csv", "other.csv"):
+        (tmp_path / name).write_text("a\n1\n")
+    collected = SourceRegistry().collect(tmp_path)
+    assert [table.name for table in collected.tables] == ["other"]
+    assert collected.refused == {
+        "source/noc a.csv": "refused: its default table name 'noc_a' is also that of source/noc-a.csv; rename one",
+        "source/noc-a.csv": "refused: its default table name 'noc_a' is also that of source/noc a.csv; rename one",
+    }
 
 
 def test_pattern_matching_several_files_is_an_error(tmp_path: Path) -> None:
@@ -50,3 +58,67 @@ def test_registry_validation() -> None:
         SourceRegistry(tables=[TableSpec(name="a", pattern="a.csv"), TableSpec(name="a", pattern="b.csv")])
     with pytest.raises(ValidationError):
         TableSpec(name="a", pattern="a.csv", types={"x": "decimal"})
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ({"references": [{"column": "c", "table": "../staged/x"}]}, "references.0.table"),
+        ({"checks": {"foreign_keys": [{"column": "c", "table": "a/b"}]}}, "checks.foreign_keys.0.table"),
+        ({"separator": ""}, "separator"),
+        ({"separator": ";;"}, "separator"),
+        ({"separator": '"'}, "separator"),
+        ({"encoding": "klingon"}, "encoding"),
+        ({"encoding": "rot13"}, "encoding"),
+        ({"name": "t" * 65}, "name"),
+    ],
+)
+def test_unsafe_or_unusable_settings_are_refused_at_load(entry: dict, field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        TableSpec.model_validate({"name": "t", "pattern": "t.csv"} | entry)
+    assert field in str(raised.value)
+
+
+def test_usable_settings_still_load() -> None:
+    spec = TableSpec(name="t", pattern="t.csv", separator=";", encoding="windows-1252")
+    assert spec.separator == ";" and spec.encoding == "windows-1252"
+
+
+#: A stray file in source/ -> what its message must name as the name it collides with.
+STRAYS = {
+    "dim_noc.csv": "the gold name of table 'noc_structure'",
+    "dim_oasis_attribute.csv": "'dim_oasis_attribute'",
+    "noc_structure.txt": "table 'noc_structure'",
+    "a-b.csv": "source/a_b.csv",
+    "a_b.csv": "source/a-b.csv",
+}
+
+
+def test_a_stray_file_is_refused_alone_and_everything_else_loads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: "Duplicate asset key" (naming no file) and no code location at all."""
+    config = DataRoot(data_root=str(tmp_path / "data"))
+    source = config.source_dir()
+    for name in [*STRAYS, "sub/data.csv", "sub2/data.csv", "noc_unit_groups_sample.csv"]:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("a\n1\n")
+    with caplog.at_level(logging.WARNING):
+        defs = build_definitions(config)
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert {"gold/noc_unit_groups", "gold/dim_noc", "gold/sub_data", "gold/sub2_data"} <= keys
+    assert not {"staged/dim_noc", "staged/dim_oasis_attribute", "staged/a_b"} & keys
+    for name, collides_with in STRAYS.items():
+        assert [m for m in caplog.messages if m.startswith(f"source/{name}: refused") and collides_with in m], name
+    assert defs.resolve_job_def("medallion_pipeline") is not None
+    assert defs.resolve_sensor_def("new_source_files") is not None
+
+
+def test_default_name_of_a_file_in_a_folder_includes_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "My Data.csv").write_text("a\n1\n")
+    (tmp_path / "odd[1].csv").write_text("a\n1\n")
+    tables = SourceRegistry().with_unregistered(tmp_path)
+    assert [table.name for table in tables] == ["odd_1", "sub_my_data"]
+    assert tables[0].matches("odd[1].csv") and not tables[0].matches("odd1.csv")
+    assert tables[1].matches("sub/My Data.csv")

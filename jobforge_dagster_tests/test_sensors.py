@@ -1,5 +1,7 @@
 """The new-source-files sensor on its fast paths, with build_sensor_context, and the daily schedule."""
 
+import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -7,12 +9,24 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from jobforge_dagster import sensors
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
-from jobforge_dagster.sensors import SourceCursor, plan_tick, scan_source
-from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job
+from jobforge_dagster.sensors import SourceCursor, handled, plan_tick, scan_source
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded, run_job
 
 SAMPLE = "noc_unit_groups_sample.csv"
+
+
+class Collect(logging.Handler):
+    """Keeps the messages a sensor logs."""
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__()
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
 
 
 class Sensor:
@@ -22,6 +36,7 @@ class Sensor:
         self.config = config
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursor: str | None = None
+        self.logs: list[str] = []
 
     def tick(self) -> list[dg.RunRequest]:
         defs = build_definitions(self.config)
@@ -29,9 +44,17 @@ class Sensor:
         with dg.build_sensor_context(
             instance=self.instance, cursor=self.cursor, definitions=defs, resources=defs.resources
         ) as context:
-            result = sensor.evaluate_tick(context)
+            context.log.addHandler(Collect(self.logs))
+            result = bounded(lambda: sensor.evaluate_tick(context))
         self.cursor = result.cursor
         return list(result.run_requests or [])
+
+    def ticks(self, count: int) -> list[dg.RunRequest]:
+        """The run requests of `count` ticks in a row."""
+        return [request for _ in range(count) for request in self.tick()]
+
+    def said(self, text: str) -> list[str]:
+        return [message for message in self.logs if text in message]
 
 
 @pytest.fixture
@@ -95,20 +118,18 @@ def test_same_bytes_again_start_no_run_and_changed_bytes_do(empty_root: DataRoot
     assert request.run_key.split(":")[1] != ""
 
 
-def test_run_key_is_table_and_sha256(empty_root: DataRoot) -> None:
-    import hashlib
-
+def test_run_key_is_table_sha256_and_the_gold_it_replaces(empty_root: DataRoot) -> None:
     path = drop(empty_root)
     sensor = Sensor(empty_root)
     sensor.tick()
     (request,) = sensor.tick()
-    assert request.run_key == f"noc_unit_groups:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+    assert request.run_key == f"noc_unit_groups:{hashlib.sha256(path.read_bytes()).hexdigest()}:empty"
 
 
 def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: DataRoot) -> None:
     if os.geteuid() == 0:
-        # root reads anything: a dangling symbolic link is the unreadable file here
-        os.symlink(empty_root.root / "nowhere.csv", empty_root.source_dir() / "noc_unit_groups_gone.csv")
+        # root reads anything: a dangling symbolic link (inside source/) is the unreadable file here
+        os.symlink(empty_root.source_dir() / "gone", empty_root.source_dir() / "noc_unit_groups_gone.csv")
     else:
         unreadable = drop(empty_root, "noc_unit_groups_locked.csv")
         unreadable.chmod(0)
@@ -148,6 +169,8 @@ def test_cursor_stays_small_over_many_files(tmp_path: Path) -> None:
     assert ready == [] and len(cursor.pending) == 2_000
     ready, cursor = plan_tick(iter(files), cursor)
     assert len(ready) == 2_000 and cursor.pending == {}
+    for file in ready:
+        handled(cursor, file)
     assert len(cursor.model_dump_json()) < 100  # a watermark, not a list of files
     ready, cursor = plan_tick(iter(files), cursor)
     assert ready == [] and cursor.pending == {}
@@ -159,3 +182,125 @@ def test_daily_schedule_is_off_until_turned_on(empty_root: DataRoot) -> None:
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     assert defs.resolve_sensor_def("new_source_files").default_status == dg.DefaultSensorStatus.STOPPED
+
+
+def pending_of(sensor: Sensor) -> dict[str, tuple[int, int, int]]:
+    return SourceCursor.model_validate_json(sensor.cursor).pending
+
+
+def tables_of(requests: list[dg.RunRequest]) -> list[str]:
+    return sorted(request.tags["jobforge/table"] for request in requests)
+
+
+def test_fifo_and_link_to_a_device_are_reported_once_never_read(empty_root: DataRoot) -> None:
+    """Before: a tick blocked in sha256_file for good on a file a declared pattern matches; no file loaded again."""
+    source = empty_root.source_dir()
+    os.mkfifo(source / "skills_oasis_pipe.csv")  # declared table oasis_skills
+    os.symlink("/dev/zero", source / "noc_structure_en.csv")  # declared table noc_structure
+    os.mkfifo(source / "x.csv")  # no table
+    drop(empty_root)
+    sensor = Sensor(empty_root)
+    assert tables_of(sensor.ticks(4)) == ["noc_unit_groups"]
+    for name, reason in [
+        ("skills_oasis_pipe.csv", "not a regular file (a FIFO)"),
+        ("x.csv", "not a regular file (a FIFO)"),
+        ("noc_structure_en.csv", "a symbolic link to /dev/zero, outside the source folder"),
+    ]:
+        assert len(sensor.said(f"source/{name}: refused: {reason}")) == 1, name
+    assert pending_of(sensor) == {}
+
+
+def test_link_out_of_source_is_refused_before_any_read(
+    empty_root: DataRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes((SAMPLE_SOURCES / SAMPLE).read_bytes())
+    os.symlink(outside, empty_root.source_dir() / "noc_unit_groups_link.csv")
+    hashed: list[Path] = []
+    monkeypatch.setattr(sensors, "sha256_file", lambda path: hashed.append(path) or "0" * 64)
+    sensor = Sensor(empty_root)
+    assert sensor.ticks(3) == [] and hashed == []
+    assert len(sensor.said("source/noc_unit_groups_link.csv: refused: a symbolic link to")) == 1
+
+
+def drop_tables(config: DataRoot, count: int, size: int = 40) -> None:
+    for index in range(count):
+        drop(config, f"t{index}.csv", b"a,b\n" + b"1,2\n" * ((size - 4) // 4))
+
+
+def test_hashing_is_budgeted_per_tick_and_the_rest_wait(empty_root: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sensors, "HASH_BYTES_PER_TICK", 100)  # two 40-byte files per tick
+    drop_tables(empty_root, 5)
+    sensor = Sensor(empty_root)
+    sensor.tick()
+    loaded: list[str] = []
+    for expected in (2, 2, 1, 0):
+        requests = sensor.tick()
+        assert len(requests) == expected
+        loaded += tables_of(requests)
+        waiting = {f"t{index}.csv" for index in range(5)} - {f"{table}.csv" for table in loaded}
+        assert set(pending_of(sensor)) == waiting  # the watermark passed none of them
+    assert sorted(loaded) == [f"t{index}" for index in range(5)]
+
+
+def test_time_budget_still_hashes_one_file_per_tick(empty_root: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sensors, "HASH_SECONDS_PER_TICK", 0.0)
+    drop_tables(empty_root, 3)
+    sensor = Sensor(empty_root)
+    sensor.tick()
+    assert [len(sensor.tick()) for _ in range(4)] == [1, 1, 1, 0]
+
+
+def test_file_larger_than_the_budget_is_requested_unhashed_once(
+    empty_root: DataRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sensors, "HASH_BYTES_PER_TICK", 10)
+    hashed: list[Path] = []
+    monkeypatch.setattr(sensors, "sha256_file", lambda path: hashed.append(path) or "0" * 64)
+    drop_tables(empty_root, 1)
+    sensor = Sensor(empty_root)
+    (request,) = sensor.ticks(2)
+    assert hashed == [] and ":unhashed:" in request.run_key and request.tags["jobforge/source_sha256"] == ""
+    os.chmod(empty_root.source_dir() / "t0.csv", 0o644)  # a new change time, same bytes (as the archive's link)
+    (again,) = sensor.ticks(2)
+    assert again.run_key == request.run_key  # Dagster skips a run key it has seen
+
+
+def test_undecodable_and_overlong_names_are_refused_once(empty_root: DataRoot) -> None:
+    """Before: PydanticSerializationError on every tick (the cursor could not be saved); `File name too long`."""
+    source = empty_root.source_dir()
+    with open(os.fsencode(source) + b"/caf\xe9.csv", "wb") as handle:
+        handle.write(b"a\n1\n")
+    long_name = "x" * 246 + ".csv"
+    (source / long_name).write_text("a\n1\n")
+    drop(empty_root)
+    sensor = Sensor(empty_root)
+    assert tables_of(sensor.ticks(4)) == ["noc_unit_groups"]
+    assert len(sensor.said("b'caf\\xe9.csv' is not valid UTF-8")) == 1
+    assert len(sensor.said(f"source/{long_name}: refused: its default table name")) == 1
+    assert pending_of(sensor) == {}
+    assert run_job(empty_root).success
+
+
+def test_a_source_rolled_back_loads_again(empty_root: DataRoot) -> None:
+    """A -> B -> A: before, the second A had A's first run key, which Dagster skips; gold stayed on B."""
+    path = drop(empty_root)
+    version_a = path.read_bytes()
+    version_b = version_a.replace(b"Legislators", b"Legislators and councillors")
+    sensor = Sensor(empty_root)
+    keys = []
+    for content in (version_a, version_b, version_a):
+        path.write_bytes(content)
+        sensor.tick()
+        before = sensor.cursor
+        (request,) = sensor.tick()
+        assert request.tags["jobforge/source_sha256"] == hashlib.sha256(content).hexdigest()
+        sensor.cursor = before  # the same tick again (a daemon restarted before saving its cursor)
+        (repeated,) = sensor.tick()
+        assert repeated.run_key == request.run_key  # the same bytes at the same sighting: one run
+        os.chmod(path, 0o644)  # seen again while the run waits (as the archive's link does): still one run
+        assert [again.run_key for again in sensor.ticks(2)] == [request.run_key]
+        keys.append(request.run_key)
+        assert run_job(empty_root).success  # the run the daemon starts
+        assert sensor.ticks(3) == []  # loaded: the archive's new link to the file starts nothing
+    assert len(set(keys)) == 3

@@ -194,6 +194,13 @@ def report(context: SensorEvaluationContext, unknown: list[str], refused: list[s
         )
 
 
+def skip_reason(unknown: list[str], refused: list[str], waiting: str) -> str | None:
+    """What the tick's result says in the UI when no run was requested, if there is something to say."""
+    parts = [f"{len(refused)} file(s) refused: {refused[0]}"] if refused else []
+    parts += [f"{len(unknown)} new file(s) in no loaded table: {', '.join(unknown[:3])}"] if unknown else []
+    return "; ".join(parts) + waiting if parts else None
+
+
 def source_sensor(sources: SourceTables, job: UnresolvedAssetJobDefinition, interval: int) -> SensorDefinition:
     """`new_source_files`: a run of a table's four layers for each new or changed source file."""
 
@@ -211,7 +218,8 @@ def source_sensor(sources: SourceTables, job: UnresolvedAssetJobDefinition, inte
         report(context, unknown, refused)
         waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
         context.log.info(f"{len(requests)} run(s) requested{waiting}")
-        return SensorResult(run_requests=requests, cursor=next_cursor.model_dump_json())
+        skip = None if requests else skip_reason(unknown, refused, waiting)
+        return SensorResult(run_requests=requests, cursor=next_cursor.model_dump_json(), skip_reason=skip)
 
     return new_source_files
 

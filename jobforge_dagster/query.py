@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 from dagster import ConfigurableResource, InitResourceContext, ResourceDependency
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
@@ -306,10 +307,21 @@ class GoldQueryEngine:
 
     def _fetch(self, sql: str) -> pl.DataFrame:
         """Fetch at most `max_rows + 1` rows; more than `max_rows` is an error."""
-        frame = self._guarded(lambda: self._connection.sql(sql).limit(self.max_rows + 1).pl())
+        frame = self._guarded(lambda: self._first_rows(sql, self.max_rows + 1))
         if frame.height > self.max_rows:
             raise QueryError(f"query returns more than {self.max_rows} rows (max_rows); add a LIMIT or aggregate")
         return frame
+
+    def _first_rows(self, sql: str, count: int) -> pl.DataFrame:
+        """Read the result in Arrow batches and stop after `count` rows (a LIMIT around the query costs more)."""
+        reader = self._connection.sql(sql).to_arrow_reader(count)
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows >= count:
+                break
+        return pl.from_arrow(pa.Table.from_batches(batches, schema=reader.schema))
 
     def _guarded(self, action: Callable[[], T]) -> T:
         """Run `action` on the connection alone and under the timeout; DuckDB errors become QueryError."""

@@ -146,7 +146,9 @@ def batch_facets(batch_id: str, sha256: str, version: str) -> dict[str, DatasetF
     }
 
 
-def input_datasets(namespace: str, files: list[str], lineage: ColumnLineage, batch_id: str, sha256: str):
+def input_datasets(
+    namespace: str, files: list[str], lineage: ColumnLineage, batch_id: str, sha256: str
+) -> list[InputDataset]:
     """The transition's input files (the source file's version is its sha256, a layer file's its batch), then
     any other file its column lineage names (e.g. the gold table silver's references are checked against)."""
     inputs = [

@@ -17,7 +17,7 @@ import polars as pl
 from jobforge_dagster.archive import archived_bytes_intact
 from jobforge_dagster.assets.models import OASIS_ATTRIBUTE
 from jobforge_dagster.batches import read_stamp
-from jobforge_dagster.catalog import BatchRecord, CatalogManager
+from jobforge_dagster.catalog import BatchRecord, CatalogManager, LayerTransitionLog
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import TraceError
 from jobforge_dagster.layers import (
@@ -256,7 +256,7 @@ class RecordTrace:
             "changes": self.changes(layer),
         }
 
-    def transition(self, layer: Layer):
+    def transition(self, layer: Layer) -> LayerTransitionLog | None:
         table = self.spec.name if self.spec else self.batch.table
         logs = [
             log

@@ -95,7 +95,11 @@ def start(run: TableRun, layer: Layer, source_layer: str, files: list[str], rows
 
 
 def finish(
-    run: TableRun, layer: Layer, facts: TransitionFacts, step: Callable[[], LayerStep], guard=None
+    run: TableRun,
+    layer: Layer,
+    facts: TransitionFacts,
+    step: Callable[[], LayerStep],
+    guard: Callable[[int], None] | None = None,
 ) -> LayerBuild:
     """Run a layer's transform; a failure is logged as a failed transition of the batch and raised."""
     try:
@@ -126,7 +130,9 @@ def from_source(run: TableRun) -> LayerBuild | None:
     return finish(run, Layer.STAGED, facts, step, guard=opened.guard)
 
 
-def from_file(run: TableRun, layer: Layer, previous: Path, step: Callable[[StepInput, pl.LazyFrame], LayerStep]):
+def from_file(
+    run: TableRun, layer: Layer, previous: Path, step: Callable[[StepInput, pl.LazyFrame], LayerStep]
+) -> LayerBuild:
     """`layer` from a parquet file of the layer before it (or, for staged, a kept staged batch)."""
     run.batch = run.batch or batch_of(previous, run.spec.name, run.catalog)
     source_layer = (layer.previous or Layer.STAGED).value

@@ -112,8 +112,11 @@ def gold_state(root: DataRoot, spec: TableSpec) -> tuple[str, int] | None:
 
 
 def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
+    """A run of the table's layers and checks; with a sha256, the run refuses other bytes than those."""
+    config = {"ops": {f"{spec.name}_medallion": {"config": {"sha256": sha256}}}} if sha256 else None
     return RunRequest(
         run_key=run_key,
+        run_config=config,
         asset_selection=list(table_keys(spec).values()),
         asset_check_keys=gold_check_keys(spec),
         tags={"jobforge/table": spec.name, "jobforge/source_file": source, "jobforge/source_sha256": sha256},

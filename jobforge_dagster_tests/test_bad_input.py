@@ -443,3 +443,12 @@ def test_fifo_or_device_matching_a_table_is_refused_without_blocking(tmp_path: P
     with pytest.raises(OSError, match="not a regular file"):
         bounded(lambda: sha256_file(source / "pipe.csv"))
     assert bounded(case.run).success  # the other table still loads
+
+
+def test_mixed_line_endings_name_the_first_line_that_differs(tmp_path: Path) -> None:
+    """Before: 'not a parseable CSV (binary data, or quotes that break RFC 4180)', with no line."""
+    case = Case(tmp_path, "m.csv", b"Code,Title\r\n00010,A\r\n00011,B\n")
+    assert case.error() == (
+        "source/m.csv, line 3: mixed line endings: line 1 ends with CRLF, this line with LF alone; "
+        "save the file with one kind"
+    )

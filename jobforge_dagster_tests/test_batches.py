@@ -8,7 +8,7 @@ import polars as pl
 from jobforge_dagster.catalog import CatalogManager
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
-from jobforge_dagster.layers import Layer
+from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster_tests.conftest import run_job
 
@@ -104,3 +104,30 @@ def test_backfill_of_something_that_is_not_a_batch_id_lists_the_kept_batches(tmp
     error = str(result.get_step_failure_events()[0].step_failure_data.error)
     assert f"kept: ['{first}', '{second}']" in error or f"kept: ['{second}', '{first}']" in error
     assert "'../noc' is not a batch id of noc" in error
+
+
+def test_a_run_refuses_other_bytes_than_it_was_requested_for(config: DataRoot) -> None:
+    """The sensor passes the sha256 it saw; when the file changed since, the run loads nothing and says why."""
+    import hashlib
+
+    source = config.source_dir() / "noc_unit_groups_sample.csv"
+    seen = hashlib.sha256(source.read_bytes()).hexdigest()
+    job = build_definitions(config).resolve_job_def("medallion_pipeline")
+    selection = [dg.AssetKey([layer.value, "noc_unit_groups"]) for layer in LAYERS]
+
+    def run(sha256: str) -> dg.ExecuteInProcessResult:
+        run_config = {"ops": {"noc_unit_groups_medallion": {"config": {"sha256": sha256}}}}
+        return job.execute_in_process(
+            run_config=run_config,
+            instance=dg.DagsterInstance.ephemeral(),
+            asset_selection=selection,
+            raise_on_error=False,
+        )
+
+    source.write_bytes(source.read_bytes() + b"99999,Newer row,Nouvelle ligne,5,x\r\n")  # changed after the tick
+    refused = run(seen)
+    assert not refused.success
+    message = refused.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert message.startswith("source/noc_unit_groups_sample.csv now holds other bytes") and seen[:12] in message
+    assert not config.table_path(Layer.STAGED, "noc_unit_groups").exists(), "nothing was loaded"
+    assert run(hashlib.sha256(source.read_bytes()).hexdigest()).success

@@ -24,6 +24,7 @@ from jobforge_dagster.catalog import (
 )
 from jobforge_dagster.column_lineage import ColumnLineage, carried, identity
 from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.errors import SourceChangedError
 from jobforge_dagster.keys import table_keys
 from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
@@ -44,6 +45,7 @@ class TableRun:
     run_id: str
     lookup: Lookup
     backfill: str | None = None  # a kept batch id to rebuild from instead of the source file
+    expected_sha256: str | None = None  # the bytes the run was requested for; other bytes are refused
     batch: BatchRecord | None = None
     built: set[Layer] = field(default_factory=set)
 
@@ -119,6 +121,11 @@ def from_source(run: TableRun) -> LayerBuild | None:
     if opened is None:
         return None
     run.batch = batch = opened.batch
+    if run.expected_sha256 and batch.sha256 != run.expected_sha256:
+        raise SourceChangedError(
+            f"{batch.source_file} now holds other bytes (sha256 {batch.sha256[:12]}) than this run was requested "
+            f"for ({run.expected_sha256[:12]}); nothing was loaded, and the newer version gets its own run"
+        )
     facts = start(run, Layer.STAGED, SOURCE, [batch.source_file], rows_in=None)
 
     def step() -> LayerStep:

@@ -58,6 +58,10 @@ class TableRunConfig(Config):
         default=None,
         description="Backfill: rebuild the selected layers from this kept batch instead of the current source file.",
     )
+    sha256: str | None = Field(
+        default=None,
+        description="The source bytes this run was requested for (the sensor sets it): other bytes are refused.",
+    )
 
 
 def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name: str, gold_name: str) -> None:
@@ -79,7 +83,12 @@ def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name
 
 
 def materialize_table(
-    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, spec: TableSpec, backfill: str | None
+    context: AssetExecutionContext,
+    root: DataRoot,
+    gold: GoldQueryResource,
+    spec: TableSpec,
+    backfill: str | None,
+    expected_sha256: str | None = None,
 ) -> Iterator[Output | AssetCheckResult]:
     """Build each selected layer of one table from the one before it, in order, then check gold.
 
@@ -89,7 +98,7 @@ def materialize_table(
     """
     keys = table_keys(spec)
     lookup = gold.distinct_values
-    run = TableRun(root, spec, context.run.run_id, lookup, backfill)
+    run = TableRun(root, spec, context.run.run_id, lookup, backfill, expected_sha256)
     with exclusive_lock(root.lock_path(spec.name)):
         clean_stale_temporaries(context, root, spec.name, spec.gold_table)
         for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
@@ -201,7 +210,7 @@ def medallion_assets(spec: TableSpec) -> AssetsDefinition:
         context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult]:
         try:
-            yield from materialize_table(context, data_root, gold, spec, config.batch_id)
+            yield from materialize_table(context, data_root, gold, spec, config.batch_id, config.sha256)
         finally:  # the table's lineage events are on disk when its step ends
             lineage_export.flush(files_only=True)
 

@@ -252,10 +252,30 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
     except duckdb.Error as error:
         found = csv_error(str(error), display_name)
         if found.line is None:
-            raise found from error
+            raise (mixed_line_endings(path, display_name) or found) from error
         reason = str(found).removeprefix(f"{display_name}, line {found.line}: ")
         line = physical_line(path, found.line, separator)
         raise SourceDataError(reason, file=display_name, line=line) from error
+
+
+def mixed_line_endings(path: Path, display_name: str) -> SourceDataError | None:
+    """The error for a CSV whose records end with CRLF on some lines and LF alone on others, if it is one."""
+    first: bytes | None = None
+    for number, line, quoted in physical_lines(path):
+        if quoted or not line.endswith(b"\n"):
+            continue
+        ending = b"\r\n" if line.endswith(b"\r\n") else b"\n"
+        if first is None:
+            first = ending
+        elif ending != first:
+            names = {b"\r\n": "CRLF", b"\n": "LF alone"}
+            return SourceDataError(
+                f"mixed line endings: line 1 ends with {names[first]}, this line with {names[ending]}; "
+                "save the file with one kind",
+                file=display_name,
+                line=number,
+            )
+    return None
 
 
 def physical_line(path: Path, record_line: int, separator: str) -> int:

@@ -13,11 +13,15 @@ Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
      each child process, from the operating system (wait4), against the same two references;
   3. gold queries: the README's queries on the real gold, and two scans of the large gold, through
      GoldQueryEngine against the same SQL in plain DuckDB over the same parquet files;
-  4. one tick of the new_source_files sensor over a source/ folder of 10,000 unchanged files.
+  4. one tick of the new_source_files sensor over a source/ folder of 10,000 unchanged files;
+  5. postgres: the 32 real files on deploy/postgres/dagster.yaml (a throwaway local PostgreSQL server, default
+     durability settings) against the default pooled sqlite instance, each in process and with
+     `multiprocess: {max_concurrent: 2}` in run config.
 """
 
 import argparse
 import datetime
+import itertools
 import os
 import platform
 import re
@@ -294,7 +298,59 @@ def sensor_case(args: argparse.Namespace) -> list[str]:
     ]
 
 
-CASES = {"real": real_case, "large": large_case, "query": query_case, "sensor": sensor_case}
+EXECUTION = {
+    "in process": "execution:\n  config:\n    in_process: {}\n",
+    "multiprocess, max_concurrent 2": "execution:\n  config:\n    multiprocess:\n      max_concurrent: 2\n",
+}
+
+
+def configured_run(work: Path, dagster_yaml: Path, run_config: str, env: dict[str, str]) -> tuple[float, float]:
+    """`dagster job execute ... -c run_config.yaml` on the real files with this dagster.yaml, all fresh under `work`."""
+    if work.exists():
+        shutil.rmtree(work)
+    home = work / "home"
+    home.mkdir(parents=True)
+    shutil.copy(dagster_yaml, home / "dagster.yaml")
+    (work / "run_config.yaml").write_text(run_config)
+    env = os.environ | env | {"DAGSTER_HOME": str(home), "JOBFORGE_DATA_ROOT": str(work / "data")}
+    env["JOBFORGE_SOURCE_ROOT"] = str(REAL)
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"]
+    return child([*command, "-c", str(work / "run_config.yaml")], env=env, cwd=home)
+
+
+def instance_runs(runs: int, dagster_yaml: Path, run_config: str, new_database: Callable[[], dict[str, str]]) -> str:
+    """Medians of `runs` configured runs, each on a new database; a table row's figures."""
+    wall, _, walls = medians(runs, lambda i: configured_run(OUT / "instance", dagster_yaml, run_config, new_database()))
+    return f"{wall:.2f} | {', '.join(f'{w:.2f}' for w in walls)}"
+
+
+def postgres_case(args: argparse.Namespace) -> list[str]:
+    """Case 5: the real files on the PostgreSQL instance against the pooled sqlite one, in process and multiprocess."""
+    sys.path.insert(0, str(REPO))
+    from jobforge_dagster_tests.postgres_server import throwaway_postgres, unavailable
+
+    lines = ["## 5. Instance storage and executor: 32 real files, `dagster job execute -c run_config.yaml`", ""]
+    if reason := unavailable():
+        return [*lines, f"Skipped: {reason}.", ""]
+    lines += ["| instance | executor | median wall s | all runs s |", "| --- | --- | ---: | --- |"]
+    databases = itertools.count()
+    with throwaway_postgres(settings=()) as server:
+        instances = {
+            "PostgreSQL": (
+                REPO / "deploy" / "postgres" / "dagster.yaml",
+                lambda: server.create_database(f"bench_{next(databases)}"),
+            ),
+            "pooled sqlite": (REPO / "dagster.yaml", dict),
+        }
+        for (instance, (dagster_yaml, new_database)), (executor, run_config) in itertools.product(
+            instances.items(), EXECUTION.items()
+        ):
+            figures = instance_runs(args.runs, dagster_yaml, run_config, new_database)
+            lines.append(f"| {instance} | {executor} | {figures} |")
+    return [*lines, ""]
+
+
+CASES = {"real": real_case, "large": large_case, "query": query_case, "sensor": sensor_case, "postgres": postgres_case}
 
 
 def main() -> None:

@@ -28,6 +28,19 @@ REFRESH_JOB = "table_refresh"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def in_process_or_multiprocess() -> dg.ExecutorDefinition:
+    """Dagster's `multi_or_in_process_executor` with in-process as the default: run config may still choose
+    `execution: {config: {multiprocess: {max_concurrent: N}}}` (one process per step)."""
+    stock = dg.multi_or_in_process_executor
+    return dg.ExecutorDefinition(
+        name="in_process_or_multiprocess",
+        config_schema=dg.Field(stock.config_schema.config_type, default_value={"in_process": {}}),
+        requirements=stock.get_requirements,
+        executor_creation_fn=stock.executor_creation_fn,
+        description="In-process unless the run config chooses multiprocess.",
+    )
+
+
 def table_assets(
     root: DataRoot, tables: list[TableSpec]
 ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetsDefinition]]:
@@ -72,13 +85,13 @@ def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | N
     medallion_pipeline = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.assets(*runnable),
-        executor_def=dg.in_process_executor,
+        executor_def=in_process_or_multiprocess(),
         description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
     )
     table_refresh = dg.define_asset_job(
         REFRESH_JOB,
         selection=dg.AssetSelection.all(),
-        executor_def=dg.in_process_executor,
+        executor_def=in_process_or_multiprocess(),
         description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
     )
     return dg.Definitions(

@@ -151,12 +151,14 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remove_stale_temporaries(folder: Path, prefix: str) -> list[Path]:
-    """Delete hidden temporaries a killed writer left for files named `prefix...` in `folder`.
+def remove_stale_temporaries(folder: Path, prefix: str, *, within: bool = False) -> list[Path]:
+    """Delete hidden temporaries a killed writer left for files named `prefix...` in `folder` (with `within`,
+    files whose name holds `prefix` anywhere).
 
     Call only while holding the lock that covers those files.
     """
-    stale = list(folder.glob(f".{glob.escape(prefix)}*.tmp")) if folder.is_dir() else []
+    pattern = f".*{glob.escape(prefix)}*.tmp" if within else f".{glob.escape(prefix)}*.tmp"
+    stale = list(folder.glob(pattern)) if folder.is_dir() else []
     for path in stale:
         path.unlink(missing_ok=True)
     return stale

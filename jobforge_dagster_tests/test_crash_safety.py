@@ -240,3 +240,22 @@ def fill_leaving_two_pages(folder: Path) -> None:
     JSON file, not for the layer's catalog entry and its lineage log as well."""
     status = os.statvfs(folder)
     (folder / "filler").write_bytes(b"\0" * (status.f_bavail * status.f_frsize - 2 * 4096))
+
+
+def test_the_next_run_removes_what_a_killed_writer_left_everywhere(tmp_path: Path) -> None:
+    """Hidden temporaries of every kind a killed run can leave for a table are removed by its next run."""
+    config = DataRoot(data_root=str(tmp_path / "data"))
+    write_source(config.source_dir() / f"{TABLE}.csv", 100)
+    leftovers = [
+        config.table_path(Layer.STAGED, TABLE).with_name(f".{TABLE}.parquet.1.tmp"),
+        config.root / "raw" / TABLE / ".abc.csv.2.tmp",
+        config.catalog_dir() / "checks" / f".{TABLE}--x.json.3.tmp",
+        config.catalog_dir() / "openlineage" / f".20261127T0000-{TABLE}.staged-START-x.json.4.tmp",
+    ]
+    other_table = config.catalog_dir() / "openlineage" / f".20261127T0000-{TABLE}_other.staged-START-x.json.5.tmp"
+    for path in [*leftovers, other_table]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half")
+    assert run_job(config).success
+    assert [path for path in leftovers if path.exists()] == []
+    assert other_table.exists(), "another table's temporaries are its own run's to remove"

@@ -77,9 +77,11 @@ def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name
         (root.catalog_dir() / "checks", f"{gold_name}--"),
         (root.root / "raw" / name, ""),
     ]
-    for folder, prefix in places:
-        for stale in remove_stale_temporaries(folder, prefix):
-            context.log.warning(f"removed {stale.name}, left by an interrupted write")
+    events = root.catalog_dir() / "openlineage"  # `<time>-<table>.<layer>-<EVENT>-<run>.json`
+    stale = [path for folder, prefix in places for path in remove_stale_temporaries(folder, prefix)]
+    stale += remove_stale_temporaries(events, f"-{name}.", within=True)
+    for path in stale:
+        context.log.warning(f"removed {path.name}, left by an interrupted write")
 
 
 def materialize_table(

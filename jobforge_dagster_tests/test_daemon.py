@@ -3,6 +3,7 @@
 import os
 import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -46,8 +47,8 @@ def watch_the_sensor(cli: DagsterCli, monkeypatch) -> None:
     assert len(instance.get_runs()) == 1
 
 
-def test_daemon_runs_a_dropped_file_once(tmp_path: Path, monkeypatch) -> None:
-    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="1")
+def sensor_under_a_daemon(cli: DagsterCli, monkeypatch) -> subprocess.Popen:
+    """Turn the sensor on, run `dagster-daemon` while `watch_the_sensor` drops files; the stopped daemon."""
     (cli.data_root / "source").mkdir(parents=True)
     started = cli.run("sensor", "start", "new_source_files", "-m", "jobforge_dagster", timeout=120)
     assert started.returncode == 0, started.stderr[-2000:]
@@ -57,4 +58,10 @@ def test_daemon_runs_a_dropped_file_once(tmp_path: Path, monkeypatch) -> None:
             watch_the_sensor(cli, monkeypatch)
         finally:
             stop(daemon)
+    return daemon
+
+
+def test_daemon_runs_a_dropped_file_once(tmp_path: Path, monkeypatch) -> None:
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="1")
+    daemon = sensor_under_a_daemon(cli, monkeypatch)
     assert daemon.returncode != -signal.SIGKILL, "the daemon did not stop on SIGTERM within 30 s"

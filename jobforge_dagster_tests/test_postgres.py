@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from jobforge_dagster_tests.conftest import REPO, SAMPLE_SOURCES
-from jobforge_dagster_tests.dagster_cli import DagsterCli, stop
+from jobforge_dagster_tests.dagster_cli import DagsterCli
 from jobforge_dagster_tests.postgres_server import PostgresServer, throwaway_postgres, unavailable
-from jobforge_dagster_tests.test_daemon import watch_the_sensor
+from jobforge_dagster_tests.test_daemon import sensor_under_a_daemon
 
 pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed (pip install -e '.[postgres]')")
 pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install -e '.[postgres]')")
@@ -107,15 +107,7 @@ def test_sensor_run_on_postgres(tmp_path: Path, postgres: PostgresServer, monkey
     cli = postgres_cli(tmp_path / "home", tmp_path / "data", postgres, JOBFORGE_SENSOR_INTERVAL_SECONDS="1")
     for name, value in cli.extra_env.items():
         monkeypatch.setenv(name, value)
-    (cli.data_root / "source").mkdir(parents=True)
-    started = cli.run("sensor", "start", "new_source_files", "-m", "jobforge_dagster", timeout=120)
-    assert started.returncode == 0, started.stderr[-2000:]
-    with open(cli.home / "daemon.log", "w") as log:
-        daemon = cli.start("run", "-m", "jobforge_dagster", program="dagster-daemon", log=log)
-        try:
-            watch_the_sensor(cli, monkeypatch)
-        finally:
-            stop(daemon)
+    sensor_under_a_daemon(cli, monkeypatch)
     assert rows(postgres, cli, "SELECT pipeline_name, status FROM runs") == [("table_refresh", "SUCCESS")]
     assert rows(postgres, cli, "SELECT count(*) FROM job_ticks WHERE status = 'SUCCESS'")[0][0] >= 1
     assert_no_sqlite_history(cli)

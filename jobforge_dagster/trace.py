@@ -123,9 +123,10 @@ class Tracer:
             raise TraceError(f"line {line} is outside {source}: lines count from 1 (the header)")
         starts = pl.scan_parquet(staged).filter(pl.col(SOURCE_LINE) <= line).select(pl.col(SOURCE_ROW).max()).collect()
         record = starts.item() or 0
-        text = self.text_of(source)
-        if text is not None and line > text.line_count():
-            raise TraceError(f"line {line} is outside {source}, which has {text.line_count()} lines")
+        text = self.text_of(source, staged)
+        lines = text.line_count() if text is not None else None
+        if lines is not None and line > lines:
+            raise TraceError(f"line {line} is outside {source}, which has {lines} lines")
         return record
 
     def staged_of(self, source: str) -> Path:
@@ -135,9 +136,8 @@ class Tracer:
                 return path
         raise TraceError(f"{source} feeds no staged table in {self.root.root}; known sources are under source/")
 
-    def text_of(self, source: str) -> SourceText | None:
-        """The bytes of the batch now in staged for `source` (archive or unchanged source), if any."""
-        staged = self.staged_of(source)
+    def text_of(self, source: str, staged: Path) -> SourceText | None:
+        """The bytes of the batch in `staged` for `source` (archive or unchanged source), if any."""
         batch = self.batch(read_stamp(staged)[0], source)
         return RecordTrace(self, self.spec_for_table(batch.table), batch, {}).text()
 

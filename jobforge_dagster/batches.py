@@ -19,7 +19,7 @@ from jobforge_dagster.storage import fingerprint, link_atomic, sha256_file
 from jobforge_dagster.transforms import staged
 
 #: Parquet key-value metadata in every layer file: the batch it was built from.
-STAMP_KEYS = ("batch_id", "source_sha256", "table", "source_layer")
+STAMP_KEYS = ("batch_id", "source_sha256", "table", "source_layer", "table_version")
 
 
 def batch_id_for(table: str, sha256: str) -> str:
@@ -105,6 +105,7 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
         size_bytes=source.stat().st_size,
         source_path=str(source.absolute()),
         archive_file=root.relative(archived) if archived is not None else None,
+        fingerprint=guard,
     )
     catalog.save_batch(batch)
     return OpenedSource(source, batch, guard, read)

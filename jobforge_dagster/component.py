@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from jobforge_dagster.assets.automation import Automation
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.registry import REGISTRY_FILE, SourceRegistry
 
@@ -19,6 +20,10 @@ class MedallionComponent(dg.Component, dg.Model, dg.Resolvable):
     registry: str = Field(default=REGISTRY_FILE.name, description="The source registry (YAML).")
     data_root: str | None = Field(default=None, description="Data root; default $JOBFORGE_DATA_ROOT or ./data.")
     source_root: str | None = Field(default=None, description="Source folder; default <data root>/source.")
+    automation: Automation | None = Field(
+        default=None,
+        description="Declarative automation of the layer assets (`mode: eager` or `mode: on_cron`); off when unset.",
+    )
 
     def registry_path(self) -> Path:
         path = Path(self.registry)
@@ -34,4 +39,4 @@ class MedallionComponent(dg.Component, dg.Model, dg.Resolvable):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         from jobforge_dagster.definitions import build_definitions
 
-        return build_definitions(self.resolved_root(), SourceRegistry.load(self.registry_path()))
+        return build_definitions(self.resolved_root(), SourceRegistry.load(self.registry_path()), self.automation)

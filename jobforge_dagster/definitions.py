@@ -15,7 +15,9 @@ from dagster_duckdb import DuckDBResource
 
 import jobforge_dagster.components
 from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
+from jobforge_dagster.assets.automation import Automation
 from jobforge_dagster.assets.models import OASIS_ATTRIBUTE, OASIS_RATINGS
+from jobforge_dagster.assets.source_versions import source_asset
 from jobforge_dagster.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV, DataRoot
 from jobforge_dagster.io_manager import LayerIOManager
 from jobforge_dagster.query import GoldQueryResource
@@ -44,20 +46,34 @@ def in_process_or_multiprocess() -> dg.ExecutorDefinition:
 def table_assets(
     root: DataRoot, tables: list[TableSpec]
 ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetsDefinition]]:
-    """(every asset, the assets of tables whose source is present): the graph is the same whatever files exist;
-    the main job selects what can run."""
+    """(every layer asset, the assets of tables whose source is present): the graph is the same whatever files
+    exist; the main job selects what can run."""
     files = list_source_files(root.source_dir())
 
     def present(spec: TableSpec) -> bool:
         return any(spec.matches(name) for name in files)
 
-    by_table = {spec.name: medallion_assets(spec) for spec in tables}
+    referenced = {table for spec in tables for table in spec.referenced_tables() - {spec.gold_table}}
+    by_table = {spec.name: medallion_assets(spec, spec.gold_table in referenced) for spec in tables}
     everything, runnable = list(by_table.values()), [by_table[spec.name] for spec in tables if present(spec)]
     if (attributes := oasis_attribute_dimension(tables)) is not None:
         everything.append(attributes)
         if all(present(spec) for spec in tables if spec.gold_transform == OASIS_RATINGS):
             runnable.append(attributes)
     return everything, runnable
+
+
+def automation_sensor(observed: list[dg.SourceAsset]) -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the automation conditions: always the checks that re-run when a gold table they read changes;
+    the layer assets and source observations only when the component turns automation on."""
+    return dg.AutomationConditionSensorDefinition(
+        "jobforge_automation",
+        target=dg.AssetSelection.all() | dg.AssetSelection.assets(*(source.key for source in observed)),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Declarative automation: re-checks after a referenced gold table changes; with `automation:` "
+        "in the component's defs.yaml, materializes unsynced tables.",
+    )
 
 
 def resources(root: DataRoot) -> dict[str, object]:
@@ -77,11 +93,17 @@ def collect_tables(root: DataRoot, registry: SourceRegistry | None) -> SourceTab
     return (registry or SourceRegistry.load()).collect(root.source_dir(), reserved=[OASIS_ATTRIBUTE])
 
 
-def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | None = None) -> dg.Definitions:
-    """Definitions for a data root (default: from the environment) and a registry (default: sources.yaml)."""
+def build_definitions(
+    root: DataRoot | None = None, registry: SourceRegistry | None = None, automation: Automation | None = None
+) -> dg.Definitions:
+    """Definitions for a data root (default: from the environment), a registry (default: sources.yaml) and,
+    optionally, declarative automation of the layer assets."""
     root = root or DataRoot.from_env()
     sources = collect_tables(root, registry)
     everything, runnable = table_assets(root, sources.tables)
+    observed = [source_asset(spec, automation.observe_cron if automation else None) for spec in sources.tables]
+    if automation is not None:
+        everything = [automation.apply(assets) for assets in everything]
     medallion_pipeline = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.assets(*runnable),
@@ -95,9 +117,9 @@ def build_definitions(root: DataRoot | None = None, registry: SourceRegistry | N
         description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
     )
     return dg.Definitions(
-        assets=everything,
+        assets=[*observed, *everything],
         jobs=[medallion_pipeline, table_refresh],
-        sensors=[source_sensor(sources, table_refresh, sensor_interval())],
+        sensors=[source_sensor(sources, table_refresh, sensor_interval()), automation_sensor(observed)],
         schedules=[daily_schedule(medallion_pipeline)],
         resources=resources(root),
         executor=dg.in_process_executor,

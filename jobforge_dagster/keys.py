@@ -11,6 +11,11 @@ def layer_key(layer: Layer, table: str) -> AssetKey:
     return AssetKey([layer.value, table])
 
 
+def source_key(spec: TableSpec) -> AssetKey:
+    """The observable source asset of a table: its file in source/, versioned by sha256."""
+    return AssetKey(["source", spec.name])
+
+
 def table_keys(spec: TableSpec) -> dict[Layer, AssetKey]:
     """The four layer assets of a table (the gold one under the table's gold name)."""
     return {layer: layer_key(layer, spec.layer_table(layer)) for layer in LAYERS}

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
+from dagster import AssetCheckSeverity
 
 from jobforge_dagster import checks
 from jobforge_dagster.catalog import parquet_row_count
@@ -21,6 +22,12 @@ from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
 
 #: Values of `table.column` in gold: how a foreign-key rule reads the table it refers to.
 Lookup = Callable[[str, str], pl.LazyFrame | pl.DataFrame]
+#: The batch of a gold table as published now (None: no gold yet): what a foreign-key rule compared against.
+GoldBatch = Callable[[str], str | None]
+
+
+def no_gold(table: str) -> str | None:
+    return None
 
 
 @dataclass
@@ -29,6 +36,7 @@ class GoldFacts:
 
     gold_path: Path
     lookup: Lookup
+    gold_batch: GoldBatch = no_gold
     staged_path: Path | None = None
     silver_path: Path | None = None
     quarantine_path: Path | None = None
@@ -135,8 +143,15 @@ def value_range(facts: GoldFacts, column: str, bounds: Range) -> checks.CheckOut
 
 
 def foreign_key(facts: GoldFacts, reference: Reference) -> checks.CheckOutcome:
+    """Against the referenced table's last good gold, naming its batch; a WARN when it has no gold yet."""
+    batch = facts.gold_batch(reference.table)
+    if batch is None:
+        description = f"gold/{reference.table} does not exist yet: {reference.column} was not checked"
+        return checks.CheckOutcome(False, description, {"compared_with_batch": None}, AssetCheckSeverity.WARN)
     allowed = facts.lookup(reference.table, reference.table_column).lazy()
-    return checks.foreign_key_check(facts.gold, reference, allowed)
+    outcome = checks.foreign_key_check(facts.gold, reference, allowed)
+    outcome.metadata["compared_with_batch"] = batch
+    return outcome
 
 
 PROVENANCE = Rule("provenance", "provenance columns present and non-null", provenance)

@@ -36,12 +36,17 @@ def run_job(
     registry: SourceRegistry | None = None,
     selection: list[dg.AssetKey] | None = None,
     raise_on_error: bool = True,
+    force: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """Run medallion_pipeline (or a selection of it) in process on an ephemeral instance."""
+    """Run medallion_pipeline (or a selection of it) in process on an ephemeral instance; `force` rebuilds
+    layers that are already current (the run tag `jobforge/force`)."""
     defs = build_definitions(config, registry)
     job = defs.resolve_job_def("medallion_pipeline")
     return job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=selection, raise_on_error=raise_on_error
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=selection,
+        raise_on_error=raise_on_error,
+        tags={"jobforge/force": "true"} if force else None,
     )
 
 

@@ -75,9 +75,9 @@ class DagsterCli:
             start_new_session=True,
         )
 
-    def job_execute(self) -> subprocess.Popen:
-        """`dagster job execute -m jobforge_dagster -j medallion_pipeline`, started."""
-        return self.start("job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline")
+    def job_execute(self, *extra: str) -> subprocess.Popen:
+        """`dagster job execute -m jobforge_dagster -j medallion_pipeline [extra...]`, started."""
+        return self.start("job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline", *extra)
 
     def instance(self) -> "dg.DagsterInstance":
         """The instance the CLI uses: dagster.yaml's folders resolve against DAGSTER_HOME, set while it opens."""

@@ -34,8 +34,8 @@ def write_source(path: Path, rows: int) -> None:
     ).write_csv(path)
 
 
-def start_cli(data_root: Path, home: Path) -> subprocess.Popen:
-    return DagsterCli.fresh(home, data_root).job_execute()
+def start_cli(data_root: Path, home: Path, *extra: str) -> subprocess.Popen:
+    return DagsterCli.fresh(home, data_root).job_execute(*extra)
 
 
 def assert_disk_consistent(config: DataRoot) -> None:
@@ -90,8 +90,9 @@ def test_sigkill_mid_write_keeps_previous_outputs_and_next_run_recovers(tmp_path
 def test_two_runs_of_the_same_table_are_serialised(tmp_path: Path) -> None:
     config = DataRoot(data_root=str(tmp_path / "data"))
     write_source(config.source_dir() / f"{TABLE}.csv", 300_000)
-    first = start_cli(config.root, tmp_path / "home1")
-    second = start_cli(config.root, tmp_path / "home2")
+    force = ("--tags", '{"jobforge/force": "true"}')  # the second run would otherwise find the table current
+    first = start_cli(config.root, tmp_path / "home1", *force)
+    second = start_cli(config.root, tmp_path / "home2", *force)
     assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
     assert second.wait(timeout=300) == 0, second.stderr.read()[-2000:]
     logs = CatalogManager(config).get_lineage_logs(table=TABLE)

@@ -124,7 +124,7 @@ def test_single_layer_can_be_rebuilt_from_the_one_before(config, run) -> None:
 
     run(config)
     before = pl.read_parquet(config.table_path(Layer.SILVER, SAMPLE))
-    result = run(config, selection=[dg.AssetKey(["gold", SAMPLE])])
+    result = run(config, selection=[dg.AssetKey(["gold", SAMPLE])], force=True)
     assert result.success
     materialized = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
     assert materialized == [f"gold/{SAMPLE}"]

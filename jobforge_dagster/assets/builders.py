@@ -31,6 +31,7 @@ from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import Lookup
 from jobforge_dagster.transforms import staged
+from jobforge_dagster.versions import table_version
 
 STAGED_CODE = code_of(staged.add_provenance)
 STAGED_TRANSFORMS = ["strict CSV validation", "read every column as text, no type inference", "provenance added"]
@@ -91,6 +92,7 @@ def start(run: TableRun, layer: Layer, source_layer: str, files: list[str], rows
         source_files=files,
         rows_in=rows_in,
         target_file=run.root.relative(run.root.table_path(layer, run.spec.layer_table(layer))),
+        table_version=table_version(run.spec),
     )
     run.catalog.record_start(facts, run.run_id)
     return facts

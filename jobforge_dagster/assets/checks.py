@@ -6,7 +6,14 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    AssetSelection,
+    AutomationCondition,
+)
 
 from jobforge_dagster import checks
 from jobforge_dagster.batches import read_stamp
@@ -17,10 +24,12 @@ from jobforge_dagster.layers import Layer
 from jobforge_dagster.lineage_export import ChecksRun, RuleResult, exporter_for
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import GoldFacts, Lookup, Rule, RuleGroup
+from jobforge_dagster.versions import layer_stamp
 
 
 def check_specs(groups: list[RuleGroup], gold_key: AssetKey) -> list[AssetCheckSpec]:
-    """One blocking asset check per rule group; a group that reads another gold table depends on it."""
+    """One blocking asset check per rule group; a group that reads another gold table depends on it, and runs
+    again on its own (a check-only run, under declarative automation) when that table's gold changes."""
     return [
         AssetCheckSpec(
             group.name,
@@ -28,9 +37,19 @@ def check_specs(groups: list[RuleGroup], gold_key: AssetKey) -> list[AssetCheckS
             description=group.description,
             blocking=True,
             additional_deps=[layer_key(Layer.GOLD, table) for table in group.reads_tables],
+            automation_condition=rerun_when_updated(group.reads_tables),
         )
         for group in groups
     ]
+
+
+def rerun_when_updated(tables: list[str]) -> AutomationCondition | None:
+    """True when one of these gold tables was newly materialized and the check is not already running."""
+    if not tables:
+        return None
+    referenced = AssetSelection.assets(*(layer_key(Layer.GOLD, table) for table in tables))
+    updated = AutomationCondition.any_deps_match(AutomationCondition.newly_updated()).allow(referenced)
+    return (updated & ~AutomationCondition.in_progress()).with_label("referenced gold updated")
 
 
 def reading_own_file(lookup: Lookup, table: str, gold_path: Path) -> Lookup:
@@ -48,9 +67,16 @@ def table_gold_facts(root: DataRoot, spec: TableSpec, lookup: Lookup, gold_path:
     gold_path = gold_path or root.table_path(Layer.GOLD, spec.gold_table)
     batch_id, _ = read_stamp(gold_path)
     lookup = reading_own_file(lookup, spec.gold_table, gold_path)
+
+    def gold_batch(table: str) -> str | None:
+        """The batch of the gold file a rule reads for `table` (this table's own candidate for itself)."""
+        stamp = layer_stamp(gold_path if table == spec.gold_table else root.table_path(Layer.GOLD, table))
+        return stamp.batch_id if stamp else None
+
     return GoldFacts(
         gold_path=gold_path,
         lookup=lookup,
+        gold_batch=gold_batch,
         staged_path=root.table_path(Layer.STAGED, spec.name),
         silver_path=root.table_path(Layer.SILVER, spec.name),
         quarantine_path=root.quarantine_path(spec.name, batch_id),

@@ -12,6 +12,7 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
     AssetOut,
     AssetsDefinition,
     Config,
@@ -19,6 +20,7 @@ from dagster import (
     Output,
     multi_asset,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from pydantic import Field
 
 from jobforge_dagster import lineage_export
@@ -32,16 +34,19 @@ from jobforge_dagster.assets.checks import (
     evaluate_checks,
     table_gold_facts,
 )
-from jobforge_dagster.catalog import TransitionFacts, utc_now
+from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts, utc_now
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
-from jobforge_dagster.keys import layer_key, output_name, table_keys
+from jobforge_dagster.keys import layer_key, output_name, source_key, table_keys
 from jobforge_dagster.layer_output import reject_candidate, stage_candidate
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import table_rule_groups
 from jobforge_dagster.storage import exclusive_lock, remove_stale_temporaries
+from jobforge_dagster.versions import current_batch, table_version
+
+PRIORITY_TAG = "dagster/priority"
 
 LAYER_DESCRIPTIONS = {
     Layer.STAGED: "Source as it is: every value the string in the file, plus row provenance.",
@@ -62,6 +67,19 @@ class TableRunConfig(Config):
         default=None,
         description="The source bytes this run was requested for (the sensor sets it): other bytes are refused.",
     )
+    force: bool = Field(
+        default=False,
+        description="Rebuild the selected layers even when they already hold the source's bytes under this registry "
+        "entry and code (the run tag `jobforge/force: true` does the same for every table of a run).",
+    )
+
+
+FORCE_TAG = "jobforge/force"
+
+
+def forced(context: AssetExecutionContext, config: TableRunConfig) -> bool:
+    """Whether the run asks to rebuild current layers: the step's `force` or the run tag `jobforge/force`."""
+    return config.force or context.run.tags.get(FORCE_TAG, "").lower() in {"true", "1", "yes"}
 
 
 def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name: str, gold_name: str) -> None:
@@ -89,31 +107,91 @@ def materialize_table(
     root: DataRoot,
     gold: GoldQueryResource,
     spec: TableSpec,
-    backfill: str | None,
-    expected_sha256: str | None = None,
-) -> Iterator[Output | AssetCheckResult]:
+    config: TableRunConfig,
+    force: bool = False,
+) -> Iterator[Output | AssetCheckResult | AssetObservation]:
     """Build each selected layer of one table from the one before it, in order, then check gold.
 
-    Each output is written by the IO manager when it is yielded, so the next layer reads the file just
-    written. One run at a time writes a table: an exclusive lock on `<data root>/.locks/<table>.lock` is
-    held throughout (the `table_<name>` pool queues steps in Dagster too).
+    Layers that already hold the source's bytes under this registry entry and code are not rebuilt (unless
+    forced or backfilled): the step reports the table as current and writes nothing. With only checks
+    selected, the checks run on the published gold. Each output is written by the IO manager when it is
+    yielded, so the next layer reads the file just written. One run at a time writes a table: an exclusive
+    lock on `<data root>/.locks/<table>.lock` is held throughout (the `table_<name>` pool queues steps too).
     """
     keys = table_keys(spec)
-    lookup = gold.distinct_values
-    run = TableRun(root, spec, context.run.run_id, lookup, backfill, expected_sha256)
+    layers = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
     with exclusive_lock(root.lock_path(spec.name)):
+        if not layers:
+            yield from check_published(context, root, gold, spec)
+            return
+        if not (force or config.batch_id) and (batch := current_batch(root, spec, layers)) is not None:
+            yield from report_current(context, spec, layers, batch)
+            return
         clean_stale_temporaries(context, root, spec.name, spec.gold_table)
-        for layer in (layer for layer in LAYERS if keys[layer] in context.selected_asset_keys):
-            build = build_or_fail(run, layer)
-            if build is None:
-                context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
-                return
-            report(context, spec, build.output.facts)
-            if layer is Layer.GOLD:
-                yield from check_then_publish(context, run, build)
-                return
-            yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
-            run.built.add(layer)
+        run = TableRun(root, spec, context.run.run_id, gold.distinct_values, config.batch_id, config.sha256)
+        yield from build_layers(context, run, layers)
+
+
+def build_layers(
+    context: AssetExecutionContext, run: TableRun, layers: list[Layer]
+) -> Iterator[Output | AssetCheckResult | AssetObservation]:
+    """Build `layers` in order (staged also records the source's version); gold is checked before it is
+    published."""
+    spec, keys = run.spec, table_keys(run.spec)
+    for layer in layers:
+        build = build_or_fail(run, layer)
+        if build is None:
+            context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
+            return
+        report(context, spec, build.output.facts)
+        if layer is Layer.STAGED and run.batch is not None and not run.backfill:
+            yield observed_source(spec, run.batch)
+        if layer is Layer.GOLD:
+            yield from check_then_publish(context, run, build)
+            return
+        yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
+        run.built.add(layer)
+
+
+def observed_source(spec: TableSpec, batch: BatchRecord) -> AssetObservation:
+    """The source file as this run read it: `source/<table>` at data version = its sha256."""
+    return AssetObservation(
+        asset_key=source_key(spec),
+        tags={DATA_VERSION_TAG: batch.sha256},
+        metadata={"file": batch.source_file, "size_bytes": batch.size_bytes, "sha256": batch.sha256},
+    )
+
+
+def report_current(
+    context: AssetExecutionContext, spec: TableSpec, layers: list[Layer], batch: str
+) -> Iterator[AssetObservation]:
+    """A current table: one log line and, per selected layer, an observation saying nothing was rewritten."""
+    version = table_version(spec)
+    context.log.info(
+        f"{spec.name}: current (batch {batch}, table version {version}); nothing rewritten "
+        f"(force: true or the run tag {FORCE_TAG}=true rebuilds it)"
+    )
+    metadata = {"jobforge/status": "current", "batch_id": batch, "table_version": version}
+    for layer in layers:
+        yield AssetObservation(asset_key=table_keys(spec)[layer], metadata=metadata)
+
+
+def check_published(
+    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, spec: TableSpec
+) -> Iterator[AssetCheckResult]:
+    """A check-only step: evaluate the selected checks on the published gold (nothing is rewritten)."""
+    key = table_keys(spec)[Layer.GOLD]
+    selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
+    path = root.table_path(Layer.GOLD, spec.gold_table)
+    if not selected or not path.exists():
+        context.log.warning(f"gold/{spec.gold_table} has not been built: no check to run")
+        return
+    facts, started = table_gold_facts(root, spec, gold.distinct_values), utc_now()
+    log = CheckLog(CatalogManager(root), spec.gold_table, context.run.run_id)
+    outcomes, results = evaluate_checks(table_rule_groups(spec), facts, selected, log)
+    announce_checks(root, spec.name, facts, context.run.run_id, started, results)
+    for name, outcome in outcomes.items():
+        yield check_result(key, name, outcome)
 
 
 def check_then_publish(
@@ -167,7 +245,7 @@ def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFac
 
 
 def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
-    keys = table_keys(spec)
+    keys, version = table_keys(spec), table_version(spec)
     return {
         output_name(keys[layer]): AssetOut(
             key=keys[layer],
@@ -176,44 +254,57 @@ def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
             description=f"{spec.description or spec.name} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
             kinds={"polars", "parquet"},
             tags={"layer": layer.value},
+            code_version=version,
         )
         for layer in LAYERS
     }
 
 
 def layer_deps(spec: TableSpec) -> dict[str, set[AssetKey]]:
-    """Each layer on the one before it; silver on the gold tables its rows must reference; gold on the
-    gold tables its checks read."""
+    """Each layer on the one before it (the table's own chain, built in one step)."""
+    keys = table_keys(spec)
+    return {output_name(keys[layer]): {keys[layer.previous]} if layer.previous else set() for layer in LAYERS}
+
+
+def lineage_deps(spec: TableSpec) -> dict[AssetKey, list[AssetKey]]:
+    """Edges drawn in the asset graph that do not gate execution: staged on the table's source, silver on the
+    gold tables its rows must reference, gold on the gold tables its checks read."""
     keys = table_keys(spec)
     referenced = {layer_key(Layer.GOLD, table) for table in spec.referenced_tables() - {spec.gold_table}}
     references = {layer_key(Layer.GOLD, ref.table) for ref in spec.references}
-    extra = {Layer.SILVER: references, Layer.GOLD: referenced}
     return {
-        output_name(keys[layer]): ({keys[layer.previous]} if layer.previous else set()) | extra.get(layer, set())
-        for layer in LAYERS
+        keys[Layer.STAGED]: [source_key(spec)],
+        keys[Layer.SILVER]: sorted(references, key=AssetKey.to_user_string),
+        keys[Layer.GOLD]: sorted(referenced, key=AssetKey.to_user_string),
     }
 
 
-def medallion_assets(spec: TableSpec) -> AssetsDefinition:
-    """The four layer assets of one table, as one subsettable multi-asset with gold's checks."""
+def with_lineage_deps(assets: AssetsDefinition, extra: dict[AssetKey, list[AssetKey]]) -> AssetsDefinition:
+    """`assets` with `extra` dependencies added to its specs only (no step input), so a failed or skipped
+    upstream table never stops this one: its checks read the upstream's last good gold instead."""
+    return assets.map_asset_specs(lambda spec: spec.replace_attributes(deps=[*spec.deps, *extra.get(spec.key, [])]))
+
+
+def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinition:
+    """The four layer assets of one table, as one subsettable multi-asset with gold's checks. A table other
+    tables reference runs first within a run (a higher step priority)."""
     keys = table_keys(spec)
-    referenced = {layer_key(Layer.GOLD, table) for table in spec.referenced_tables() - {spec.gold_table}}
 
     @multi_asset(
         name=f"{spec.name}_medallion",
         outs=layer_outs(spec),
-        deps=sorted(referenced, key=AssetKey.to_user_string),
         internal_asset_deps=layer_deps(spec),
         check_specs=check_specs(table_rule_groups(spec), keys[Layer.GOLD]),
         can_subset=True,
         pool=f"table_{spec.name}",
+        op_tags={PRIORITY_TAG: "1"} if referenced else None,
     )
     def _medallion(
         context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
-    ) -> Iterator[Output | AssetCheckResult]:
+    ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
         try:
-            yield from materialize_table(context, data_root, gold, spec, config.batch_id, config.sha256)
+            yield from materialize_table(context, data_root, gold, spec, config, forced(context, config))
         finally:  # the table's lineage events are on disk when its step ends
             lineage_export.flush(files_only=True)
 
-    return _medallion
+    return with_lineage_deps(_medallion, lineage_deps(spec))

@@ -70,6 +70,9 @@ class LayerTransitionLog(BaseModel):
     run_id: str | None = None
     column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
     code: str | None = Field(default=None, description="The function that built the layer (module.function).")
+    table_version: str | None = Field(
+        default=None, description="The registry entry and output code the layer was built under (versions.py)."
+    )
 
 
 class BatchRecord(BaseModel):
@@ -84,6 +87,10 @@ class BatchRecord(BaseModel):
     source_path: str | None = Field(default=None, description="Where the file was read (absolute path).")
     archive_file: str | None = Field(
         default=None, description="Its bytes in the raw archive, relative to the data root (None: not archived)."
+    )
+    fingerprint: str | None = Field(
+        default=None,
+        description="size:mtime:inode:ctime of the file as read; a file with the same fingerprint is not hashed again.",
     )
 
 
@@ -111,6 +118,7 @@ SHARED_WITH_LOG = {
     "source_sha256",
     "column_lineage",
     "code",
+    "table_version",
 }
 
 
@@ -132,6 +140,9 @@ class TransitionFacts(BaseModel):
     target_file: str | None = Field(default=None, description="The layer file this transition writes (relative).")
     column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
     code: str | None = None
+    table_version: str | None = Field(
+        default=None, description="The registry entry and output code the layer was built under (versions.py)."
+    )
 
     def completed(
         self,

@@ -1,0 +1,109 @@
+"""What "current" means for a table's layer files: the same source bytes, registry entry and transform code.
+
+Every layer file carries its batch (the source's sha256) and the table version it was built under in its
+parquet key-value metadata. A table version is a digest of the table's registry entry and of the source text
+of the modules that shape layer output, so a registry or code change makes every layer out of date.
+"""
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.sources import find_source_file
+from jobforge_dagster.storage import fingerprint, sha256_file
+
+PACKAGE = Path(__file__).resolve().parent
+#: The modules whose code decides what a layer file holds (paths relative to the package).
+OUTPUT_CODE = (
+    "transforms",
+    "rules.py",
+    "checks.py",
+    "registry.py",
+    "layers.py",
+    "naming.py",
+    "parquet.py",
+    "batches.py",
+    "layer_output.py",
+    "column_lineage.py",
+    "assets/builders.py",
+    "assets/layer_steps.py",
+    "assets/models.py",
+)
+VERSION_KEY = b"jobforge.table_version"
+
+
+def code_digest(package: Path = PACKAGE, parts: tuple[str, ...] = OUTPUT_CODE) -> str:
+    """sha256 over the source text of `parts` (files, or every .py file under a folder), in a fixed order."""
+    digest = hashlib.sha256()
+    for part in parts:
+        path = package / part
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def output_code_version() -> str:
+    return code_digest()
+
+
+def table_version(spec: TableSpec, code: str | None = None) -> str:
+    """16 hex digits naming the table's registry entry together with the output code."""
+    entry = spec.model_dump_json(exclude_none=True)
+    return hashlib.sha256(f"{code or output_code_version()}\n{entry}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LayerStamp:
+    """What a layer file says it was built from."""
+
+    batch_id: str
+    source_sha256: str
+    table_version: str | None
+
+
+def layer_stamp(path: Path) -> LayerStamp | None:
+    """The stamp of a layer file; None when there is no file or it carries no JobForge stamp."""
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+    except (OSError, ValueError):
+        return None
+    if b"jobforge.batch_id" not in metadata:
+        return None
+    version = metadata.get(VERSION_KEY)
+    return LayerStamp(
+        metadata[b"jobforge.batch_id"].decode(),
+        metadata.get(b"jobforge.source_sha256", b"").decode(),
+        version.decode() if version else None,
+    )
+
+
+def source_sha256(root: DataRoot, spec: TableSpec, known: str | None) -> tuple[Path, str] | None:
+    """(the table's source file, its sha256); the file is hashed only when its size, modification time, inode or
+    change time differ from those recorded with batch `known`. None when no file matches."""
+    path = find_source_file(spec, root.source_dir())
+    if path is None:
+        return None
+    record = CatalogManager(root).get_batch(known) if known else None
+    if record is not None and record.source_path == str(path.absolute()) and record.fingerprint == fingerprint(path):
+        return path, record.sha256
+    return path, sha256_file(path)
+
+
+def current_batch(root: DataRoot, spec: TableSpec, layers: list[Layer]) -> str | None:
+    """The batch every one of `layers` already holds when the source's bytes, the registry entry and the code
+    are those it was built from; None when any of them must be rebuilt."""
+    version = table_version(spec)
+    stamps = [layer_stamp(root.table_path(layer, spec.layer_table(layer))) for layer in layers]
+    built = [stamp for stamp in stamps if stamp is not None and stamp.table_version == version]
+    if not stamps or len(built) != len(stamps) or len({(s.batch_id, s.source_sha256) for s in built}) != 1:
+        return None
+    found = source_sha256(root, spec, built[0].batch_id)
+    return built[0].batch_id if found is not None and found[1] == built[0].source_sha256 else None

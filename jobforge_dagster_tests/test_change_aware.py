@@ -1,0 +1,150 @@
+"""Change-aware runs: unchanged sources do no work; a source, registry or code change, `force` and backfills do."""
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.observe import observe
+
+from jobforge_dagster import versions
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.keys import source_key
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.registry import SourceRegistry
+from jobforge_dagster.versions import code_digest, layer_stamp, table_version
+
+SAMPLE = "noc_unit_groups"
+UNDECLARED = "oasis_skills_sample"
+
+
+def file_states(root: Path) -> dict[str, tuple[int, int, int]]:
+    """(inode, size, mtime) of every file under the data root except the source files and the table locks."""
+    return {
+        path.relative_to(root).as_posix(): (path.stat().st_ino, path.stat().st_size, path.stat().st_mtime_ns)
+        for path in root.rglob("*")
+        if path.is_file() and path.relative_to(root).parts[0] not in {"source", ".locks"}
+    }
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def current_tables(result: dg.ExecuteInProcessResult) -> set[str]:
+    """Assets a run reported current (an observation with `jobforge/status: current`)."""
+    observations = [event.event_specific_data.asset_observation for event in result.get_asset_observation_events()]
+    return {
+        observation.asset_key.to_user_string()
+        for observation in observations
+        if observation.metadata.get("jobforge/status") == dg.MetadataValue.text("current")
+    }
+
+
+def test_a_second_run_over_the_same_bytes_rewrites_nothing(config: DataRoot, run) -> None:
+    assert run(config).success
+    before = file_states(config.root)
+    assert any(name.startswith("gold/") for name in before)
+
+    again = run(config)
+    assert again.success
+    assert materialized(again) == set()
+    assert f"gold/{SAMPLE}" in current_tables(again) and f"staged/{UNDECLARED}" in current_tables(again)
+    assert file_states(config.root) == before  # no file written, replaced or added: catalog, batches, layers
+
+
+def test_a_changed_source_rebuilds_only_its_table(config: DataRoot, run) -> None:
+    assert run(config).success
+    source = config.source_dir() / "oasis_skills_sample.csv"
+    text = source.read_bytes()
+    ending = b"\r\n" if text.endswith(b"\r\n") else b"\n"
+    source.write_bytes(text + b"99999.00,Someone new,1,2,3,4,5" + ending)
+
+    again = run(config)
+    assert again.success
+    assert materialized(again) == {f"{layer.value}/{UNDECLARED}" for layer in Layer}
+    assert f"gold/{SAMPLE}" in current_tables(again)
+
+
+def test_a_source_touched_but_not_changed_is_current(config: DataRoot, run) -> None:
+    assert run(config).success
+    source = config.source_dir() / "noc_unit_groups_sample.csv"
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    assert materialized(run(config)) == set()
+
+
+def test_a_registry_change_rebuilds_the_table(config: DataRoot, run) -> None:
+    assert run(config).success
+    registry = SourceRegistry.load()
+    edited = [
+        spec.model_copy(update={"description": spec.description + " (edited)"}) if spec.name == SAMPLE else spec
+        for spec in registry.tables
+    ]
+    again = run(config, registry=registry.model_copy(update={"tables": edited}))
+    assert again.success
+    assert materialized(again) == {f"{layer.value}/{SAMPLE}" for layer in Layer}
+    assert f"gold/{UNDECLARED}" in current_tables(again)
+
+
+def test_a_code_change_rebuilds_every_table(config: DataRoot, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(config).success
+    monkeypatch.setattr(versions, "output_code_version", lambda: "another version of the transforms")
+    again = run(config)
+    assert again.success
+    assert {f"gold/{SAMPLE}", f"gold/{UNDECLARED}"} <= materialized(again)
+    stamp = layer_stamp(config.table_path(Layer.GOLD, SAMPLE))
+    assert stamp is not None and stamp.table_version == table_version(SourceRegistry.load().by_name[SAMPLE])
+
+
+def test_the_code_digest_follows_the_transform_source(tmp_path: Path) -> None:
+    package = tmp_path / "package"
+    shutil.copytree(versions.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_digest(package)
+    assert before == code_digest(versions.PACKAGE)
+    silver = package / "transforms" / "silver.py"
+    silver.write_text(silver.read_text() + "\n# a change\n")
+    assert code_digest(package) != before
+    (package / "sensors.py").write_text("# not output code\n")
+    assert code_digest(package) == code_digest(package)
+
+
+def test_force_and_backfill_rebuild_current_layers(config: DataRoot, run) -> None:
+    assert run(config).success
+    assert materialized(run(config, force=True)) >= {f"{layer.value}/{SAMPLE}" for layer in Layer}
+
+    defs = build_definitions(config)
+    job = defs.resolve_job_def("medallion_pipeline")
+    batch = layer_stamp(config.table_path(Layer.STAGED, SAMPLE))
+    assert batch is not None
+    config_json = {"ops": {f"{SAMPLE}_medallion": {"config": {"batch_id": batch.batch_id}}}}
+    keys = [dg.AssetKey([layer.value, SAMPLE]) for layer in Layer]
+    backfill = job.execute_in_process(
+        run_config=config_json, instance=dg.DagsterInstance.ephemeral(), asset_selection=keys
+    )
+    assert materialized(backfill) == {key.to_user_string() for key in keys}
+
+
+def test_the_run_records_the_source_version_it_read(config: DataRoot, run) -> None:
+    result = run(config)
+    observations = {
+        event.asset_key: event.event_specific_data.asset_observation for event in result.get_asset_observation_events()
+    }
+    spec = SourceRegistry.load().by_name[SAMPLE]
+    stamp = layer_stamp(config.table_path(Layer.STAGED, SAMPLE))
+    assert stamp is not None
+    assert observations[source_key(spec)].tags["dagster/data_version"] == stamp.source_sha256
+
+
+def test_source_assets_observe_the_file_sha256(config: DataRoot) -> None:
+    defs = build_definitions(config)
+    spec = SourceRegistry.load().by_name[SAMPLE]
+    instance = dg.DagsterInstance.ephemeral()
+    source = next(asset for asset in defs.assets if getattr(asset, "key", None) == source_key(spec))
+    result = observe([source], resources=defs.resources, instance=instance)
+    assert result.success
+    record = instance.get_latest_data_version_record(source_key(spec))
+    assert record is not None
+    expected = versions.sha256_file(config.source_dir() / "noc_unit_groups_sample.csv")
+    assert record.asset_observation.data_version == expected

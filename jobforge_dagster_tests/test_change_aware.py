@@ -13,7 +13,7 @@ from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.keys import source_key
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.registry import SourceRegistry
+from jobforge_dagster.registry import Reference, SourceRegistry
 from jobforge_dagster.versions import code_digest, layer_stamp, table_version
 
 SAMPLE = "noc_unit_groups"
@@ -148,3 +148,54 @@ def test_source_assets_observe_the_file_sha256(config: DataRoot) -> None:
     assert record is not None
     expected = versions.sha256_file(config.source_dir() / "noc_unit_groups_sample.csv")
     assert record.asset_observation.data_version == expected
+
+
+def with_foreign_key(table: str) -> SourceRegistry:
+    """The registry, with the sample's noc_code required to resolve in gold `table`."""
+    registry = SourceRegistry.load()
+    tables = []
+    for spec in registry.tables:
+        if spec.name == SAMPLE:
+            checks = spec.checks.model_copy(update={"foreign_keys": [Reference(column="noc_code", table=table)]})
+            spec = spec.model_copy(update={"checks": checks})
+        tables.append(spec)
+    return registry.model_copy(update={"tables": tables})
+
+
+def conformance(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    return next(
+        event
+        for event in result.get_asset_check_evaluations()
+        if event.asset_key == dg.AssetKey(["gold", SAMPLE]) and event.check_name == "conformance"
+    )
+
+
+def test_a_foreign_key_to_a_table_with_no_gold_warns(config: DataRoot, run) -> None:
+    result = run(config, registry=with_foreign_key("dim_noc"))
+    assert result.success  # a WARN does not block: gold is published
+    check = conformance(result)
+    assert not check.passed and check.severity is dg.AssetCheckSeverity.WARN
+    assert "gold/dim_noc does not exist yet" in check.description
+    assert config.table_path(Layer.GOLD, SAMPLE).exists()
+
+
+def test_checks_alone_run_on_the_published_gold_and_name_the_referenced_batch(config: DataRoot, run) -> None:
+    registry = with_foreign_key(SAMPLE)  # the sample's codes resolve in itself: a reference that exists
+    assert run(config, registry=registry).success
+    before = file_states(config.root)
+    defs = build_definitions(config, registry)
+    gold = dg.AssetKey(["gold", SAMPLE])
+    result = dg.materialize(
+        [asset for asset in defs.assets if isinstance(asset, dg.AssetsDefinition)],
+        resources=defs.resources,
+        selection=dg.AssetSelection.checks_for_assets(gold),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert materialized(result) == set()
+    check = conformance(result)
+    stamp = layer_stamp(config.table_path(Layer.GOLD, SAMPLE))
+    assert check.passed and stamp is not None
+    assert check.metadata["foreign_key_noc_code"].value["compared_with_batch"] == stamp.batch_id
+    changed = {name for name, state in file_states(config.root).items() if before.get(name) != state}
+    assert changed and all(name.startswith("catalog/checks/") or "openlineage" in name for name in changed)

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.assets.checks import table_gold_facts
+from jobforge_dagster.batches import read_stamp
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.query import GoldQueryEngine
@@ -424,3 +425,40 @@ def bench_module(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module
+
+
+def test_a_broken_noc_structure_blocks_no_other_table(tmp_path: Path) -> None:
+    """31 tables reach gold beside a broken noc_structure; their foreign keys use the last good dim_noc."""
+    source = require_real_data()
+    folder = tmp_path / "source"
+    folder.mkdir()
+    shutil.copy(source / "noc_structure_en.csv", folder)
+    config = DataRoot(data_root=str(tmp_path / "data"), source_root=str(folder))
+    assert run_job(config).success
+    dim_noc = config.table_path(Layer.GOLD, "dim_noc")
+    good_batch, good_bytes = read_stamp(dim_noc)[0], dim_noc.read_bytes()
+
+    for name in list_source_files(source):
+        shutil.copy(source / name, folder / name)
+    text = (source / "noc_structure_en.csv").read_bytes()
+    ending = b"\r\n" if text.endswith(b"\r\n") else b"\n"
+    (folder / "noc_structure_en.csv").write_bytes(text + b'99999,"never closed' + ending)
+    result = run_job(config, raise_on_error=False)
+
+    assert not result.success
+    failed = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    assert failed == ["noc_structure_medallion"]
+    files = list_source_files(folder)
+    fed = [(spec, next((name for name in files if spec.matches(name)), None)) for spec in SourceRegistry.load().tables]
+    others = [(spec, name) for spec, name in fed if name is not None and spec.name != "noc_structure"]
+    assert len(others) == 31
+    for spec, name in others:  # each gold holds its own file's bytes
+        assert read_stamp(config.table_path(Layer.GOLD, spec.gold_table))[1] == sha256(folder / name), spec.name
+    assert dim_noc.read_bytes() == good_bytes  # the last good dim_noc stays published
+    compared = {
+        event.asset_key.to_user_string(): event.metadata[rule].value["compared_with_batch"]
+        for event in result.get_asset_check_evaluations()
+        for rule in event.metadata
+        if rule.startswith("foreign_key_") and event.asset_key.to_user_string() != "gold/dim_noc"
+    }
+    assert len(compared) >= 20 and set(compared.values()) == {good_batch}

@@ -77,9 +77,10 @@ class TableRunConfig(Config):
 FORCE_TAG = "jobforge/force"
 
 
-def forced(context: AssetExecutionContext, config: TableRunConfig) -> bool:
+def forced(context: AssetExecutionContext, config: TableRunConfig | None = None) -> bool:
     """Whether the run asks to rebuild current layers: the step's `force` or the run tag `jobforge/force`."""
-    return config.force or context.run.tags.get(FORCE_TAG, "").lower() in {"true", "1", "yes"}
+    asked = config is not None and config.force
+    return asked or context.run.tags.get(FORCE_TAG, "").lower() in {"true", "1", "yes"}
 
 
 def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name: str, gold_name: str) -> None:

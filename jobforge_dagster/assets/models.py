@@ -4,12 +4,25 @@ import hashlib
 from collections.abc import Iterator
 
 import polars as pl
-from dagster import AssetCheckResult, AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetObservation,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    asset,
+)
 
 from jobforge_dagster import checks, lineage_export
 from jobforge_dagster.assets.checks import CheckLog, announce_checks, check_specs, run_checks
 from jobforge_dagster.assets.layer_steps import code_of
-from jobforge_dagster.assets.medallion import clean_stale_temporaries
+from jobforge_dagster.assets.medallion import (
+    PRIORITY_TAG,
+    clean_stale_temporaries,
+    forced,
+    with_lineage_deps,
+)
 from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, utc_now
 from jobforge_dagster.column_lineage import ColumnLineage, identity, transformed
 from jobforge_dagster.data_root import DataRoot
@@ -30,6 +43,7 @@ from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_u
 from jobforge_dagster.storage import exclusive_lock
 from jobforge_dagster.transforms.bronze import column_mapping
 from jobforge_dagster.transforms.gold import OASIS_INDEX
+from jobforge_dagster.versions import layer_stamp, table_version
 
 OASIS_ATTRIBUTE = "dim_oasis_attribute"
 OASIS_ATTRIBUTE_KEY = layer_key(Layer.GOLD, OASIS_ATTRIBUTE)
@@ -98,6 +112,27 @@ def attribute_lineage(headers_by_file: dict[str, list[str]]) -> ColumnLineage:
     return ColumnLineage(fields=fields)
 
 
+def attribute_batch(batches: list[str]) -> tuple[str, str]:
+    """(batch id, digest) of the dimension built from these staged batches."""
+    digest = hashlib.sha256("\n".join(sorted(batches)).encode()).hexdigest()
+    return f"{OASIS_ATTRIBUTE}-{digest[:12]}", digest
+
+
+def model_version(ratings: list[TableSpec]) -> str:
+    """The rating tables' versions together: the dimension is rebuilt when any of them changes."""
+    return hashlib.sha256(" ".join(table_version(spec) for spec in ratings).encode()).hexdigest()[:16]
+
+
+def attribute_current(root: DataRoot, ratings: list[TableSpec]) -> str | None:
+    """The dimension's batch when it was built from the staged batches there now, under the same versions."""
+    staged = [layer_stamp(root.table_path(Layer.STAGED, spec.name)) for spec in ratings]
+    built = layer_stamp(root.table_path(Layer.GOLD, OASIS_ATTRIBUTE))
+    if built is None or any(stamp is None for stamp in staged) or built.table_version != model_version(ratings):
+        return None
+    batch_id, _ = attribute_batch([stamp.batch_id for stamp in staged if stamp is not None])
+    return batch_id if built.batch_id == batch_id else None
+
+
 def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
     """The dimension from the staged rating tables, with its transition facts (one header record per table)."""
     started = utc_now()
@@ -107,13 +142,13 @@ def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
         root.relative(path): list(rating_headers(spec, pl.scan_parquet(path)))
         for spec, path in zip(ratings, paths, strict=True)
     }
-    batches = sorted(frame[BATCH_ID].unique().to_list())
-    digest = hashlib.sha256("\n".join(batches).encode()).hexdigest()
+    batch_id, digest = attribute_batch(sorted(frame[BATCH_ID].unique().to_list()))
     facts = TransitionFacts(
         table=OASIS_ATTRIBUTE,
         target_layer=Layer.GOLD.value,
-        batch_id=f"{OASIS_ATTRIBUTE}-{digest[:12]}",
+        batch_id=batch_id,
         source_sha256=digest,
+        table_version=model_version(ratings),
         source_layer=Layer.STAGED.value,
         source_files=[root.relative(path) for path in paths],
         rows_in=len(paths),
@@ -135,28 +170,42 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
 
     @asset(
         key=OASIS_ATTRIBUTE_KEY,
-        deps=[layer_key(Layer.STAGED, spec.name) for spec in ratings],
         group_name="oasis",
         kinds={"polars", "parquet"},
         description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
         check_specs=check_specs(RULE_GROUPS, OASIS_ATTRIBUTE_KEY),
         pool=f"table_{OASIS_ATTRIBUTE}",
+        output_required=False,
+        code_version=model_version(ratings),
+        op_tags={PRIORITY_TAG: "-1"},  # after the rating tables of the same run
     )
     def dim_oasis_attribute(
         context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource
-    ) -> Iterator[Output[LayerOutput] | AssetCheckResult]:
+    ) -> Iterator[Output[LayerOutput] | AssetCheckResult | AssetObservation]:
         with exclusive_lock(data_root.lock_path(OASIS_ATTRIBUTE)):
+            if (batch := attribute_current(data_root, ratings)) is not None and not forced(context):
+                context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); nothing rewritten")
+                yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={"jobforge/status": "current"})
+                return
             clean_stale_temporaries(context, data_root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
-            output = attribute_output(data_root, ratings)
-            CatalogManager(data_root).record_start(output.facts, context.run.run_id)
-            batches = sorted(output.frame[BATCH_ID].unique().to_list())
-            yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
-            gold_path = data_root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
-            facts, started = GoldFacts(gold_path, gold.distinct_values), utc_now()
-            selected = {key.name for key in context.selected_asset_check_keys}
-            log = CheckLog(CatalogManager(data_root), OASIS_ATTRIBUTE, context.run.run_id)
-            results = yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
-            announce_checks(data_root, OASIS_ATTRIBUTE, facts, context.run.run_id, started, results)
+            yield from build_dimension(context, data_root, gold, ratings)
             lineage_export.flush(files_only=True)
 
-    return dim_oasis_attribute
+    staged = [layer_key(Layer.STAGED, spec.name) for spec in ratings]
+    return with_lineage_deps(dim_oasis_attribute, {OASIS_ATTRIBUTE_KEY: staged})
+
+
+def build_dimension(
+    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, ratings: list[TableSpec]
+) -> Iterator[Output[LayerOutput] | AssetCheckResult]:
+    """Write the dimension, then run its selected checks on the file written."""
+    output = attribute_output(root, ratings)
+    CatalogManager(root).record_start(output.facts, context.run.run_id)
+    batches = sorted(output.frame[BATCH_ID].unique().to_list())
+    yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
+    gold_path = root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
+    facts, started = GoldFacts(gold_path, gold.distinct_values), utc_now()
+    selected = {key.name for key in context.selected_asset_check_keys}
+    log = CheckLog(CatalogManager(root), OASIS_ATTRIBUTE, context.run.run_id)
+    results = yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
+    announce_checks(root, OASIS_ATTRIBUTE, facts, context.run.run_id, started, results)

@@ -70,7 +70,7 @@ def automation_sensor(observed: list[dg.SourceAsset]) -> dg.AutomationConditionS
         "jobforge_automation",
         target=dg.AssetSelection.all() | dg.AssetSelection.assets(*(source.key for source in observed)),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=sensor_interval(),
         description="Declarative automation: re-checks after a referenced gold table changes; with `automation:` "
         "in the component's defs.yaml, materializes unsynced tables.",
     )

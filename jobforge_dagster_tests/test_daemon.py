@@ -65,3 +65,40 @@ def test_daemon_runs_a_dropped_file_once(tmp_path: Path, monkeypatch) -> None:
     cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="1")
     daemon = sensor_under_a_daemon(cli, monkeypatch)
     assert daemon.returncode != -signal.SIGKILL, "the daemon did not stop on SIGTERM within 30 s"
+
+
+AUTOMATED = """from jobforge_dagster.assets.automation import Automation
+from jobforge_dagster.definitions import build_definitions
+
+defs = build_definitions(automation=Automation(mode="eager", observe_cron="* * * * *"))
+"""
+
+
+def test_declarative_automation_materializes_only_unsynced_tables(tmp_path: Path, monkeypatch) -> None:
+    """No sensor, no job: the daemon observes the sources every minute and materializes what is unsynced."""
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="2")
+    source = cli.data_root / "source"
+    shutil.copytree(SAMPLE_SOURCES, source)
+    (cli.home / "automated.py").write_text(AUTOMATED)
+    monkeypatch.chdir(cli.home)
+    instance = cli.instance()
+    gold = {name: cli.data_root / "gold" / f"{name}.parquet" for name in ("noc_unit_groups", "oasis_skills_sample")}
+
+    def materialized(table: str) -> int:
+        return len(instance.fetch_materializations(dg.AssetKey(["gold", table]), limit=100).records)
+
+    with open(cli.home / "daemon.log", "w") as log:
+        daemon = cli.start("run", "-f", "automated.py", program="dagster-daemon", log=log)
+        try:
+            wait_for(lambda: all(path.exists() for path in gold.values()), 240, "automation to build both tables")
+            wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 60, "the runs to finish")
+            first = {table: materialized(table) for table in gold}
+            assert first == {"noc_unit_groups": 1, "oasis_skills_sample": 1}
+            sample = source / "oasis_skills_sample.csv"
+            sample.write_bytes(sample.read_bytes() + b"99999.00,Someone new,1,2,3,4,5\n")
+            wait_for(lambda: materialized("oasis_skills_sample") == 2, 180, "the changed table to be rebuilt")
+            wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 60, "the runs to finish")
+            time.sleep(5)  # a few more evaluations: nothing else is unsynced
+            assert materialized("noc_unit_groups") == 1
+        finally:
+            stop(daemon)

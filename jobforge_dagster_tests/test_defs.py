@@ -39,7 +39,7 @@ def test_four_assets_per_table_each_built_from_the_one_before(config: DataRoot) 
         layer_keys = [dg.AssetKey([layer.value, table]) for layer in LAYERS]
         for previous, current in zip(layer_keys, layer_keys[1:], strict=False):
             assert graph.get(current).parent_keys == {previous}
-        assert graph.get(layer_keys[0]).parent_keys == set()
+        assert graph.get(layer_keys[0]).parent_keys == {dg.AssetKey(["source", table])}  # its observable file
 
 
 def asset_specs(defs: dg.Definitions) -> dict[str, Any]:

@@ -28,8 +28,8 @@ def test_repo_instance_uses_pooled_storage_and_dagster_can_read_it(tmp_path: Pat
     data = tmp_path / "data"
     shutil.copytree(SAMPLE_SOURCES, data / "source")
     job = build_definitions(DataRoot(data_root=str(data))).resolve_job_def("medallion_pipeline")
-    for _ in range(runs):
-        assert job.execute_in_process(instance=instance).success
+    for _ in range(runs):  # forced: a run over unchanged sources would materialize nothing
+        assert job.execute_in_process(instance=instance, tags={"jobforge/force": "true"}).success
     storage = instance.event_log_storage
     assert len(storage._engines) == 2 + 1  # the two most recent run shards plus the index
     # an unmodified Dagster storage reads the same files

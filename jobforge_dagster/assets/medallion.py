@@ -122,13 +122,13 @@ def materialize_table(
     keys = table_keys(spec)
     layers = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
     with exclusive_lock(root.lock_path(spec.name)):
+        clean_stale_temporaries(context, root, spec.name, spec.gold_table)
         if not layers:
             yield from check_published(context, root, gold, spec)
             return
         if not (force or config.batch_id) and (batch := current_batch(root, spec, layers)) is not None:
             yield from report_current(context, spec, layers, batch)
             return
-        clean_stale_temporaries(context, root, spec.name, spec.gold_table)
         run = TableRun(root, spec, context.run.run_id, gold.distinct_values, config.batch_id, config.sha256)
         yield from build_layers(context, run, layers)
 

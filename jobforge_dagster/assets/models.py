@@ -8,10 +8,11 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetObservation,
+    AssetOut,
     AssetsDefinition,
     MetadataValue,
     Output,
-    asset,
+    multi_asset,
 )
 
 from jobforge_dagster import checks, lineage_export
@@ -26,7 +27,7 @@ from jobforge_dagster.assets.medallion import (
 from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, utc_now
 from jobforge_dagster.column_lineage import ColumnLineage, identity, transformed
 from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.keys import layer_key
+from jobforge_dagster.keys import layer_key, output_name
 from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import (
     BATCH_ID,
@@ -168,26 +169,32 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
     if not ratings:
         return None
 
-    @asset(
-        key=OASIS_ATTRIBUTE_KEY,
-        group_name="oasis",
-        kinds={"polars", "parquet"},
-        description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
+    @multi_asset(
+        name=output_name(OASIS_ATTRIBUTE_KEY),
+        outs={
+            output_name(OASIS_ATTRIBUTE_KEY): AssetOut(
+                key=OASIS_ATTRIBUTE_KEY,
+                is_required=False,  # not yielded when current
+                group_name="oasis",
+                kinds={"polars", "parquet"},
+                description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
+                code_version=model_version(ratings),
+            )
+        },
         check_specs=check_specs(RULE_GROUPS, OASIS_ATTRIBUTE_KEY),
+        can_subset=True,  # its checks may run alone
         pool=f"table_{OASIS_ATTRIBUTE}",
-        output_required=False,
-        code_version=model_version(ratings),
         op_tags={PRIORITY_TAG: "-1"},  # after the rating tables of the same run
     )
     def dim_oasis_attribute(
         context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource
     ) -> Iterator[Output[LayerOutput] | AssetCheckResult | AssetObservation]:
         with exclusive_lock(data_root.lock_path(OASIS_ATTRIBUTE)):
+            clean_stale_temporaries(context, data_root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             if (batch := attribute_current(data_root, ratings)) is not None and not forced(context):
                 context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); nothing rewritten")
                 yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={"jobforge/status": "current"})
                 return
-            clean_stale_temporaries(context, data_root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             yield from build_dimension(context, data_root, gold, ratings)
             lineage_export.flush(files_only=True)
 
@@ -202,7 +209,8 @@ def build_dimension(
     output = attribute_output(root, ratings)
     CatalogManager(root).record_start(output.facts, context.run.run_id)
     batches = sorted(output.frame[BATCH_ID].unique().to_list())
-    yield Output(output, metadata={"input_batches": MetadataValue.json(batches)})
+    metadata = {"input_batches": MetadataValue.json(batches)}
+    yield Output(output, output_name=output_name(OASIS_ATTRIBUTE_KEY), metadata=metadata)
     gold_path = root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
     facts, started = GoldFacts(gold_path, gold.distinct_values), utc_now()
     selected = {key.name for key in context.selected_asset_check_keys}

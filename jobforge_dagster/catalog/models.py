@@ -20,6 +20,14 @@ class ColumnMetadata(BaseModel):
     nullable: bool
     null_count: int | None = None
     description: str = ""
+    inferred_from: str | None = Field(
+        default=None, description="`string` when silver inferred `data_type` from the text of an undeclared table."
+    )
+
+    def shown_description(self) -> str | None:
+        """The description a UI or a lineage consumer shows: the column's own, else how its type was inferred."""
+        inferred = f"{self.data_type}, inferred from {self.inferred_from}" if self.inferred_from else None
+        return self.description or inferred
 
 
 class TableMetadata(BaseModel):
@@ -70,6 +78,9 @@ class LayerTransitionLog(BaseModel):
     run_id: str | None = None
     column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
     code: str | None = Field(default=None, description="The function that built the layer (module.function).")
+    inferred_types: dict[str, str] = Field(
+        default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
+    )
 
 
 class BatchRecord(BaseModel):
@@ -111,6 +122,7 @@ SHARED_WITH_LOG = {
     "source_sha256",
     "column_lineage",
     "code",
+    "inferred_types",
 }
 
 
@@ -132,6 +144,9 @@ class TransitionFacts(BaseModel):
     target_file: str | None = Field(default=None, description="The layer file this transition writes (relative).")
     column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
     code: str | None = None
+    inferred_types: dict[str, str] = Field(
+        default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
+    )
 
     def completed(
         self,
@@ -141,10 +156,12 @@ class TransitionFacts(BaseModel):
         rows_in: int | None = None,
         column_lineage: ColumnLineage | None = None,
         code: str | None = None,
+        inferred_types: dict[str, str] | None = None,
     ) -> "TransitionFacts":
         """These facts with what the layer's transform did (and, for staged, the records the file holds)."""
         update = {"transforms": transforms, "quarantined_rows": quarantined_rows, "quarantine_file": quarantine_file}
         update |= {"column_lineage": column_lineage or ColumnLineage(), "code": code}
+        update |= {"inferred_types": inferred_types or {}}
         if rows_in is not None:
             update["rows_in"] = rows_in
         return self.model_copy(update=update)

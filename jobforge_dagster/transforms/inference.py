@@ -1,4 +1,4 @@
-"""Type inference for undeclared tables: a text column becomes int64, float64 or date only when every value
+"""Type inference for undeclared tables: a text column becomes int64, float64 or date only when every non-null value
 parses and writes back as exactly the same text (`120000` -> 120000; `00010`, `+5`, `1.50`, `1e3` stay text).
 
 Booleans are never inferred: `true` read as a boolean is written back as `true` by polars and DuckDB but as

@@ -124,10 +124,10 @@ def test_cast_inferred_refuses_a_value_that_no_longer_parses() -> None:
 
 
 def test_inference_transforms_name_each_column_its_type_and_values() -> None:
-    found = {"rating": InferredType("int64", 12), "day": InferredType("date", 3)}
+    found = {"rating": InferredType("int64", 12), "day": InferredType("date", 1)}
     assert inference_transforms(found) == [
         "inferred type: rating -> int64 (12 values)",
-        "inferred type: day -> date (3 values)",
+        "inferred type: day -> date (1 value)",
     ]
     assert inference_transforms({}) == ["inferred types: none, every column stays text"]
 

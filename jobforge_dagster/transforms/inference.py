@@ -104,7 +104,10 @@ def inference_transforms(inferred: dict[str, InferredType]) -> list[str]:
     """One lineage-log line per inferred column, or one saying every column stays text."""
     if not inferred:
         return ["inferred types: none, every column stays text"]
-    return [f"inferred type: {column} -> {found.type} ({found.values} values)" for column, found in inferred.items()]
+    return [
+        f"inferred type: {column} -> {found.type} ({found.values} value{'' if found.values == 1 else 's'})"
+        for column, found in inferred.items()
+    ]
 
 
 def inferred_names(inferred: dict[str, InferredType]) -> dict[str, str]:

@@ -191,7 +191,7 @@ def schema_facet(table: TableMetadata) -> schema_dataset.SchemaDatasetFacet:
     return schema_dataset.SchemaDatasetFacet(
         fields=[
             schema_dataset.SchemaDatasetFacetFields(
-                name=column.name, type=column.data_type, description=column.description or None, ordinal_position=index
+                name=column.name, type=column.data_type, description=column.shown_description(), ordinal_position=index
             )
             for index, column in enumerate(table.columns, start=1)
         ]

@@ -116,7 +116,9 @@ def test_unregistered_file_flows_with_defaults(config, run) -> None:
         "digital_literacy",
         "active_learning",
     ]
-    assert gold["oasis_code_final"][0] == "00010.00"
+    assert gold["oasis_code_final"][0] == "00010.00"  # a code stays text: as a number it would read 10.0
+    assert gold.schema["writing"] == pl.Int64  # every rating reads back as the same text, so it is inferred
+    assert gold["writing"].to_list() == [4, 4, 4, 3, 3, 2]
 
 
 def test_single_layer_can_be_rebuilt_from_the_one_before(config, run) -> None:

@@ -112,7 +112,13 @@ def finish(
         run.catalog.record_failure(facts, run.run_id, error)
         raise
     facts = facts.completed(
-        done.transforms, done.quarantined_rows, done.quarantine_file, done.rows_in, done.column_lineage, done.code
+        done.transforms,
+        done.quarantined_rows,
+        done.quarantine_file,
+        done.rows_in,
+        done.column_lineage,
+        done.code,
+        done.inferred_types,
     )
     return LayerBuild(LayerOutput(done.frame, facts, run.entry(layer), guard), done.display)
 

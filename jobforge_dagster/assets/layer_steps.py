@@ -15,7 +15,7 @@ from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.parquet import sink_parquet_atomic
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import Lookup
-from jobforge_dagster.transforms import bronze, silver
+from jobforge_dagster.transforms import bronze, inference, silver
 from jobforge_dagster.transforms.gold import gold_lineage, gold_transform
 
 
@@ -36,6 +36,7 @@ class LayerStep:
     rows_in: int | None = None
     column_lineage: ColumnLineage = field(default_factory=ColumnLineage)
     code: str | None = None
+    inferred_types: dict[str, str] = field(default_factory=dict)  # column -> type silver inferred from its text
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,27 @@ def silver_repairs(spec: TableSpec, cleaned: pl.LazyFrame) -> tuple[pl.LazyFrame
     return repaired, repairs, changed
 
 
+@dataclass(frozen=True)
+class SilverTypes:
+    """Silver's rows with their final column types, and what the inference recorded (nothing if declared)."""
+
+    frame: pl.LazyFrame
+    inferred: dict[str, str] = field(default_factory=dict)
+    transforms: list[str] = field(default_factory=list)
+    display: dict[str, MetadataValue] = field(default_factory=dict)
+
+
+def silver_types(spec: TableSpec, passed: pl.LazyFrame) -> SilverTypes:
+    """An undeclared table's rows with the types their text allows; a declared table's unchanged (its registry
+    types rule)."""
+    if spec.declared:
+        return SilverTypes(passed)
+    found = inference.infer_types(passed)
+    names = inference.inferred_names(found)
+    display = {"inferred_types": MetadataValue.json(names)}
+    return SilverTypes(inference.cast_inferred(passed, found), names, inference.inference_transforms(found), display)
+
+
 def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
     spec = given.spec
     references = {
@@ -151,27 +173,41 @@ def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
         footer = sink_parquet_atomic(result.quarantined, path, {"jobforge.batch_id": given.batch_id}, keep_empty=False)
         quarantined = footer.num_rows if footer is not None else 0
     quarantine_file = given.root.relative(path) if quarantined else None
+    typed = silver_types(spec, result.passed)
     display = {"repaired_codes": MetadataValue.json(changed)} if changed else {}
-    columns = silver_lineage(given, upstream)
+    columns = silver_lineage(given, upstream, typed.inferred)
     return LayerStep(
-        result.passed, result.transforms, display, quarantined, quarantine_file, column_lineage=columns, code=SPLIT
+        typed.frame,
+        result.transforms + typed.transforms,
+        display | typed.display,
+        quarantined,
+        quarantine_file,
+        column_lineage=columns,
+        code=SPLIT,
+        inferred_types=typed.inferred,
     )
 
 
-def silver_lineage(given: StepInput, upstream: pl.LazyFrame) -> ColumnLineage:
+def silver_lineage(given: StepInput, upstream: pl.LazyFrame, inferred: dict[str, str]) -> ColumnLineage:
     """Silver's column lineage; the gold files its references are checked against are inputs too."""
     files = {
         ref.column: given.root.relative(given.root.table_path(Layer.GOLD, ref.table)) for ref in given.spec.references
     }
-    return silver.lineage(given.spec, upstream.collect_schema().names(), silver.string_columns(upstream), files)
+    strings = silver.string_columns(upstream)
+    return silver.lineage(given.spec, upstream.collect_schema().names(), strings, files, inferred)
 
 
 def gold_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
     name = given.spec.gold_transform
     transform = gold_transform(name)
     columns = gold_lineage(name, upstream.collect_schema().names())
+    inferred = {} if given.spec.declared else inference.carried_types(upstream)  # gold keeps silver's types
     return LayerStep(
-        transform(upstream), [f"gold transform: {name or 'identity'}"], column_lineage=columns, code=code_of(transform)
+        transform(upstream),
+        [f"gold transform: {name or 'identity'}"],
+        column_lineage=columns,
+        code=code_of(transform),
+        inferred_types=inferred,
     )
 
 

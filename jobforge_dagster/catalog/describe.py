@@ -1,5 +1,6 @@
 """A written parquet file described from its footer, and catalog facts as metadata Dagster's UI shows."""
 
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
@@ -34,7 +35,8 @@ def null_counts(footer: pq.FileMetaData) -> list[int | None]:
     return counts
 
 
-def describe_columns(path: Path, footer: pq.FileMetaData) -> list[ColumnMetadata]:
+def describe_columns(path: Path, footer: pq.FileMetaData, inferred: Collection[str] = ()) -> list[ColumnMetadata]:
+    """Each column's type and nulls; `inferred` names the columns whose type silver inferred from text."""
     nulls = null_counts(footer)
     return [
         ColumnMetadata(
@@ -42,6 +44,7 @@ def describe_columns(path: Path, footer: pq.FileMetaData) -> list[ColumnMetadata
             data_type=str(dtype),
             nullable=nulls[index] is None or nulls[index] > 0,
             null_count=nulls[index],
+            inferred_from="string" if name in inferred else None,
         )
         for index, (name, dtype) in enumerate(pl.read_parquet_schema(path).items())
     ]
@@ -63,7 +66,7 @@ def describe_parquet(
     """
     path = Path(path)
     footer = footer or pq.read_metadata(path)
-    columns = describe_columns(path, footer)
+    columns = describe_columns(path, footer, facts.inferred_types if facts else ())
     return TableMetadata(
         table_name=table_name or path.stem,
         layer=layer,
@@ -88,7 +91,7 @@ def table_metadata_for_dagster(table: TableMetadata, uri: str) -> dict[str, Meta
             TableColumn(
                 name=column.name,
                 type=column.data_type,
-                description=column.description or None,
+                description=column.shown_description(),
                 constraints=TableColumnConstraints(nullable=column.nullable),
             )
             for column in table.columns

@@ -20,6 +20,14 @@ class ColumnMetadata(BaseModel):
     nullable: bool
     null_count: int | None = None
     description: str = ""
+    inferred_from: str | None = Field(
+        default=None, description="`string` when silver inferred `data_type` from the text of an undeclared table."
+    )
+
+    def shown_description(self) -> str | None:
+        """The description a UI or a lineage consumer shows: the column's own, else how its type was inferred."""
+        inferred = f"{self.data_type}, inferred from {self.inferred_from}" if self.inferred_from else None
+        return self.description or inferred
 
 
 class TableMetadata(BaseModel):
@@ -73,6 +81,9 @@ class LayerTransitionLog(BaseModel):
     table_version: str | None = Field(
         default=None, description="The registry entry and output code the layer was built under (versions.py)."
     )
+    inferred_types: dict[str, str] = Field(
+        default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
+    )
 
 
 class BatchRecord(BaseModel):
@@ -119,6 +130,7 @@ SHARED_WITH_LOG = {
     "column_lineage",
     "code",
     "table_version",
+    "inferred_types",
 }
 
 
@@ -143,6 +155,9 @@ class TransitionFacts(BaseModel):
     table_version: str | None = Field(
         default=None, description="The registry entry and output code the layer was built under (versions.py)."
     )
+    inferred_types: dict[str, str] = Field(
+        default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
+    )
 
     def completed(
         self,
@@ -152,10 +167,12 @@ class TransitionFacts(BaseModel):
         rows_in: int | None = None,
         column_lineage: ColumnLineage | None = None,
         code: str | None = None,
+        inferred_types: dict[str, str] | None = None,
     ) -> "TransitionFacts":
         """These facts with what the layer's transform did (and, for staged, the records the file holds)."""
         update = {"transforms": transforms, "quarantined_rows": quarantined_rows, "quarantine_file": quarantine_file}
         update |= {"column_lineage": column_lineage or ColumnLineage(), "code": code}
+        update |= {"inferred_types": inferred_types or {}}
         if rows_in is not None:
             update["rows_in"] = rows_in
         return self.model_copy(update=update)

@@ -187,14 +187,28 @@ def row_filters(spec: TableSpec, reference_files: dict[str, str]) -> list[Column
     return found
 
 
-def lineage(spec: TableSpec, columns: list[str], strings: list[str], reference_files: dict[str, str]) -> ColumnLineage:
-    """Text columns trimmed and blanks nulled, declared codes repaired (TRANSFORMATION); rows filtered (INDIRECT).
+def lineage(
+    spec: TableSpec,
+    columns: list[str],
+    strings: list[str],
+    reference_files: dict[str, str],
+    inferred: dict[str, str] | None = None,
+) -> ColumnLineage:
+    """Text columns trimmed and blanks nulled, declared codes repaired, types inferred (TRANSFORMATION); rows
+    filtered (INDIRECT).
 
     `strings` are the text columns `clean` touches; `reference_files` maps a referencing column to the gold file
-    it is checked against."""
+    it is checked against; `inferred` maps a column of an undeclared table to the type inferred from its text."""
     repairs = repair_descriptions(spec)
+    parsed = {
+        column: f"text parsed as {dtype}, every value unchanged as text" for column, dtype in (inferred or {}).items()
+    }
     changed = {
-        column: [transformed(column, "; ".join(filter(None, ["trimmed, blank to null", repairs.get(column)])))]
+        column: [
+            transformed(
+                column, "; ".join(filter(None, ["trimmed, blank to null", repairs.get(column), parsed.get(column)]))
+            )
+        ]
         for column in strings
     }
     return carried(columns).merged(ColumnLineage(fields=changed, dataset=row_filters(spec, reference_files)))

@@ -36,10 +36,10 @@ class GoldFacts:
 
     gold_path: Path
     lookup: Lookup
-    gold_batch: GoldBatch = no_gold
     staged_path: Path | None = None
     silver_path: Path | None = None
     quarantine_path: Path | None = None
+    gold_batch: GoldBatch = no_gold
 
     @cached_property
     def gold(self) -> pl.LazyFrame:

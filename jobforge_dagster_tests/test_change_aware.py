@@ -199,3 +199,33 @@ def test_checks_alone_run_on_the_published_gold_and_name_the_referenced_batch(co
     assert check.metadata["foreign_key_noc_code"].value["compared_with_batch"] == stamp.batch_id
     changed = {name for name, state in file_states(config.root).items() if before.get(name) != state}
     assert changed and all(name.startswith("catalog/checks/") or "openlineage" in name for name in changed)
+
+
+def test_references_are_lineage_edges_not_step_inputs(tmp_path: Path) -> None:
+    defs = build_definitions(DataRoot(data_root=str(tmp_path)))
+    dependent = dg.AssetKey(["gold", "cops_employment"])
+    assert dg.AssetKey(["gold", "dim_noc"]) in defs.resolve_asset_graph().get(dependent).parent_keys
+    structure = defs.resolve_job_def("table_refresh").graph.dependency_structure
+    upstream = {
+        output.node_name
+        for node in ("cops_employment_medallion", "gold__dim_oasis_attribute")
+        for outputs in structure.input_to_upstream_outputs_for_node(node).values()
+        for output in outputs
+    }
+    assert upstream == set()  # a failed noc_structure or rating table cannot skip them
+
+
+def test_a_changed_referenced_gold_asks_for_the_dependent_checks_alone(config: DataRoot) -> None:
+    registry = with_foreign_key(UNDECLARED)
+    defs = build_definitions(config, registry)
+    instance = dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("medallion_pipeline")
+    job.execute_in_process(instance=instance, raise_on_error=False)  # the check itself may fail: not the point
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.total_requested == 0
+    referenced = dg.AssetKey(["gold", UNDECLARED])
+    forced = {"jobforge/force": "true"}
+    job.execute_in_process(instance=instance, asset_selection=[referenced], tags=forced, raise_on_error=False)
+    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    requested = {result.key for result in second.results if result.true_subset.size}
+    assert requested == {dg.AssetCheckKey(dg.AssetKey(["gold", SAMPLE]), "conformance")}

@@ -229,3 +229,27 @@ def test_a_changed_referenced_gold_asks_for_the_dependent_checks_alone(config: D
     second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
     requested = {result.key for result in second.results if result.true_subset.size}
     assert requested == {dg.AssetCheckKey(dg.AssetKey(["gold", SAMPLE]), "conformance")}
+
+
+def test_the_asset_graph_shows_a_table_unsynced_when_its_file_or_entry_changes(config: DataRoot) -> None:
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.loader import LoadingContextForTest
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    def staged_status(defs: dg.Definitions) -> StaleStatus:
+        graph = defs.resolve_asset_graph()
+        resolver = CachingStaleStatusResolver(instance, lambda: graph, LoadingContextForTest(instance))
+        return resolver.get_status(dg.AssetKey(["staged", UNDECLARED]))
+
+    defs = build_definitions(config)
+    defs.resolve_job_def("medallion_pipeline").execute_in_process(instance=instance)
+    assert staged_status(defs) is StaleStatus.FRESH  # staged recorded the source version the run read
+
+    source = config.source_dir() / "oasis_skills_sample.csv"
+    source.write_bytes(source.read_bytes() + b"99999.00,Someone new,1,2,3,4,5\n")
+    observed = next(
+        asset for asset in defs.assets if getattr(asset, "key", None) == dg.AssetKey(["source", UNDECLARED])
+    )
+    observe([observed], resources=defs.resources, instance=instance)
+    assert staged_status(defs) is StaleStatus.STALE

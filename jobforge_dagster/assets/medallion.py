@@ -147,6 +147,8 @@ def build_layers(
         report(context, spec, build.output.facts)
         if layer is Layer.STAGED and run.batch is not None and not run.backfill:
             yield observed_source(spec, run.batch)
+            # Dagster read the source's data version when the step started; staged records the one just read
+            context.get_step_execution_context().wipe_input_asset_version_info(source_key(spec))
         if layer is Layer.GOLD:
             yield from check_then_publish(context, run, build)
             return
@@ -262,19 +264,21 @@ def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
 
 
 def layer_deps(spec: TableSpec) -> dict[str, set[AssetKey]]:
-    """Each layer on the one before it (the table's own chain, built in one step)."""
+    """Each layer on the one before it (the table's own chain, built in one step); staged on the observable
+    source (never in the same run, so never a gate), whose data version Dagster records with staged."""
     keys = table_keys(spec)
-    return {output_name(keys[layer]): {keys[layer.previous]} if layer.previous else set() for layer in LAYERS}
+    return {
+        output_name(keys[layer]): {keys[layer.previous]} if layer.previous else {source_key(spec)} for layer in LAYERS
+    }
 
 
 def lineage_deps(spec: TableSpec) -> dict[AssetKey, list[AssetKey]]:
-    """Edges drawn in the asset graph that do not gate execution: staged on the table's source, silver on the
-    gold tables its rows must reference, gold on the gold tables its checks read."""
+    """Edges drawn in the asset graph that do not gate execution: silver on the gold tables its rows must
+    reference, gold on the gold tables its checks read."""
     keys = table_keys(spec)
     referenced = {layer_key(Layer.GOLD, table) for table in spec.referenced_tables() - {spec.gold_table}}
     references = {layer_key(Layer.GOLD, ref.table) for ref in spec.references}
     return {
-        keys[Layer.STAGED]: [source_key(spec)],
         keys[Layer.SILVER]: sorted(references, key=AssetKey.to_user_string),
         keys[Layer.GOLD]: sorted(referenced, key=AssetKey.to_user_string),
     }
@@ -294,6 +298,7 @@ def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinit
     @multi_asset(
         name=f"{spec.name}_medallion",
         outs=layer_outs(spec),
+        deps=[source_key(spec)],
         internal_asset_deps=layer_deps(spec),
         check_specs=check_specs(table_rule_groups(spec), keys[Layer.GOLD]),
         can_subset=True,

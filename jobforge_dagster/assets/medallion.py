@@ -91,14 +91,16 @@ def materialize_table(
     spec: TableSpec,
     backfill: str | None,
     expected_sha256: str | None = None,
+    keys: dict[Layer, AssetKey] | None = None,
 ) -> Iterator[Output | AssetCheckResult]:
     """Build each selected layer of one table from the one before it, in order, then check gold.
 
     Each output is written by the IO manager when it is yielded, so the next layer reads the file just
     written. One run at a time writes a table: an exclusive lock on `<data root>/.locks/<table>.lock` is
-    held throughout (the `table_<name>` pool queues steps in Dagster too).
+    held throughout (the `table_<name>` pool queues steps in Dagster too). `keys` are the step's layer
+    assets when they are not the table's own (a partition of the `new_files` family).
     """
-    keys = table_keys(spec)
+    keys = keys or table_keys(spec)
     lookup = gold.distinct_values
     run = TableRun(root, spec, context.run.run_id, lookup, backfill, expected_sha256)
     with exclusive_lock(root.lock_path(spec.name)):
@@ -110,21 +112,21 @@ def materialize_table(
                 return
             report(context, spec, build.output.facts)
             if layer is Layer.GOLD:
-                yield from check_then_publish(context, run, build)
+                yield from check_then_publish(context, run, build, keys[Layer.GOLD])
                 return
             yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
             run.built.add(layer)
 
 
 def check_then_publish(
-    context: AssetExecutionContext, run: TableRun, build: LayerBuild
+    context: AssetExecutionContext, run: TableRun, build: LayerBuild, key: AssetKey
 ) -> Iterator[Output | AssetCheckResult]:
     """Gold is written aside and checked first: it replaces the last good gold only if no blocking check fails.
 
     A rejected gold goes to `rejected/<table>/<batch>.parquet`, its transition is logged as failed, and the
     step fails through Dagster's blocking checks (the batch is not loaded: the sensor will offer it again).
     """
-    spec, root, key = run.spec, run.root, table_keys(run.spec)[Layer.GOLD]
+    spec, root = run.spec, run.root
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
     output = build.output
     candidate = stage_candidate(root, Layer.GOLD, spec.gold_table, output, run.run_id)

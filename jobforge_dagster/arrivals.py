@@ -55,20 +55,23 @@ class Arrivals:
 
 
 def partition_table(key: str, sources: SourceTables, source_dir: Path) -> TableSpec:
-    """The default table of the `new_files` partition `key`: built at run time from the one file in source/
-    whose default table name is `key`; a SourceDataError saying why when there is not exactly one, or when a
-    loaded table (after a reload) now holds the name."""
+    """The default table of the `new_files` partition `key`, built at run time.
+
+    A run loads the code location anew, so the file usually has its default table there already (as after a
+    reload): that one is used. Otherwise it is built from the one file in source/ whose default table name is
+    `key`. A SourceDataError says why there is none: an unsafe key, a name a declared table, gold name or model
+    holds, no such file, or several.
+    """
     where = f"{SOURCE}/ (partition {key!r} of {NEW_FILES})"
     try:
         safe_table_name(key)
     except ValueError as error:
         raise SourceDataError(f"not a table name: {error}", file=where) from None
+    loaded = next((table for table in sources.tables if table.name == key), None)
+    if loaded is not None and not loaded.declared:
+        return loaded
     if key in sources.taken:
-        raise SourceDataError(
-            f"the name {key!r} is now {sources.taken[key]} in the loaded code location (reloaded since the file "
-            f"arrived): materialize gold/{key} and its layers instead",
-            file=where,
-        )
+        raise SourceDataError(f"the name {key!r} is {sources.taken[key]}; materialize that table instead", file=where)
     arrivals = Arrivals(sources, source_dir)
     if not (files := arrivals.named(key)):
         raise SourceDataError(f"no file has the default table name {key!r} (moved or deleted?)", file=where)

@@ -14,7 +14,7 @@ from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.sensors import NEW_FILES_JOB, REFRESH_JOB, SourceCursor
-from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded, run_job
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded
 from jobforge_dagster_tests.test_sensors import Collect
 
 SKILLS = "oasis_skills_sample.csv"
@@ -61,6 +61,7 @@ class LoadedOnce:
         return job.execute_in_process(
             instance=self.instance,
             partition_key=request.partition_key,
+            asset_selection=request.asset_selection,
             run_config=request.run_config,
             tags=request.tags,
             raise_on_error=False,
@@ -176,28 +177,30 @@ def test_a_tick_with_only_refusals_says_so(root: DataRoot) -> None:
     )
 
 
-def test_after_a_reload_the_file_is_its_own_table_and_the_family_refuses_it(root: DataRoot) -> None:
+def test_after_a_reload_the_file_is_its_own_table_over_the_same_files(root: DataRoot) -> None:
     sensor = LoadedOnce(root)
-    drop(root)
+    path = drop(root)
     sensor.tick()
     (request,) = sensor.tick().run_requests
     assert sensor.run(request).success
-    gold = root.table_path(Layer.GOLD, "skills_arrived")
-    written = gold.stat().st_mtime_ns
     reloaded = build_definitions(root)  # the code location reloaded: the file is a load-time table
-    keys = {
-        key.to_user_string() for key in reloaded.resolve_job_def("medallion_pipeline").asset_layer.executable_asset_keys
-    }
-    assert "gold/skills_arrived" in keys
+    main = reloaded.resolve_job_def("medallion_pipeline").asset_layer.executable_asset_keys
+    assert dg.AssetKey(["gold", "skills_arrived"]) in main
     sensor.defs = reloaded
     sensor.cursor = None  # even a sensor that sees every file again requests nothing: these bytes are in gold
     assert sensor.tick().run_requests == [] and sensor.tick().run_requests == []
-    assert run_job(root).success  # the table's own assets rebuild the same gold file
-    assert gold.stat().st_mtime_ns != written
-    stale = sensor.run(request)  # the family's partition, asked for again after the reload
-    assert not stale.success
-    (failure,) = [event for event in stale.all_events if event.is_step_failure]
-    assert "is now table 'skills_arrived' in the loaded code location" in failure.step_failure_data.error.message
+    path.write_bytes(path.read_bytes().replace(b"Legislators", b"Legislators and councillors"))
+    sensor.tick()
+    (changed,) = sensor.tick().run_requests
+    assert (changed.job_name, changed.partition_key) == (REFRESH_JOB, None)  # its own table now, not the family
+    assert {key.to_user_string() for key in changed.asset_selection} == {
+        f"{layer.value}/skills_arrived" for layer in LAYERS
+    }
+    assert sensor.run(changed).success
+    assert len(CatalogManager(root).list_batches("skills_arrived")) == 2  # one history across the reload
+    with GoldQueryEngine(root) as engine:
+        titles = engine.query("SELECT oasis_label_final FROM skills_arrived WHERE oasis_code_final = '00010.00'")
+    assert titles.item() == "Legislators and councillors"
 
 
 def test_a_changed_arrival_is_requested_as_the_same_partition(root: DataRoot) -> None:

@@ -2,12 +2,14 @@
 in the same tick; the run builds the file's default table, which lands in gold under its default name."""
 
 import hashlib
+import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
+from jobforge_dagster import sensors
 from jobforge_dagster.catalog import CatalogManager
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
@@ -232,3 +234,23 @@ def test_jobs_keep_the_family_apart(root: DataRoot) -> None:
     new = {key.to_user_string() for key in defs.resolve_job_def(NEW_FILES_JOB).asset_layer.executable_asset_keys}
     assert new == family and not (family & refresh) and not (family & main)
     assert "gold/noc_unit_groups" in refresh
+
+
+def test_the_watermark_passes_only_arrivals_handled(root: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three arrivals, a hashing budget of two per tick: the third waits, pending, below no watermark."""
+    monkeypatch.setattr(sensors, "HASH_BYTES_PER_TICK", 100)
+    sensor = LoadedOnce(root)
+    paths = []
+    for index in range(3):  # apart in time: change times are coarse (a clock tick)
+        paths.append(drop(root, f"arrived_{index}.csv", b"a,b\n" + b"1,2\n" * 9))
+        time.sleep(0.05)
+    sensor.tick()
+    first = sensor.tick()
+    assert [request.partition_key for request in first.run_requests] == ["arrived_0", "arrived_1"]
+    assert list(first.dynamic_partitions_requests[0].partition_keys) == ["arrived_0", "arrived_1"]
+    assert list(sensor.pending()) == ["arrived_2.csv"]
+    assert sensor.watermark() == paths[1].stat().st_ctime_ns < paths[2].stat().st_ctime_ns
+    (last,) = sensor.tick().run_requests
+    assert last.partition_key == "arrived_2" and sensor.pending() == {}
+    assert sensor.watermark() == paths[2].stat().st_ctime_ns
+    assert sorted(sensor.instance.get_dynamic_partitions("new_files")) == ["arrived_0", "arrived_1", "arrived_2"]

@@ -125,6 +125,9 @@ def test_the_partition_run_lands_in_gold_under_the_default_name(root: DataRoot) 
     assert batch.source_file == f"source/{NEW}"
     logs = catalog.get_lineage_logs(batch_id=batch.batch_id)
     assert sorted(log.target_layer for log in logs) == ["bronze", "gold", "silver", "staged"]
+    assert (root.catalog_dir() / "checks" / f"skills_arrived--{batch.batch_id}.json").exists()
+    events = sorted(path.name for path in (root.catalog_dir() / "openlineage").glob("*-skills_arrived.gold-*"))
+    assert [name.split("-")[2] for name in events] == ["START", "COMPLETE"], events
     assert sensor.tick().run_requests == [] and sensor.tick().run_requests == []  # in gold: nothing more
 
 

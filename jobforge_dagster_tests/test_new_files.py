@@ -10,9 +10,11 @@ import pytest
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 from jobforge_dagster import sensors
+from jobforge_dagster.arrivals import partition_table
 from jobforge_dagster.catalog import CatalogManager
 from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.definitions import build_definitions, collect_tables
+from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.sensors import NEW_FILES_JOB, REFRESH_JOB, SourceCursor
@@ -257,3 +259,35 @@ def test_the_watermark_passes_only_arrivals_handled(root: DataRoot, monkeypatch:
     assert last.partition_key == "arrived_2" and sensor.pending() == {}
     assert sensor.watermark() == paths[2].stat().st_ctime_ns
     assert sorted(sensor.instance.get_dynamic_partitions("new_files")) == ["arrived_0", "arrived_1", "arrived_2"]
+
+
+@pytest.mark.parametrize(
+    ("key", "files", "message"),
+    [
+        ("../gold/x", [], "not a table name: table name '../gold/x' is not a safe identifier"),
+        ("dim_noc", ["dim_noc.csv"], "the name 'dim_noc' is the gold name of table 'noc_structure'"),
+        ("gone", [], "no file has the default table name 'gone' (moved or deleted?)"),
+        ("a_b", ["a-b.csv", "a_b.csv"], "is also that of source/a_b.csv; rename one"),
+    ],
+)
+def test_a_partition_without_exactly_one_file_of_its_name_is_refused(
+    root: DataRoot, key: str, files: list[str], message: str
+) -> None:
+    sources = collect_tables(root, None)  # loaded before the files arrived
+    for name in files:
+        drop(root, name, b"a,b\n1,2\n")
+    with pytest.raises(SourceDataError) as raised:
+        partition_table(key, sources, root.source_dir())
+    assert message in str(raised.value)
+
+
+def test_a_partition_uses_the_default_table_its_run_loaded(root: DataRoot) -> None:
+    """The sensor's load predates the file; the run's own load has the file's default table: the same one."""
+    before = collect_tables(root, None)
+    path = root.source_dir() / "sub" / "My File.csv"
+    path.parent.mkdir()
+    path.write_bytes(b"a,b\n1,2\n")
+    built = partition_table("sub_my_file", before, root.source_dir())
+    loaded = partition_table("sub_my_file", collect_tables(root, None), root.source_dir())
+    assert built == loaded
+    assert (built.name, built.pattern, built.declared) == ("sub_my_file", "sub/My File.csv", False)

@@ -1,7 +1,8 @@
 """New source files -> runs: a sensor on `source/`, and a daily schedule of the whole pipeline.
 
-The sensor's cursor holds a watermark (the newest inode-change time it has handled) and the few files it saw
-changing on the last tick or left for the next one; it never lists every file it has seen. A file is taken
+The sensor's cursor holds a watermark (the newest inode-change time it has handled), the few files it saw
+changing on the last tick or left for the next one, and the inode of each sub-folder (a folder moved in keeps
+its files' change times); it never lists every file it has seen. A file is taken
 once its size, modification time and change time are the same on two ticks in a row, so a file still being
 copied is left alone. Bytes already in gold are skipped before a run is even requested; the run key is the
 table, the file's sha256 and the gold version it replaces (batch and write time), so the same bytes seen
@@ -69,6 +70,11 @@ class SourceCursor(BaseModel):
         description="Files seen changing, or ready and left for the next tick: path (as UTF-8 text) -> "
         "(size, mtime_ns, ctime_ns) last tick.",
     )
+    folders: dict[str, int] = Field(
+        default_factory=dict,
+        description="Sub-folders holding source files, as last listed: path -> inode. A folder moved in keeps "
+        "its files' change times, so every file of a folder not listed before is looked at once.",
+    )
 
 
 def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
@@ -76,16 +82,20 @@ def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[S
     previous tick. The next cursor's watermark passes a ready file only once it is handled (`handled`)."""
     ready: list[SourceFile] = []
     pending: dict[str, tuple[int, int, int]] = {}
+    folders: dict[str, int] = {}
     for file in files:
         key = file.key
-        if file.ctime_ns <= cursor.watermark_ns and key not in cursor.pending:
+        if file.folder:
+            folders[file.folder] = file.folder_inode
+        known = not file.folder or cursor.folders.get(file.folder) == file.folder_inode
+        if file.ctime_ns <= cursor.watermark_ns and key not in cursor.pending and known:
             continue  # handled before and not touched since
         if cursor.pending.get(key) == file.signature:
             ready.append(file)
         else:
             pending[key] = file.signature
     ready.sort(key=lambda file: file.ctime_ns)
-    return ready, SourceCursor(watermark_ns=cursor.watermark_ns, pending=pending)
+    return ready, SourceCursor(watermark_ns=cursor.watermark_ns, pending=pending, folders=folders)
 
 
 def handled(cursor: SourceCursor, file: SourceFile) -> None:

@@ -2,6 +2,7 @@
 in the same tick; the run builds the file's default table, which lands in gold under its default name."""
 
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -291,3 +292,25 @@ def test_a_partition_uses_the_default_table_its_run_loaded(root: DataRoot) -> No
     loaded = partition_table("sub_my_file", collect_tables(root, None), root.source_dir())
     assert built == loaded
     assert (built.name, built.pattern, built.declared) == ("sub_my_file", "sub/My File.csv", False)
+
+
+def test_a_folder_moved_in_is_loaded_though_its_files_are_older_than_the_watermark(
+    root: DataRoot, tmp_path: Path
+) -> None:
+    """Before: a moved folder keeps its files' change times, so files older than the watermark were never seen."""
+    outside = tmp_path / "batch"
+    outside.mkdir()
+    (outside / "moved.csv").write_bytes(b"a,b\n1,2\n")
+    time.sleep(0.05)
+    sensor = LoadedOnce(root)
+    drop(root)
+    sensor.tick()
+    assert [request.partition_key for request in sensor.tick().run_requests] == ["skills_arrived"]
+    assert sensor.watermark() > (outside / "moved.csv").stat().st_ctime_ns
+    os.rename(outside, root.source_dir() / "batch")  # one filesystem: the files keep their change times
+    sensor.tick()
+    assert [request.partition_key for request in sensor.tick().run_requests] == ["batch_moved"]
+    assert sensor.tick().run_requests == [] and sensor.pending() == {}
+    assert SourceCursor.model_validate_json(sensor.cursor or "").folders == {
+        "batch": (root.source_dir() / "batch").stat().st_ino
+    }

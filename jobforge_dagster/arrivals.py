@@ -36,11 +36,12 @@ class Arrivals:
     _by_name: dict[str, list[SourceFile]] | None = field(default=None, repr=False)
 
     def named(self, name: str) -> list[SourceFile]:
-        """The files no loaded table matches whose default table name is `name`, by path."""
+        """The files no loaded table matches whose default table name is `name`, by path; files refused before
+        any read (a FIFO, a link out of the folder) take no name, as when the tables were collected."""
         if self._by_name is None:
             self._by_name = {}
             for file in sorted(scan_source(self.source_dir), key=lambda file: file.key):
-                if spec_for(file.relative, self.sources.tables) is None:
+                if file.problem is None and spec_for(file.relative, self.sources.tables) is None:
                     self._by_name.setdefault(default_table_name(file.relative), []).append(file)
         return self._by_name.get(name, [])
 

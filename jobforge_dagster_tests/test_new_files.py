@@ -314,3 +314,14 @@ def test_a_folder_moved_in_is_loaded_though_its_files_are_older_than_the_waterma
     assert SourceCursor.model_validate_json(sensor.cursor or "").folders == {
         "batch": (root.source_dir() / "batch").stat().st_ino
     }
+
+
+def test_a_fifo_beside_an_arrival_of_the_same_name_is_refused_alone(root: DataRoot) -> None:
+    sensor = LoadedOnce(root)
+    os.mkfifo(root.source_dir() / "skills_arrived.txt")  # never opened; takes no name, as at load
+    drop(root)
+    sensor.tick()
+    (request,) = sensor.tick().run_requests
+    assert request.partition_key == "skills_arrived" and sensor.pending() == {}
+    assert "source/skills_arrived.txt: refused: not a regular file (a FIFO)" in sensor.logs
+    assert sensor.run(request).success

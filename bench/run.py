@@ -164,6 +164,7 @@ def sensor_tick(files: int = 10_000) -> float:
 
     from jobforge_dagster.data_root import DataRoot
     from jobforge_dagster.definitions import build_definitions
+    from jobforge_dagster.sensors import SourceCursor, handled, plan_tick, scan_source
 
     with tempfile.TemporaryDirectory() as scratch:
         config = DataRoot(data_root=str(Path(scratch) / "data"))
@@ -174,7 +175,11 @@ def sensor_tick(files: int = 10_000) -> float:
             (folder / f"unchanged_{index:05d}.csv").write_text("Code,Title\n00010,Legislators\n")
         sensor = defs.resolve_sensor_def("new_source_files")
         instance = dg.DagsterInstance.ephemeral()
-        cursor, seconds = None, []
+        # Every file handled already (each would get its own run, 50 per tick): the cursor those ticks leave.
+        ready, handled_all = plan_tick(scan_source(folder), plan_tick(scan_source(folder), SourceCursor())[1])
+        for file in ready:
+            handled(handled_all, file)
+        cursor, seconds = handled_all.model_dump_json(), []
         for _ in range(4):
             with dg.build_sensor_context(
                 instance=instance, cursor=cursor, definitions=defs, resources=defs.resources

@@ -11,22 +11,29 @@ import warnings
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster_duckdb import DuckDBResource
 
 import jobforge_dagster.components
+from jobforge_dagster.arrivals import NEW_FILES
 from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
 from jobforge_dagster.assets.automation import Automation
 from jobforge_dagster.assets.models import OASIS_ATTRIBUTE, OASIS_RATINGS
+from jobforge_dagster.assets.new_files import new_file_assets
 from jobforge_dagster.assets.source_versions import source_asset
 from jobforge_dagster.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV, DataRoot
 from jobforge_dagster.io_manager import LayerIOManager
 from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import SourceRegistry, SourceTables, TableSpec
-from jobforge_dagster.sensors import daily_schedule, sensor_interval, source_sensor
+from jobforge_dagster.sensors import NEW_FILES_JOB, REFRESH_JOB, daily_schedule, sensor_interval, source_sensor
 from jobforge_dagster.sources import list_source_files
 
 MAIN_JOB = "medallion_pipeline"
-REFRESH_JOB = "table_refresh"
+#: Names no default table may take: the gold model and the family of files that arrive after loading.
+RESERVED = {
+    OASIS_ATTRIBUTE: f"the model {OASIS_ATTRIBUTE!r}",
+    NEW_FILES: f"the asset family {NEW_FILES!r} (files that arrive after loading)",
+}
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -90,7 +97,34 @@ def resources(root: DataRoot) -> dict[str, object]:
 def collect_tables(root: DataRoot, registry: SourceRegistry | None) -> SourceTables:
     """The registry's tables and a default one per other file in source/; a file whose default table would
     clash with a table, a gold name or a model is refused alone (logged), so the rest still loads."""
-    return (registry or SourceRegistry.load()).collect(root.source_dir(), reserved=[OASIS_ATTRIBUTE])
+    return (registry or SourceRegistry.load()).collect(root.source_dir(), reserved=RESERVED)
+
+
+def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition) -> list[UnresolvedAssetJobDefinition]:
+    """`medallion_pipeline` (tables with a source file at load), `table_refresh` (one loaded table per run) and
+    `new_file_refresh` (one partition of the `new_files` family per run: a partitioned job, apart)."""
+    executor = in_process_or_multiprocess()
+    return [
+        dg.define_asset_job(
+            MAIN_JOB,
+            selection=dg.AssetSelection.assets(*runnable),
+            executor_def=executor,
+            description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
+        ),
+        dg.define_asset_job(
+            REFRESH_JOB,
+            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(family),
+            executor_def=executor,
+            description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
+        ),
+        dg.define_asset_job(
+            NEW_FILES_JOB,
+            selection=dg.AssetSelection.assets(family),
+            executor_def=executor,
+            description="Target of the new_source_files sensor for a file that arrived after loading: one "
+            "partition (its default table) per run.",
+        ),
+    ]
 
 
 def build_definitions(
@@ -104,22 +138,15 @@ def build_definitions(
     observed = [source_asset(spec, automation.observe_cron if automation else None) for spec in sources.tables]
     if automation is not None:
         everything = [automation.apply(assets) for assets in everything]
-    medallion_pipeline = dg.define_asset_job(
-        MAIN_JOB,
-        selection=dg.AssetSelection.assets(*runnable),
-        executor_def=in_process_or_multiprocess(),
-        description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
-    )
-    table_refresh = dg.define_asset_job(
-        REFRESH_JOB,
-        selection=dg.AssetSelection.all(),
-        executor_def=in_process_or_multiprocess(),
-        description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
-    )
+    family = new_file_assets(sources)
+    medallion_pipeline, table_refresh, new_file_refresh = asset_jobs(runnable, family)
     return dg.Definitions(
-        assets=[*observed, *everything],
-        jobs=[medallion_pipeline, table_refresh],
-        sensors=[source_sensor(sources, table_refresh, sensor_interval()), automation_sensor(observed)],
+        assets=[*observed, *everything, family],
+        jobs=[medallion_pipeline, table_refresh, new_file_refresh],
+        sensors=[
+            source_sensor(sources, [table_refresh, new_file_refresh], sensor_interval()),
+            automation_sensor(observed),
+        ],
         schedules=[daily_schedule(medallion_pipeline)],
         resources=resources(root),
         executor=dg.in_process_executor,

@@ -4,7 +4,7 @@ import codecs
 import fnmatch
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -263,11 +263,11 @@ class SourceRegistry(BaseModel):
         """The first declared table whose pattern matches a path relative to source/."""
         return spec_for(relative_path, self.tables)
 
-    def with_unregistered(self, source_dir: Path, reserved: Iterable[str] = ()) -> list[TableSpec]:
+    def with_unregistered(self, source_dir: Path, reserved: Iterable[str] | Mapping[str, str] = ()) -> list[TableSpec]:
         """Declared tables plus a default table for each source file that no pattern matches (see `collect`)."""
         return self.collect(source_dir, reserved).tables
 
-    def collect(self, source_dir: Path, reserved: Iterable[str] = ()) -> "SourceTables":
+    def collect(self, source_dir: Path, reserved: Iterable[str] | Mapping[str, str] = ()) -> "SourceTables":
         """Declared tables plus a default table for each source file that no pattern matches. A file refused
         before any read, or whose default name is taken (by a declared table or gold name, by a `reserved`
         model, by another file) or too long, gets no table; it is logged with the reason, and the rest load."""
@@ -298,9 +298,10 @@ def literal_pattern(relative: str) -> str:
     return re.sub(r"([\[*?])", r"[\1]", relative)
 
 
-def claimed_names(tables: Iterable[TableSpec], reserved: Iterable[str]) -> dict[str, str]:
-    """Table name -> what holds it: a model, a table (its name in staged, bronze and silver), a gold name."""
-    taken = {name: f"the model {name!r}" for name in reserved}
+def claimed_names(tables: Iterable[TableSpec], reserved: Iterable[str] | Mapping[str, str]) -> dict[str, str]:
+    """Table name -> what holds it: a model (or what `reserved` maps the name to), a table (its name in staged,
+    bronze and silver), a gold name."""
+    taken = dict(reserved) if isinstance(reserved, Mapping) else {name: f"the model {name!r}" for name in reserved}
     for table in tables:
         taken[table.name] = f"table {table.name!r}"
         taken.setdefault(table.gold_table, f"the gold name of table {table.name!r}")

@@ -1,7 +1,8 @@
 """New source files -> runs: a sensor on `source/`, and a daily schedule of the whole pipeline.
 
-The sensor's cursor holds a watermark (the newest inode-change time it has handled) and the few files it saw
-changing on the last tick or left for the next one; it never lists every file it has seen. A file is taken
+The sensor's cursor holds a watermark (the newest inode-change time it has handled), the few files it saw
+changing on the last tick or left for the next one, and the inode of each sub-folder (a folder moved in keeps
+its files' change times); it never lists every file it has seen. A file is taken
 once its size, modification time and change time are the same on two ticks in a row, so a file still being
 copied is left alone. Bytes already in gold are skipped before a run is even requested; the run key is the
 table, the file's sha256 and the gold version it replaces (batch and write time), so the same bytes seen
@@ -9,14 +10,19 @@ again before gold changes never start a second run, after a restart too, while a
 after another (A -> B -> A) loads again. A tick hashes
 within a budget of bytes and seconds and leaves the rest pending; files refused before any read (a FIFO, a
 device, a link out of the folder, a name that is not UTF-8) are reported, never opened.
+
+A file that arrived after the code location loaded and matches none of its tables is loaded with its default
+table as a partition of the `new_files` family (`arrivals.py`): the tick adds the partition and requests its
+run together; a file whose default name is taken is refused alone, with the reason.
 """
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -30,15 +36,20 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import BaseModel, Field
 
+from jobforge_dagster.arrivals import NEW_FILES, Arrivals
+from jobforge_dagster.assets.new_files import NEW_FILE_PARTITIONS
 from jobforge_dagster.batches import batch_id_for, read_stamp
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import gold_check_keys, table_keys
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.registry import SourceTables, TableSpec, default_table_name, spec_for
+from jobforge_dagster.registry import SourceTables, TableSpec, spec_for
 from jobforge_dagster.sources import SourceFile, scan_source
 from jobforge_dagster.storage import sha256_file
 
 SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
+#: The sensor's jobs: one loaded table per run; one partition of the `new_files` family per run.
+REFRESH_JOB = "table_refresh"
+NEW_FILES_JOB = "new_file_refresh"
 DEFAULT_SENSOR_INTERVAL = 30
 #: Files hashed and requested per tick at most; the rest wait, already stable, for the next tick.
 MAX_REQUESTS_PER_TICK = 50
@@ -59,6 +70,11 @@ class SourceCursor(BaseModel):
         description="Files seen changing, or ready and left for the next tick: path (as UTF-8 text) -> "
         "(size, mtime_ns, ctime_ns) last tick.",
     )
+    folders: dict[str, int] = Field(
+        default_factory=dict,
+        description="Sub-folders holding source files, as last listed: path -> inode. A folder moved in keeps "
+        "its files' change times, so every file of a folder not listed before is looked at once.",
+    )
 
 
 def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
@@ -66,16 +82,20 @@ def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[S
     previous tick. The next cursor's watermark passes a ready file only once it is handled (`handled`)."""
     ready: list[SourceFile] = []
     pending: dict[str, tuple[int, int, int]] = {}
+    folders: dict[str, int] = {}
     for file in files:
         key = file.key
-        if file.ctime_ns <= cursor.watermark_ns and key not in cursor.pending:
+        if file.folder:
+            folders[file.folder] = file.folder_inode
+        known = not file.folder or cursor.folders.get(file.folder) == file.folder_inode
+        if file.ctime_ns <= cursor.watermark_ns and key not in cursor.pending and known:
             continue  # handled before and not touched since
         if cursor.pending.get(key) == file.signature:
             ready.append(file)
         else:
             pending[key] = file.signature
     ready.sort(key=lambda file: file.ctime_ns)
-    return ready, SourceCursor(watermark_ns=cursor.watermark_ns, pending=pending)
+    return ready, SourceCursor(watermark_ns=cursor.watermark_ns, pending=pending, folders=folders)
 
 
 def handled(cursor: SourceCursor, file: SourceFile) -> None:
@@ -116,11 +136,29 @@ def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunR
     config = {"ops": {f"{spec.name}_medallion": {"config": {"sha256": sha256}}}} if sha256 else None
     return RunRequest(
         run_key=run_key,
+        job_name=REFRESH_JOB,
         run_config=config,
         asset_selection=list(table_keys(spec).values()),
         asset_check_keys=gold_check_keys(spec),
         tags={"jobforge/table": spec.name, "jobforge/source_file": source, "jobforge/source_sha256": sha256},
     )
+
+
+def new_file_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
+    """A run of the `new_files` partition named after the file's default table; with a sha256, the run refuses
+    other bytes than those."""
+    config = {"ops": {f"{NEW_FILES}_medallion": {"config": {"sha256": sha256}}}} if sha256 else None
+    return RunRequest(
+        run_key=run_key,
+        job_name=NEW_FILES_JOB,
+        partition_key=spec.name,
+        run_config=config,
+        tags={"jobforge/table": spec.name, "jobforge/source_file": source, "jobforge/source_sha256": sha256},
+    )
+
+
+#: Builds a run request: (table, run key, source file, sha256 or "") -> RunRequest.
+RequestBuilder = Callable[[TableSpec, str, str, str], RunRequest]
 
 
 def source_sha256(context: SensorEvaluationContext, file: SourceFile, budget: TickBudget) -> str | None:
@@ -135,27 +173,41 @@ def source_sha256(context: SensorEvaluationContext, file: SourceFile, budget: Ti
 
 
 def request_for(
-    context: SensorEvaluationContext, root: DataRoot, spec: TableSpec, file: SourceFile, budget: TickBudget
+    context: SensorEvaluationContext,
+    root: DataRoot,
+    spec: TableSpec,
+    file: SourceFile,
+    budget: TickBudget,
+    build: RequestBuilder = run_request,
 ) -> RunRequest | None:
-    """A run of the file's table, unless these bytes are already in gold; unreadable files get a run that fails.
-
-    A file larger than a tick's hashing budget is requested unhashed: the run hashes it."""
+    """A run of the file's table (made by `build`), unless these bytes are already in gold; unreadable files get
+    a run that fails. A file larger than a tick's hashing budget is requested unhashed: the run hashes it."""
     if not spec.declared:
         context.log.info(f"{file.display} has no registry entry: table {spec.name!r} uses defaults")
     if file.size > HASH_BYTES_PER_TICK:
         context.log.info(f"{file.display}: {file.size} bytes, more than a tick hashes; the run will hash it")
         key = f"{spec.name}:unhashed:{file.inode}:{file.size}:{file.mtime_ns}"
-        return run_request(spec, key, file.display, "")
+        return build(spec, key, file.display, "")
     sha = source_sha256(context, file, budget)
     if sha is None:
-        return run_request(spec, f"{spec.name}:unreadable:{file.signature}", file.display, "")
+        return build(spec, f"{spec.name}:unreadable:{file.signature}", file.display, "")
     gold = gold_state(root, spec)
     if gold is not None and gold[0] == batch_id_for(spec.name, sha):
         context.log.info(f"{file.display}: these bytes are already in gold/{spec.gold_table}")
         return None
     context.log.info(f"{file.display}: new version {sha[:12]}, loading table {spec.name!r}")
     replaces = f"{gold[0]}@{gold[1]}" if gold else "empty"  # a version back after another loads again
-    return run_request(spec, f"{spec.name}:{sha}:{replaces}", file.display, sha)
+    return build(spec, f"{spec.name}:{sha}:{replaces}", file.display, sha)
+
+
+def file_target(file: SourceFile, sources: SourceTables, arrivals: Arrivals) -> tuple[TableSpec, RequestBuilder] | str:
+    """The file's loaded table and its job's request, else its default table as a `new_files` partition; or why
+    it gets neither."""
+    spec = None if file.problem else spec_for(file.relative, sources.tables)
+    if spec is not None:
+        return spec, run_request
+    table = arrivals.table_for(file)
+    return table if isinstance(table, str) else (table, new_file_request)
 
 
 def plan_requests(
@@ -164,52 +216,51 @@ def plan_requests(
     sources: SourceTables,
     ready: list[SourceFile],
     cursor: SourceCursor,
-) -> tuple[list[RunRequest], list[str], list[str]]:
-    """(run requests, files no table matches, files refused) for the files ready this tick, oldest first,
-    within the tick's budget; the files past it stay pending, and the watermark passes none of them."""
-    requests, unknown, refused, budget = [], [], [], TickBudget()
+) -> tuple[list[RunRequest], list[str]]:
+    """(run requests, files refused) for the files ready this tick, oldest first, within the tick's budget;
+    the files past it stay pending, and the watermark passes none of them."""
+    requests, refused, budget = [], [], TickBudget()
+    arrivals = Arrivals(sources, root.source_dir())
     for position, file in enumerate(ready):
-        spec = None if file.problem else spec_for(file.relative, sources.tables)
-        if spec is not None and budget.exhausted(file):
+        target = file_target(file, sources, arrivals)
+        if isinstance(target, str):
+            refused.append(f"{file.display}: {target}")
+        elif budget.exhausted(file):
             cursor.pending.update({later.key: later.signature for later in ready[position:]})
             break
-        if spec is None and (reason := sources.refusal(file)):
-            refused.append(f"{file.display}: {reason}")
-        elif spec is None:
-            unknown.append(f"{file.display} (table {default_table_name(file.relative)!r})")
-        elif (request := request_for(context, root, spec, file, budget)) is not None:
+        elif (request := request_for(context, root, target[0], file, budget, target[1])) is not None:
             requests.append(request)
             budget.requests += 1
         handled(cursor, file)
-    return requests, unknown, refused
+    return requests, refused
 
 
-def report(context: SensorEvaluationContext, unknown: list[str], refused: list[str]) -> None:
-    """Name each refused file (up to REPORTED_PER_TICK) and the new files no loaded table matches."""
+def partition_requests(requests: list[RunRequest]) -> list[AddDynamicPartitionsRequest]:
+    """The `new_files` partitions this tick's runs need, added in the same tick (Dagster skips existing ones)."""
+    keys = sorted({request.partition_key for request in requests if request.job_name == NEW_FILES_JOB})
+    return [NEW_FILE_PARTITIONS.build_add_request(keys)] if keys else []
+
+
+def report(context: SensorEvaluationContext, refused: list[str]) -> None:
+    """Name each refused file (up to REPORTED_PER_TICK), and count the rest."""
     for message in refused[:REPORTED_PER_TICK]:
         context.log.warning(message)
     if len(refused) > REPORTED_PER_TICK:
         context.log.warning(f"... and {len(refused) - REPORTED_PER_TICK} more refused file(s)")
-    if unknown:
-        context.log.warning(
-            f"{len(unknown)} new file(s) match no registry entry and are not in the loaded code location; "
-            f"reload it to load them with defaults: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"
-        )
 
 
-def skip_reason(unknown: list[str], refused: list[str], waiting: str) -> str | None:
+def skip_reason(refused: list[str], waiting: str) -> str | None:
     """What the tick's result says in the UI when no run was requested, if there is something to say."""
-    parts = [f"{len(refused)} file(s) refused: {refused[0]}"] if refused else []
-    parts += [f"{len(unknown)} new file(s) in no loaded table: {', '.join(unknown[:3])}"] if unknown else []
-    return "; ".join(parts) + waiting if parts else None
+    return f"{len(refused)} file(s) refused: {refused[0]}{waiting}" if refused else None
 
 
-def source_sensor(sources: SourceTables, job: UnresolvedAssetJobDefinition, interval: int) -> SensorDefinition:
-    """`new_source_files`: a run of a table's four layers for each new or changed source file."""
+def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition], interval: int) -> SensorDefinition:
+    """`new_source_files`: a run of a table's four layers for each new or changed source file (`jobs`:
+    `table_refresh` for loaded tables, `new_file_refresh` for files that arrived after loading)."""
 
     @sensor(
         name="new_source_files",
-        job=job,
+        jobs=jobs,
         minimum_interval_seconds=interval,
         default_status=DefaultSensorStatus.STOPPED,
         description="Loads a new or changed file in source/ (stable over two ticks) through its table's layers.",
@@ -217,12 +268,16 @@ def source_sensor(sources: SourceTables, job: UnresolvedAssetJobDefinition, inte
     def new_source_files(context: SensorEvaluationContext, data_root: DataRoot) -> SensorResult | SkipReason:
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
         ready, next_cursor = plan_tick(scan_source(data_root.source_dir()), cursor)
-        requests, unknown, refused = plan_requests(context, data_root, sources, ready, next_cursor)
-        report(context, unknown, refused)
+        requests, refused = plan_requests(context, data_root, sources, ready, next_cursor)
+        report(context, refused)
         waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
         context.log.info(f"{len(requests)} run(s) requested{waiting}")
-        skip = None if requests else skip_reason(unknown, refused, waiting)
-        return SensorResult(run_requests=requests, cursor=next_cursor.model_dump_json(), skip_reason=skip)
+        return SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=partition_requests(requests),
+            cursor=next_cursor.model_dump_json(),
+            skip_reason=None if requests else skip_reason(refused, waiting),
+        )
 
     return new_source_files
 

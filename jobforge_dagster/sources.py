@@ -53,6 +53,7 @@ class SourceFile:
     ctime_ns: int
     inode: int = 0
     problem: str | None = None
+    folder_inode: int = 0  # of the sub-folder holding it; 0 directly in the source folder
 
     @property
     def signature(self) -> tuple[int, int, int]:
@@ -62,6 +63,11 @@ class SourceFile:
     def key(self) -> str:
         """The relative path as valid UTF-8 text, as the sensor's cursor and the logs name it."""
         return printable(self.relative)
+
+    @property
+    def folder(self) -> str:
+        """The sub-folder holding it, as `key` names it (`sub/inner`); empty directly in the source folder."""
+        return self.key.rpartition("/")[0]
 
     @property
     def display(self) -> str:
@@ -80,7 +86,7 @@ def refusal(path: Path, relative: str, mode: int, inside: Path | None) -> str | 
     return f"refused: not a regular file ({kind})" if kind else None
 
 
-def source_file(entry: os.DirEntry, relative: str, source_dir: Path) -> SourceFile:
+def source_file(entry: os.DirEntry, relative: str, source_dir: Path, folder_inode: int = 0) -> SourceFile:
     """A listed file's stat and, if it is refused, why; nothing is opened."""
     try:
         status = entry.stat()
@@ -90,7 +96,9 @@ def source_file(entry: os.DirEntry, relative: str, source_dir: Path) -> SourceFi
     if entry.is_symlink():
         ctime, inside = max(ctime, entry.stat(follow_symlinks=False).st_ctime_ns), source_dir.resolve()
     problem = refusal(Path(entry.path), relative, status.st_mode, inside)
-    return SourceFile(relative, Path(entry.path), status.st_size, status.st_mtime_ns, ctime, status.st_ino, problem)
+    return SourceFile(
+        relative, Path(entry.path), status.st_size, status.st_mtime_ns, ctime, status.st_ino, problem, folder_inode
+    )
 
 
 def scan_source(source_dir: Path) -> Iterator[SourceFile]:
@@ -98,9 +106,9 @@ def scan_source(source_dir: Path) -> Iterator[SourceFile]:
 
     Only directory entries are read and stat'ed: a FIFO or a device is listed (and refused), never opened.
     """
-    stack = [(Path(source_dir), "")]
+    stack = [(Path(source_dir), "", 0)]
     while stack:
-        folder, prefix = stack.pop()
+        folder, prefix, folder_inode = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -110,9 +118,9 @@ def scan_source(source_dir: Path) -> Iterator[SourceFile]:
                 continue
             relative = f"{prefix}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), f"{relative}/"))
+                stack.append((Path(entry.path), f"{relative}/", entry.inode()))
             elif Path(entry.name).suffix.lower() in FORMATS:
-                yield source_file(entry, relative, source_dir)
+                yield source_file(entry, relative, source_dir, folder_inode)
 
 
 def list_source_files(source_dir: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""The sensor running for real: dagster-daemon picks up a dropped file and runs its table, once."""
+"""The sensor running for real: dagster-daemon picks up a dropped file and runs its table, once; a file that
+arrives after the code location loaded reaches gold without a reload."""
 
 import os
 import shutil
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.dagster_cli import DagsterCli, stop
 
@@ -102,3 +105,37 @@ def test_declarative_automation_materializes_only_unsynced_tables(tmp_path: Path
             assert materialized("noc_unit_groups") == 1
         finally:
             stop(daemon)
+
+
+def sensor_cursor(instance: dg.DagsterInstance) -> str | None:
+    """The new_source_files sensor's cursor as the daemon saved it (None before its first tick)."""
+    states = [state for state in instance.all_instigator_state() if state.name == "new_source_files"]
+    data = states[0].instigator_data if states else None
+    return getattr(data, "cursor", None)
+
+
+def test_daemon_loads_a_file_that_arrived_after_loading(tmp_path: Path, monkeypatch) -> None:
+    """Before: a file no loaded table matched was reported ("reload it") and the watermark passed it for good."""
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="1")
+    source = cli.data_root / "source"
+    source.mkdir(parents=True)
+    assert cli.run("sensor", "start", "new_source_files", "-m", "jobforge_dagster", timeout=120).returncode == 0
+    monkeypatch.chdir(cli.home)
+    instance = cli.instance()
+    gold = cli.data_root / "gold" / "skills_arrived.parquet"
+    with open(cli.home / "daemon.log", "w") as log:
+        daemon = cli.start("run", "-m", "jobforge_dagster", program="dagster-daemon", log=log)
+        try:
+            wait_for(lambda: sensor_cursor(instance) is not None, 180, "the sensor's first tick over an empty source/")
+            shutil.copy(SAMPLE_SOURCES / "oasis_skills_sample.csv", source / "skills_arrived.csv")
+            finished = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE}
+            wait_for(lambda: any(run.status in finished for run in instance.get_runs()), 180, "the file's run")
+        finally:
+            stop(daemon)
+    (run,) = instance.get_runs()
+    assert run.status == dg.DagsterRunStatus.SUCCESS, (cli.home / "daemon.log").read_text()[-3000:]
+    assert (run.job_name, run.tags["dagster/partition"]) == ("new_file_refresh", "skills_arrived")
+    assert instance.get_dynamic_partitions("new_files") == ["skills_arrived"]
+    with GoldQueryEngine(DataRoot(data_root=str(cli.data_root))) as engine:
+        rows = engine.query("SELECT oasis_code_final, numeracy FROM skills_arrived ORDER BY oasis_code_final")
+    assert gold.exists() and rows.height == 6 and rows.row(0) == ("00010.00", "3")

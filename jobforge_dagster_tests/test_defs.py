@@ -30,7 +30,8 @@ def test_the_package_entry_point_loads_the_component(monkeypatch, config: DataRo
         "gold/noc_unit_groups",
         "staged/oasis_skills_sample",
     }
-    assert defs.resolve_sensor_def("new_source_files").job_name == "table_refresh"
+    targets = [target.job_name for target in defs.resolve_sensor_def("new_source_files").targets]
+    assert targets == ["table_refresh", "new_file_refresh"]
 
 
 def test_four_assets_per_table_each_built_from_the_one_before(config: DataRoot) -> None:

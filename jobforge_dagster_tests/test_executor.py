@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import MAIN_JOB, REFRESH_JOB, build_definitions
+from jobforge_dagster.definitions import MAIN_JOB, NEW_FILES_JOB, REFRESH_JOB, build_definitions
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.dagster_cli import DagsterCli
 
 MULTIPROCESS = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
 
 
-@pytest.mark.parametrize("job_name", [MAIN_JOB, REFRESH_JOB])
+@pytest.mark.parametrize("job_name", [MAIN_JOB, REFRESH_JOB, NEW_FILES_JOB])
 def test_in_process_by_default_multiprocess_accepted(config: DataRoot, job_name: str) -> None:
     job = build_definitions(config).resolve_job_def(job_name)
 

@@ -143,22 +143,6 @@ def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: 
     assert ":unreadable:" in unreadable_request.run_key
 
 
-def test_unregistered_new_file_is_logged_not_requested(empty_root: DataRoot) -> None:
-    sensor = Sensor(empty_root)
-    sensor.tick()  # definitions built with an empty source/
-    defs = build_definitions(empty_root)
-    drop(empty_root, "brand_new.csv", b"a,b\n1,2\n")
-    sensor_def = defs.resolve_sensor_def("new_source_files")
-    for _ in range(2):
-        with dg.build_sensor_context(
-            instance=sensor.instance, cursor=sensor.cursor, definitions=defs, resources=defs.resources
-        ) as context:
-            result = sensor_def.evaluate_tick(context)
-        sensor.cursor = result.cursor
-    assert not result.run_requests
-    assert SourceCursor.model_validate_json(sensor.cursor).pending == {}
-
-
 def test_cursor_stays_small_over_many_files(tmp_path: Path) -> None:
     folder = tmp_path / "source"
     folder.mkdir()

@@ -110,6 +110,7 @@ def materialize_table(
     spec: TableSpec,
     config: TableRunConfig,
     force: bool = False,
+    keys: dict[Layer, AssetKey] | None = None,
 ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
     """Build each selected layer of one table from the one before it, in order, then check gold.
 
@@ -118,39 +119,40 @@ def materialize_table(
     selected, the checks run on the published gold. Each output is written by the IO manager when it is
     yielded, so the next layer reads the file just written. One run at a time writes a table: an exclusive
     lock on `<data root>/.locks/<table>.lock` is held throughout (the `table_<name>` pool queues steps too).
+    `keys` are the step's layer assets when they are not the table's own (a partition of `new_files`).
     """
-    keys = table_keys(spec)
+    keys = keys or table_keys(spec)
     layers = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
     with exclusive_lock(root.lock_path(spec.name)):
         clean_stale_temporaries(context, root, spec.name, spec.gold_table)
         if not layers:
-            yield from check_published(context, root, gold, spec)
+            yield from check_published(context, root, gold, spec, keys[Layer.GOLD])
             return
         if not (force or config.batch_id) and (batch := current_batch(root, spec, layers)) is not None:
-            yield from report_current(context, spec, layers, batch)
+            yield from report_current(context, spec, [keys[layer] for layer in layers], batch)
             return
         run = TableRun(root, spec, context.run.run_id, gold.distinct_values, config.batch_id, config.sha256)
-        yield from build_layers(context, run, layers)
+        yield from build_layers(context, run, layers, keys)
 
 
 def build_layers(
-    context: AssetExecutionContext, run: TableRun, layers: list[Layer]
+    context: AssetExecutionContext, run: TableRun, layers: list[Layer], keys: dict[Layer, AssetKey]
 ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
     """Build `layers` in order (staged also records the source's version); gold is checked before it is
     published."""
-    spec, keys = run.spec, table_keys(run.spec)
+    spec = run.spec
     for layer in layers:
         build = build_or_fail(run, layer)
         if build is None:
             context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
             return
         report(context, spec, build.output.facts)
-        if layer is Layer.STAGED and run.batch is not None and not run.backfill:
+        if layer is Layer.STAGED and run.batch is not None and not run.backfill and keys == table_keys(spec):
             yield observed_source(spec, run.batch)
             # Dagster read the source's data version when the step started; staged records the one just read
             context.get_step_execution_context().wipe_input_asset_version_info(source_key(spec))
         if layer is Layer.GOLD:
-            yield from check_then_publish(context, run, build)
+            yield from check_then_publish(context, run, build, keys[Layer.GOLD])
             return
         yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
         run.built.add(layer)
@@ -166,7 +168,7 @@ def observed_source(spec: TableSpec, batch: BatchRecord) -> AssetObservation:
 
 
 def report_current(
-    context: AssetExecutionContext, spec: TableSpec, layers: list[Layer], batch: str
+    context: AssetExecutionContext, spec: TableSpec, layers: list[AssetKey], batch: str
 ) -> Iterator[AssetObservation]:
     """A current table: one log line and, per selected layer, an observation saying nothing was rewritten."""
     version = table_version(spec)
@@ -175,15 +177,14 @@ def report_current(
         f"(force: true or the run tag {FORCE_TAG}=true rebuilds it)"
     )
     metadata = {"jobforge/status": "current", "batch_id": batch, "table_version": version}
-    for layer in layers:
-        yield AssetObservation(asset_key=table_keys(spec)[layer], metadata=metadata)
+    for key in layers:
+        yield AssetObservation(asset_key=key, metadata=metadata)
 
 
 def check_published(
-    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, spec: TableSpec
+    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, spec: TableSpec, key: AssetKey
 ) -> Iterator[AssetCheckResult]:
     """A check-only step: evaluate the selected checks on the published gold (nothing is rewritten)."""
-    key = table_keys(spec)[Layer.GOLD]
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
     path = root.table_path(Layer.GOLD, spec.gold_table)
     if not selected or not path.exists():
@@ -198,14 +199,14 @@ def check_published(
 
 
 def check_then_publish(
-    context: AssetExecutionContext, run: TableRun, build: LayerBuild
+    context: AssetExecutionContext, run: TableRun, build: LayerBuild, key: AssetKey
 ) -> Iterator[Output | AssetCheckResult]:
     """Gold is written aside and checked first: it replaces the last good gold only if no blocking check fails.
 
     A rejected gold goes to `rejected/<table>/<batch>.parquet`, its transition is logged as failed, and the
     step fails through Dagster's blocking checks (the batch is not loaded: the sensor will offer it again).
     """
-    spec, root, key = run.spec, run.root, table_keys(run.spec)[Layer.GOLD]
+    spec, root = run.spec, run.root
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
     output = build.output
     candidate = stage_candidate(root, Layer.GOLD, spec.gold_table, output, run.run_id)
@@ -263,13 +264,12 @@ def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
     }
 
 
-def layer_deps(spec: TableSpec) -> dict[str, set[AssetKey]]:
+def layer_deps(spec: TableSpec, observed: bool = True) -> dict[str, set[AssetKey]]:
     """Each layer on the one before it (the table's own chain, built in one step); staged on the observable
-    source (never in the same run, so never a gate), whose data version Dagster records with staged."""
+    source when there is one (never in the same run, so never a gate), whose data version staged records."""
     keys = table_keys(spec)
-    return {
-        output_name(keys[layer]): {keys[layer.previous]} if layer.previous else {source_key(spec)} for layer in LAYERS
-    }
+    first = {source_key(spec)} if observed else set()
+    return {output_name(keys[layer]): {keys[layer.previous]} if layer.previous else first for layer in LAYERS}
 
 
 def lineage_deps(spec: TableSpec) -> dict[AssetKey, list[AssetKey]]:

@@ -138,4 +138,4 @@ def test_daemon_loads_a_file_that_arrived_after_loading(tmp_path: Path, monkeypa
     assert instance.get_dynamic_partitions("new_files") == ["skills_arrived"]
     with GoldQueryEngine(DataRoot(data_root=str(cli.data_root))) as engine:
         rows = engine.query("SELECT oasis_code_final, numeracy FROM skills_arrived ORDER BY oasis_code_final")
-    assert gold.exists() and rows.height == 6 and rows.row(0) == ("00010.00", "3")
+    assert gold.exists() and rows.height == 6 and rows.row(0) == ("00010.00", 3)  # numeracy inferred an integer

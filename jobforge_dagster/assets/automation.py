@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 
 class Automation(BaseModel):
     """`eager`: a table's layers are materialized as soon as its source's data version changes (or they are
-    missing); `on_cron`: at most once per `cron` tick, once the source changed. Sources are observed every
+    missing); `on_cron`: at most once per `cron` tick, once the source changed. Either way a table whose
+    registry entry or output code changed (a new code version) is materialized too. Sources are observed every
     `observe_cron` tick (their sha256 is computed only when size, times or inode changed)."""
 
     mode: Literal["eager", "on_cron"] = "eager"
@@ -16,7 +17,10 @@ class Automation(BaseModel):
     observe_cron: str = Field(default="* * * * *", description="When the source assets are observed.")
 
     def condition(self) -> AutomationCondition:
-        return AutomationCondition.eager() if self.mode == "eager" else AutomationCondition.on_cron(self.cron)
+        """The mode's condition, or a changed code version (a registry entry or the output code changed)."""
+        changed = AutomationCondition.code_version_changed() & ~AutomationCondition.in_progress()
+        main = AutomationCondition.eager() if self.mode == "eager" else AutomationCondition.on_cron(self.cron)
+        return main | changed
 
     def apply(self, assets: AssetsDefinition) -> AssetsDefinition:
         """`assets` with this condition on each of its assets (their checks keep their own conditions)."""

@@ -18,6 +18,7 @@ import pytest
 
 from jobforge_dagster.assets.checks import table_gold_facts
 from jobforge_dagster.batches import read_stamp
+from jobforge_dagster.catalog import CatalogManager
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.query import GoldQueryEngine
@@ -462,3 +463,9 @@ def test_a_broken_noc_structure_blocks_no_other_table(tmp_path: Path) -> None:
         if rule.startswith("foreign_key_") and event.asset_key.to_user_string() != "gold/dim_noc"
     }
     assert len(compared) >= 20 and set(compared.values()) == {good_batch}
+    employment = read_stamp(config.table_path(Layer.GOLD, "cops_employment"))[0]
+    saved = CatalogManager(config).get_check_results("cops_employment", employment)
+    assert saved is not None  # catalog/checks/ records the batch compared with too
+    assert {check.name: check.compared_with for check in saved.checks}["conformance"] == {
+        "foreign_key_noc_code": good_batch
+    }

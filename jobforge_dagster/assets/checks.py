@@ -100,12 +100,22 @@ class CheckLog:
                 severity=outcome.severity.value,
                 description=outcome.description,
                 failed_rules=list(outcome.metadata.get("failed_rules", [])),
+                compared_with=compared_batches(outcome),
             )
             for name, outcome in outcomes.items()
         ]
         self.catalog.save_check_results(
             CheckResults(table=self.table, batch_id=batch_id, run_id=self.run_id, checks=results)
         )
+
+
+def compared_batches(outcome: checks.CheckOutcome) -> dict[str, str | None]:
+    """Rule -> the referenced gold batch it compared with, for the rules of a check that read another table."""
+    return {
+        rule: figures["compared_with_batch"]
+        for rule, figures in outcome.metadata.items()
+        if isinstance(figures, dict) and "compared_with_batch" in figures
+    }
 
 
 def evaluate_checks(

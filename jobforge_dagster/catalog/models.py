@@ -208,6 +208,10 @@ class CheckResult(BaseModel):
     severity: str
     description: str
     failed_rules: list[str] = Field(default_factory=list)
+    compared_with: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Rule -> the batch of the other gold table it read (None: that table had no gold yet).",
+    )
 
 
 class CheckResults(BaseModel):

@@ -11,6 +11,7 @@ from jobforge_dagster.catalog.describe import table_metadata_for_dagster, transi
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_and_table
 from jobforge_dagster.layer_output import LayerOutput, write_layer
+from jobforge_dagster.object_store import scan_parquet
 
 
 class LayerIOManager(ConfigurableIOManager):
@@ -35,4 +36,4 @@ class LayerIOManager(ConfigurableIOManager):
         path = self.data_root.table_path(layer, table)
         if not path.exists():
             raise FileNotFoundError(f"{self.data_root.relative(path)} does not exist: materialize it first")
-        return pl.scan_parquet(path)
+        return scan_parquet(path)

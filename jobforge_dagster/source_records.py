@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from jobforge_dagster.errors import TraceError
+from jobforge_dagster.object_store import scan_parquet
 from jobforge_dagster.sources import FORMATS
 
 
@@ -67,7 +66,7 @@ class SourceText:
     def record(self, record: int, line: int | None) -> tuple[str | None, dict[str, Any] | None]:
         """(raw text, header -> cell) of a record; record 0 is the header itself."""
         if self.format == "parquet":
-            row = pl.scan_parquet(self.path).slice(record - 1, 1).collect().to_dicts()
+            row = scan_parquet(self.path).slice(record - 1, 1).collect().to_dicts()
             return None, ({name: str(value) for name, value in row[0].items()} if row else None)
         if self.format == "jsonl":
             raw = next(self.lines_from(line or record), "").rstrip("\n")

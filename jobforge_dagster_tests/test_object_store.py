@@ -1,0 +1,116 @@
+"""The data root and the sources on S3-compatible object storage: a real S3 HTTP endpoint (moto_server) on
+loopback, reached through the standard AWS variables only."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.errors import ConfigurationError, QueryError
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
+from jobforge_dagster_tests.s3_server import S3Server, throwaway_s3, unavailable
+
+pytest.importorskip("s3fs", reason="s3fs is not installed (pip install -e '.[s3]')")
+
+TABLES = ("noc_unit_groups", "oasis_skills_sample")
+POOLS = {"concurrency": {"pools": {"default_limit": 1}}}
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[S3Server]:
+    if reason := unavailable():
+        pytest.skip(reason)
+    with throwaway_s3() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The endpoint, with only the standard AWS variables set for this test."""
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server
+
+
+def upload_samples(server: S3Server, prefix: str) -> None:
+    client = server.client()
+    for path in sorted(SAMPLE_SOURCES.glob("*.csv")):
+        client.upload_file(str(path), server.bucket, f"{prefix}/{path.name}")
+
+
+def run_pipeline(root: DataRoot, settings: dict | None = POOLS) -> dg.ExecuteInProcessResult:
+    job = build_definitions(root).resolve_job_def("medallion_pipeline")
+    instance = dg.DagsterInstance.ephemeral(settings=settings)
+    return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+def test_pipeline_writes_every_layer_to_s3(s3: S3Server) -> None:
+    upload_samples(s3, "run1/data/source")
+    root = DataRoot(data_root=s3.url("run1/data"))
+    result = run_pipeline(root)
+    assert result.success, [event.message for event in result.all_events if event.is_failure]
+    keys = s3.keys("run1/data")
+    for table in TABLES:
+        for layer in ("staged", "bronze", "silver"):
+            assert f"run1/data/{layer}/{table}.parquet" in keys
+            assert any(key.startswith(f"run1/data/{layer}/{table}/batch=") for key in keys), (layer, table)
+        assert f"run1/data/catalog/tables/staged/{table}.json" in keys
+        assert any(key.startswith(f"run1/data/raw/{table}/") for key in keys), table
+    assert {f"run1/data/gold/{table}.parquet" for table in TABLES} <= set(keys)
+    assert any(key.startswith("run1/data/catalog/lineage/") for key in keys)
+    assert any(key.startswith("run1/data/catalog/batches/") for key in keys)
+    assert any(key.startswith("run1/data/catalog/checks/") for key in keys)
+    assert not [key for key in keys if key.endswith(".tmp")], "a temporary key was written"
+    gold = pl.read_parquet(root.table_path(Layer.GOLD, "noc_unit_groups").read_bytes())
+    assert gold.height > 0 and "_batch_id" in gold.columns
+
+
+def test_object_storage_without_pool_limits_is_refused(s3: S3Server) -> None:
+    upload_samples(s3, "nopools/data/source")
+    result = run_pipeline(DataRoot(data_root=s3.url("nopools/data")), settings=None)
+    assert not result.success
+    (refused,) = [event for event in result.all_events if event.event_type_value == "RESOURCE_INIT_FAILURE"]
+    error = refused.event_specific_data.error.to_string()
+    assert ConfigurationError.__name__ in error and "no pool limit" in error and "default_limit: 1" in error, error
+    assert s3.keys("nopools/data/staged") == [], "a run without pool limits wrote to object storage"
+
+
+@pytest.fixture
+def s3_gold(s3: S3Server) -> DataRoot:
+    """A data root on S3 whose gold prefix holds one table, and beside gold a silver object no query may read."""
+    root = DataRoot(data_root=s3.url("query/data"))
+    frame = pl.DataFrame({"noc_code": ["00010", "00011", "10010"], "teer": [0, 0, 1]})
+    for layer in (Layer.GOLD, Layer.SILVER):
+        with root.table_path(layer, "noc").open("wb") as handle:
+            frame.write_parquet(handle)
+    return root
+
+
+def test_gold_query_engine_reads_gold_on_s3(s3_gold: DataRoot) -> None:
+    with GoldQueryEngine(s3_gold) as engine:
+        assert engine.list_tables() == ["noc"]
+        counted = engine.query("SELECT teer, count(*) AS n FROM noc GROUP BY teer ORDER BY teer")
+        assert counted.rows() == [(0, 2), (1, 1)]
+        direct = engine.query(f"SELECT count(*) AS n FROM read_parquet('{s3_gold.table_path(Layer.GOLD, 'noc')}')")
+        assert direct.item() == 3
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        "read_csv('/etc/passwd')",
+        "read_parquet('s3://{bucket}/query/data/silver/noc.parquet')",
+        "read_parquet('s3://{bucket}/query/data/gold/../silver/noc.parquet')",
+        "read_parquet('s3://{bucket}/query/data/goldish/noc.parquet')",
+    ],
+)
+def test_gold_query_engine_on_s3_refuses_files_outside_gold(s3_gold: DataRoot, s3: S3Server, reading: str) -> None:
+    with GoldQueryEngine(s3_gold) as engine, pytest.raises(QueryError, match="Permission|disabled|not allowed"):
+        engine.query(f"SELECT * FROM {reading.format(bucket=s3.bucket)}")

@@ -1,17 +1,21 @@
 """The data root and the sources on S3-compatible object storage: a real S3 HTTP endpoint (moto_server) on
 loopback, reached through the standard AWS variables only."""
 
+import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from jobforge_dagster.catalog import CatalogManager
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.errors import ConfigurationError, QueryError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster.sources import scan_source
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.s3_server import S3Server, throwaway_s3, unavailable
 
@@ -114,3 +118,44 @@ def test_gold_query_engine_reads_gold_on_s3(s3_gold: DataRoot) -> None:
 def test_gold_query_engine_on_s3_refuses_files_outside_gold(s3_gold: DataRoot, s3: S3Server, reading: str) -> None:
     with GoldQueryEngine(s3_gold) as engine, pytest.raises(QueryError, match="Permission|disabled|not allowed"):
         engine.query(f"SELECT * FROM {reading.format(bucket=s3.bucket)}")
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_sources_read_from_s3(s3: S3Server, tmp_path: Path) -> None:
+    """JOBFORGE_SOURCE_ROOT on S3, data root local: each object fetched once, hashed, archived, loaded."""
+    upload_samples(s3, "sources1")
+    root = DataRoot(data_root=str(tmp_path / "data"), source_root=s3.url("sources1"))
+    result = run_pipeline(root)
+    assert result.success, [event.message for event in result.all_events if event.is_failure]
+    sample = SAMPLE_SOURCES / "noc_unit_groups_sample.csv"
+    (batch,) = CatalogManager(root).list_batches("noc_unit_groups")
+    assert batch.sha256 == sha256_of(sample)
+    assert batch.source_file == "source/noc_unit_groups_sample.csv"
+    assert batch.source_path == f"{s3.url('sources1')}/noc_unit_groups_sample.csv"
+    archived = tmp_path / "data" / batch.archive_file
+    assert archived.read_bytes() == sample.read_bytes()
+    assert (tmp_path / "data" / "gold" / "noc_unit_groups.parquet").exists()
+
+
+def test_sensor_lists_sources_on_s3_by_size_last_modified_and_etag(s3: S3Server) -> None:
+    """The sensor's listing of an S3 source prefix: a stable object is requested with its sha256, and an object
+    rewritten with other bytes of the same size (even within the same second) has another signature."""
+    upload_samples(s3, "sensor/data/source")
+    root = DataRoot(data_root=s3.url("sensor/data"))
+    defs = build_definitions(root)
+    sensor = defs.resolve_sensor_def("new_source_files")
+    cursor, requests = None, []
+    for _ in range(2):
+        with dg.build_sensor_context(cursor=cursor, definitions=defs, resources=defs.resources) as context:
+            result = sensor.evaluate_tick(context)
+        cursor, requests = result.cursor, requests + list(result.run_requests or [])
+    tags = {request.tags["jobforge/source_file"]: request.tags["jobforge/source_sha256"] for request in requests}
+    assert tags == {f"source/{path.name}": sha256_of(path) for path in SAMPLE_SOURCES.glob("*.csv")}
+    (before,) = [file for file in scan_source(root.source_dir()) if file.relative == "noc_unit_groups_sample.csv"]
+    body = (SAMPLE_SOURCES / "noc_unit_groups_sample.csv").read_bytes()
+    s3.client().put_object(Bucket=s3.bucket, Key="sensor/data/source/noc_unit_groups_sample.csv", Body=body.swapcase())
+    (after,) = [file for file in scan_source(root.source_dir()) if file.relative == "noc_unit_groups_sample.csv"]
+    assert after.size == before.size and after.signature != before.signature

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -190,3 +190,8 @@ def list_objects(folder: "UPath") -> Iterator[ListedObject]:
             modified_ns = int(modified.timestamp() * 1_000_000_000) if modified is not None else 0
             etag = str(info.get("ETag", "")).strip('"')
             yield ListedObject(key[len(prefix) :], int(info["size"]), modified_ns, etag)
+
+
+def open_bytes(path: DataPath) -> BinaryIO:
+    """Open a local file or an object for reading bytes (an object streamed by ranged requests)."""
+    return path.fs.open(key_of(path), "rb") if is_remote(path) else open(path, "rb")  # noqa: SIM115 - the caller closes it

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from pydantic import BaseModel
 
-from jobforge_dagster.object_store import copy_object, is_remote, object_fingerprint, spool_file, upload
+from jobforge_dagster.object_store import copy_object, is_remote, object_fingerprint, open_bytes, spool_file, upload
 
 
 @contextlib.contextmanager
@@ -161,7 +161,7 @@ def open_regular(path: Path) -> BinaryIO:
     """Open a regular file for reading; anything else (a FIFO, a device) is an OSError, raised without blocking.
     An object is opened for streamed reads."""
     if is_remote(path):
-        return path.fs.open(path.path, "rb")
+        return open_bytes(path)
     if not stat.S_ISREG(os.stat(path).st_mode):
         raise OSError(errno.EINVAL, "not a regular file", str(path))
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

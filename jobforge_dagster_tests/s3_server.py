@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from jobforge_dagster_tests.postgres_server import free_port
 
@@ -67,12 +69,13 @@ class S3Server:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
-def wait_until_answering(endpoint: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_answering(endpoint: str, process: subprocess.Popen, log: IO[str], timeout: float = 30) -> None:
     """Poll the endpoint until it answers HTTP; an error naming the server's output if it exits or never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"moto_server exited with {process.returncode}: {process.stdout.read()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"moto_server exited with {process.returncode}: {log.read()[-2000:]}")
         try:
             with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
                 return
@@ -89,16 +92,23 @@ def throwaway_s3() -> Iterator[S3Server]:
         raise RuntimeError(unavailable())
     port = free_port()
     command = [str(executable), "-H", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ)
-    try:
-        server = S3Server(f"http://127.0.0.1:{port}")
-        wait_until_answering(server.endpoint, process)
-        server.client().create_bucket(Bucket=server.bucket)
-        yield server
-    finally:
-        process.terminate()
+    # its request log goes to a file: a pipe nobody reads fills up and blocks the server
+    with tempfile.TemporaryFile("w+", prefix="moto-server-") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True, env=os.environ)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            server = S3Server(f"http://127.0.0.1:{port}")
+            wait_until_answering(server.endpoint, process, log)
+            server.client().create_bucket(Bucket=server.bucket)
+            yield server
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -16,6 +16,7 @@ from jobforge_dagster.errors import ConfigurationError, QueryError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster.sources import scan_source
+from jobforge_dagster.storage import atomic_group
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.s3_server import S3Server, throwaway_s3, unavailable
 
@@ -74,6 +75,31 @@ def test_pipeline_writes_every_layer_to_s3(s3: S3Server) -> None:
     assert not [key for key in keys if key.endswith(".tmp")], "a temporary key was written"
     gold = pl.read_parquet(root.table_path(Layer.GOLD, "noc_unit_groups").read_bytes())
     assert gold.height > 0 and "_batch_id" in gold.columns
+    with GoldQueryEngine(root) as engine:  # the trace reads every layer, the catalog and the archive on S3
+        (found,) = engine.trace("noc_unit_groups", "noc_code = '00012'")
+    assert found["source"]["file"] == "source/noc_unit_groups_sample.csv" and found["source"]["line"] == 4
+    assert found["source"]["cells"]["Code - NOC 2021 V1.0"] == "00012"
+    assert found["source"]["read_from"].startswith("raw/noc_unit_groups/")
+    assert [layer["layer"] for layer in found["layers"]] == ["staged", "bronze", "silver", "gold"]
+    assert all(check["passed"] for check in found["checks"])
+
+
+def test_atomic_group_on_s3_uploads_all_in_order_or_nothing(s3: S3Server) -> None:
+    """Objects of a group appear only once every one was written, the last one last; a failure uploads none."""
+    root = DataRoot(data_root=s3.url("group"))
+    first, second = root.root / "a.json", root.root / "b.json"
+    with pytest.raises(RuntimeError, match="disk full"), atomic_group() as group:
+        group.path(first).write_text("1")
+        raise RuntimeError("disk full")
+    assert s3.keys("group") == []
+    with atomic_group() as group:
+        group.path(first).write_text("1")
+        group.path(second).write_text("2")
+        assert s3.keys("group") == []
+    heads = [s3.client().head_object(Bucket=s3.bucket, Key=f"group/{name}") for name in ("a.json", "b.json")]
+    assert [head["ContentLength"] for head in heads] == [1, 1]
+    assert heads[0]["LastModified"] <= heads[1]["LastModified"]
+    assert second.read_text() == "2"
 
 
 def test_object_storage_without_pool_limits_is_refused(s3: S3Server) -> None:

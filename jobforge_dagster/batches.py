@@ -5,7 +5,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jobforge_dagster.archive import archive_mode, archive_source
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts
@@ -17,6 +17,9 @@ from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.sources import find_source_file
 from jobforge_dagster.storage import fingerprint, link_atomic, sha256_file
 from jobforge_dagster.transforms import staged
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 #: Parquet key-value metadata in every layer file: the batch it was built from.
 STAMP_KEYS = ("batch_id", "source_sha256", "table", "source_layer")
@@ -124,7 +127,7 @@ def read_hashing(source: Path, spec: TableSpec, display: str) -> tuple[Path, str
         return source, digest.result(), read
 
 
-def fetch_and_read(source: Any, spec: TableSpec, display: str) -> tuple[Path, str, staged.SourceRead | Exception]:
+def fetch_and_read(source: "UPath", spec: TableSpec, display: str) -> tuple[Path, str, staged.SourceRead | Exception]:
     """A source on object storage, fetched once: (the local copy, the sha256 of the bytes fetched, its validated
     scan or what reading it raised). The copy is what the run reads and archives: the same bytes as hashed."""
     local, sha = fetch(source)

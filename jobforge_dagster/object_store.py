@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Union
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from upath import UPath
 
 #: What a data path is: a local path, or an object-store path (`upath.UPath`).
-DataPath = Any
+DataPath = Union[Path, "UPath"]  # noqa: UP007 - a forward reference: upath is imported only when needed
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 REGION_ENVS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 

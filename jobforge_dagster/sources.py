@@ -5,13 +5,15 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import SOURCE
 from jobforge_dagster.object_store import is_remote, list_objects
 
 if TYPE_CHECKING:
+    from upath import UPath
+
     from jobforge_dagster.registry import TableSpec
 
 #: Source formats read into the staged layer, by file suffix.
@@ -122,7 +124,7 @@ def scan_source(source_dir: Path) -> Iterator[SourceFile]:
                 yield source_file(entry, relative, source_dir)
 
 
-def scan_objects(source_dir: Any) -> Iterator[SourceFile]:
+def scan_objects(source_dir: "UPath") -> Iterator[SourceFile]:
     """Every object with a source suffix under a source prefix (hidden names skipped), from one listing."""
     for listed in list_objects(source_dir):
         parts = listed.relative.split("/")

@@ -14,11 +14,22 @@ import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from pydantic import BaseModel
 
-from jobforge_dagster.object_store import copy_object, is_remote, object_fingerprint, open_bytes, spool_file, upload
+from jobforge_dagster.object_store import (
+    DataPath,
+    copy_object,
+    is_remote,
+    object_fingerprint,
+    open_bytes,
+    spool_file,
+    upload,
+)
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 
 @contextlib.contextmanager
@@ -45,7 +56,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
-def _spooled(final: Any) -> Iterator[Path]:
+def _spooled(final: "UPath") -> Iterator[Path]:
     """`atomic_path` on object storage: a local spool file uploaded to `final` if the block succeeds."""
     spool = spool_file(final)
     try:
@@ -74,7 +85,7 @@ class AtomicGroup:
     """
 
     def __init__(self) -> None:
-        self._pairs: list[tuple[Path, Any]] = []
+        self._pairs: list[tuple[Path, DataPath]] = []
 
     def path(self, final: Path) -> Path:
         """A temporary to write `final`'s new content to."""
@@ -113,7 +124,7 @@ def atomic_group() -> Iterator[AtomicGroup]:
         group.discard()
 
 
-def move_into_place(temporary: Path, final: Any) -> None:
+def move_into_place(temporary: Path, final: DataPath) -> None:
     """Rename a temporary over `final`; on object storage, upload the spool file to `final` and delete it."""
     if not is_remote(final):
         os.replace(temporary, final)

@@ -15,6 +15,7 @@ from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.errors import ConfigurationError, QueryError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.sources import scan_source
 from jobforge_dagster.storage import atomic_group
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
@@ -185,3 +186,24 @@ def test_sensor_lists_sources_on_s3_by_size_last_modified_and_etag(s3: S3Server)
     s3.client().put_object(Bucket=s3.bucket, Key="sensor/data/source/noc_unit_groups_sample.csv", Body=body.swapcase())
     (after,) = [file for file in scan_source(root.source_dir()) if file.relative == "noc_unit_groups_sample.csv"]
     assert after.size == before.size and after.signature != before.signature
+
+
+def test_batches_kept_and_backfilled_on_s3(s3: S3Server) -> None:
+    """Two versions of a source on S3 leave two kept batches (server-side copies); a backfill rebuilds the first."""
+    root = DataRoot(data_root=s3.url("batches/data"))
+    registry = SourceRegistry(tables=[TableSpec(name="noc", pattern="noc.csv", key_columns=["code"])])
+    batches = []
+    for content in ("code,title\n00010,Legislators\n", "code,title\n00010,Legislators\n00011,Senior managers\n"):
+        s3.client().put_object(Bucket=s3.bucket, Key="batches/data/source/noc.csv", Body=content.encode())
+        job = build_definitions(root, registry).resolve_job_def("medallion_pipeline")  # the job runs tables with a file
+        instance = dg.DagsterInstance.ephemeral(settings=POOLS)
+        assert job.execute_in_process(instance=instance).success
+        batches.append(CatalogManager(root).list_batches("noc")[-1].batch_id)
+    first, second = batches
+    assert first != second
+    kept = {key.rsplit("/", 1)[-1] for key in s3.keys("batches/data/silver/noc")}
+    assert kept == {f"batch={first}.parquet", f"batch={second}.parquet"}
+    backfill = {"ops": {"noc_medallion": {"config": {"batch_id": first}}}}
+    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral(settings=POOLS), run_config=backfill).success
+    gold = pl.read_parquet(root.table_path(Layer.GOLD, "noc").read_bytes())
+    assert gold["_batch_id"].unique().to_list() == [first] and gold.height == 1

@@ -65,7 +65,7 @@ class DataRoot(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """A run on object storage refuses to start without pool limits (`require_pool_limits`)."""
-        if is_url(self.data_root) and context.instance is not None and context.dagster_run is not None:
+        if is_url(self.data_root) and context.instance is not None and context.run is not None:
             require_pool_limits(context.instance, self.data_root)
 
     @property

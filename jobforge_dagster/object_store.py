@@ -52,7 +52,12 @@ def as_path(value: str) -> DataPath:
     except ImportError as missing:
         extra = "pip install 'jobforge_dagster[s3]'"
         raise ImportError(f"{value}: object storage needs the s3 extra ({extra})") from missing
-    return UPath(value.rstrip("/"), **s3fs_options())
+    return UPath(value.rstrip("/"), **(s3fs_options() if is_s3(value) else {}))
+
+
+def is_s3(value: str) -> bool:
+    """Whether a URL is on S3 (or an S3-compatible endpoint), the object storage the AWS variables configure."""
+    return value.startswith(("s3://", "s3a://"))
 
 
 def s3fs_options() -> dict[str, Any]:
@@ -138,6 +143,8 @@ def polars_storage_options(path: DataPath) -> dict[str, str] | None:
     if not is_remote(path):
         return None
     options: dict[str, str] = {}
+    if not is_s3(str(path)):  # another fsspec protocol: polars' own defaults from its environment
+        return options
     if endpoint := os.environ.get(ENDPOINT_ENV):
         options["aws_endpoint_url"] = endpoint
         if endpoint.startswith("http://"):

@@ -207,3 +207,27 @@ def test_batches_kept_and_backfilled_on_s3(s3: S3Server) -> None:
     assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral(settings=POOLS), run_config=backfill).success
     gold = pl.read_parquet(root.table_path(Layer.GOLD, "noc").read_bytes())
     assert gold["_batch_id"].unique().to_list() == [first] and gold.height == 1
+
+
+def test_a_failed_run_on_s3_leaves_the_previous_objects(s3: S3Server) -> None:
+    """A source that breaks the strict CSV reading fails its table's run: every object of the table stays as the
+    last good run left it, and the failure is logged in the catalog on S3."""
+    upload_samples(s3, "failed/data/source")
+    root = DataRoot(data_root=s3.url("failed/data"))
+    assert run_pipeline(root).success
+    client = s3.client()
+
+    def outputs() -> dict[str, str]:
+        """ETag of every layer object and catalog entry of the table."""
+        places = [f"failed/data/{layer.value}/noc_unit_groups" for layer in Layer] + ["failed/data/catalog/tables"]
+        keys = [key for key in s3.keys("failed/data") if key.startswith(tuple(places)) and "noc_unit_groups" in key]
+        return {key: client.head_object(Bucket=s3.bucket, Key=key)["ETag"] for key in keys}
+
+    before = outputs()
+    assert len(before) == 4 + 3 + 4  # four layer files, three kept batches, four catalog entries
+    broken = b'Level,Hierarchical structure,Code - NOC 2021 V1.0\n1,"unclosed,00010\n'
+    client.put_object(Bucket=s3.bucket, Key="failed/data/source/noc_unit_groups_sample.csv", Body=broken)
+    assert not run_pipeline(root).success
+    assert outputs() == before
+    failed = [log for log in CatalogManager(root).get_lineage_logs(table="noc_unit_groups") if log.status == "failed"]
+    assert failed and "noc_unit_groups_sample.csv" in " ".join(failed[-1].errors)

@@ -16,11 +16,14 @@ Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
   4. one tick of the new_source_files sensor over a source/ folder of 10,000 unchanged files;
   5. postgres: the 32 real files on deploy/postgres/dagster.yaml (a throwaway local PostgreSQL server, default
      durability settings) against the default pooled sqlite instance, each in process and with
-     `multiprocess: {max_concurrent: 2}` in run config.
+     `multiprocess: {max_concurrent: 2}` in run config;
+  6. deploy: in one session, the 32 real files on sqlite in process, PostgreSQL in process, PostgreSQL with
+     `max_concurrent: 2`, and the same with data root and sources on S3 (moto_server on loopback).
 """
 
 import argparse
 import datetime
+import functools
 import itertools
 import os
 import platform
@@ -33,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = (REPO / ".." / "shared" / "data" / "noc2021").resolve()
@@ -357,8 +361,11 @@ EXECUTION = {
 }
 
 
-def configured_run(work: Path, dagster_yaml: Path, run_config: str, env: dict[str, str]) -> tuple[float, float]:
-    """`dagster job execute ... -c run_config.yaml` on the real files with this dagster.yaml, all fresh under `work`."""
+def configured_run(
+    work: Path, dagster_yaml: Path, run_config: str, env: dict[str, str], roots: dict[str, str] | None = None
+) -> tuple[float, float]:
+    """`dagster job execute ... -c run_config.yaml` on the real files with this dagster.yaml, all fresh under `work`
+    (`roots` may set JOBFORGE_DATA_ROOT and JOBFORGE_SOURCE_ROOT elsewhere, e.g. on S3)."""
     if work.exists():
         shutil.rmtree(work)
     home = work / "home"
@@ -367,6 +374,7 @@ def configured_run(work: Path, dagster_yaml: Path, run_config: str, env: dict[st
     (work / "run_config.yaml").write_text(run_config)
     env = os.environ | env | {"DAGSTER_HOME": str(home), "JOBFORGE_DATA_ROOT": str(work / "data")}
     env["JOBFORGE_SOURCE_ROOT"] = str(REAL)
+    env |= roots or {}
     command = [str(BIN / "dagster"), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"]
     return child([*command, "-c", str(work / "run_config.yaml")], env=env, cwd=home)
 
@@ -403,6 +411,60 @@ def postgres_case(args: argparse.Namespace) -> list[str]:
     return [*lines, ""]
 
 
+DEPLOY_CASES = [  # (instance, executor, data and sources on S3)
+    ("pooled sqlite", "in process", False),
+    ("PostgreSQL", "in process", False),
+    ("PostgreSQL", "multiprocess, max_concurrent 2", False),
+    ("PostgreSQL", "multiprocess, max_concurrent 2", True),
+]
+_deploy_runs = itertools.count()
+
+
+def deploy_run(server: Any, s3: Any, instance: str, executor: str, on_s3: bool, _: int) -> tuple[float, float]:
+    """One run of case 6: a new database (PostgreSQL) and a new data root (on S3: a new prefix)."""
+    number = next(_deploy_runs)
+    if instance == "PostgreSQL":
+        dagster_yaml, env = REPO / "deploy" / "postgres" / "dagster.yaml", server.create_database(f"deploy_{number}")
+    else:
+        dagster_yaml, env = REPO / "dagster.yaml", {}
+    roots = {"JOBFORGE_DATA_ROOT": s3.url(f"run{number}/data"), "JOBFORGE_SOURCE_ROOT": s3.url("noc2021")}
+    return configured_run(OUT / "deploy", dagster_yaml, EXECUTION[executor], env | s3.env, roots if on_s3 else None)
+
+
+def deploy_rows(args: argparse.Namespace, server: Any, s3: Any) -> list[str]:
+    """Table rows of case 6: each configuration `args.runs` times."""
+    lines = []
+    for instance, executor, on_s3 in DEPLOY_CASES:
+        wall, _, walls = medians(args.runs, functools.partial(deploy_run, server, s3, instance, executor, on_s3))
+        storage = "S3 (moto_server)" if on_s3 else "local disk"
+        lines.append(f"| {instance} | {executor} | {storage} | {wall:.2f} | {', '.join(f'{w:.2f}' for w in walls)} |")
+    return lines
+
+
+def deploy_case(args: argparse.Namespace) -> list[str]:
+    """Case 6: sqlite, PostgreSQL, multiprocess and S3, measured in one session on the same files."""
+    sys.path.insert(0, str(REPO))
+    from jobforge_dagster.sources import list_source_files
+    from jobforge_dagster_tests.postgres_server import throwaway_postgres
+    from jobforge_dagster_tests.postgres_server import unavailable as postgres_unavailable
+    from jobforge_dagster_tests.s3_server import throwaway_s3
+    from jobforge_dagster_tests.s3_server import unavailable as s3_unavailable
+
+    lines = ["## 6. PostgreSQL, multiprocess and S3: 32 real files, `dagster job execute -c run_config.yaml`", ""]
+    if reason := postgres_unavailable() or s3_unavailable():
+        return [*lines, f"Skipped: {reason}.", ""]
+    lines += [
+        "| instance | executor | data and sources | median wall s | all runs s |",
+        "| --- | --- | --- | ---: | --- |",
+    ]
+    with throwaway_postgres(settings=()) as server, throwaway_s3() as s3:
+        client = s3.client()
+        for name in list_source_files(REAL):
+            client.upload_file(str(REAL / name), s3.bucket, f"noc2021/{name}")
+        lines += deploy_rows(args, server, s3)
+    return [*lines, ""]
+
+
 CASES = {
     "real": real_case,
     "large": large_case,
@@ -410,6 +472,7 @@ CASES = {
     "sensor": sensor_case,
     "nochange": nochange_case,
     "postgres": postgres_case,
+    "deploy": deploy_case,
 }
 
 

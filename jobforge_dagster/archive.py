@@ -1,6 +1,7 @@
 """The raw archive: the exact bytes of every batch, content-addressed as `raw/<table>/<sha256><suffix>`.
 
-A hard link where the source is on the data root's filesystem (no copy), a copy otherwise or when asked.
+A hard link where the source is on the data root's filesystem (no copy), a copy otherwise or when asked (on object
+storage always a copy: an object uploaded once, from the local copy of the source the run read and hashed).
 `$JOBFORGE_RAW_ARCHIVE` (or a table's `archive:` in the registry) chooses: `link` (default), `copy` or `off`.
 A hard link shares the source's inode: a program that rewrites the source in place (not by replacing it)
 changes the archived bytes too, which the trace detects (it checks the sha256) and reports; `copy` avoids it.
@@ -14,6 +15,7 @@ from typing import Literal
 
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError
+from jobforge_dagster.object_store import is_remote
 from jobforge_dagster.storage import atomic_path, fingerprint, same_but_ctime, sha256_file
 
 ARCHIVE_ENV = "JOBFORGE_RAW_ARCHIVE"
@@ -79,7 +81,10 @@ def archive_source(
     target = archive_path(root, table, sha256, source.suffix)
     if target.exists():
         return target, before
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if is_remote(target):  # object storage: no folders, no hard links
+        mode = "copy"
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
     if mode == "link" and (linked := link_archive(source, target, before)) is not None:
         return target, linked
     with atomic_path(target) as temporary:

@@ -5,18 +5,21 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from jobforge_dagster.archive import archive_mode, archive_source
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.layers import Layer
+from jobforge_dagster.object_store import fetch, is_remote, read_footer
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.sources import find_source_file
 from jobforge_dagster.storage import fingerprint, link_atomic, sha256_file
 from jobforge_dagster.transforms import staged
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 #: Parquet key-value metadata in every layer file: the batch it was built from.
 STAMP_KEYS = ("batch_id", "source_sha256", "table", "source_layer", "table_version")
@@ -34,7 +37,7 @@ def stamp(facts: TransitionFacts) -> dict[str, str]:
 
 def read_stamp(path: Path) -> tuple[str, str]:
     """(batch id, source sha256) of a layer file, from its parquet key-value metadata."""
-    metadata = pq.read_metadata(path).metadata or {}
+    metadata = read_footer(path).metadata or {}
     try:
         return metadata[b"jobforge.batch_id"].decode(), metadata[b"jobforge.source_sha256"].decode()
     except KeyError:
@@ -79,24 +82,23 @@ class OpenedSource:
 def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> OpenedSource | None:
     """Find the table's source file, hash it while it is validated, and save its batch; None if no file matches.
 
-    hashlib and DuckDB release the GIL, so the sha256 pass and the validation pass overlap.
+    A source on object storage is fetched once (its fingerprint, size + ETag + last-modified, taken before and
+    after) and the local copy is read, hashed and archived.
     """
     source = find_source_file(spec, root.source_dir())
     if source is None:
         return None
     display = root.relative(source)
     before = fingerprint(source)
-    read: staged.SourceRead | Exception
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        digest = pool.submit(sha256_file, source)
-        try:
-            read = staged.read_source(source, spec, display)
-        except Exception as error:  # raised by OpenedSource.scan, once the batch exists
-            read = error
-        sha = digest.result()
+    bytes_at, sha, read = (
+        fetch_and_read(source, spec, display) if is_remote(source) else read_hashing(source, spec, display)
+    )
     if fingerprint(source) != before:
         raise SourceChangedError(f"{display} changed while it was being read; run again once it is complete")
-    archived, guard = archive_source(root, spec.name, source, sha, before, archive_mode(spec.archive))
+    mode = archive_mode(spec.archive)
+    if is_remote(source) and mode == "link":  # the local copy is archived: an object has no hard links
+        mode = "copy"
+    archived, guard = archive_source(root, spec.name, bytes_at, sha, before, mode)
     batch = BatchRecord(
         batch_id=batch_id_for(spec.name, sha),
         table=spec.name,
@@ -109,6 +111,31 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
     )
     catalog.save_batch(batch)
     return OpenedSource(source, batch, guard, read)
+
+
+def read_hashing(source: Path, spec: TableSpec, display: str) -> tuple[Path, str, staged.SourceRead | Exception]:
+    """A local source: (itself, its sha256, its validated scan or what reading it raised), hashed while read.
+
+    hashlib and DuckDB release the GIL, so the sha256 pass and the validation pass overlap.
+    """
+    read: staged.SourceRead | Exception
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_file, source)
+        try:
+            read = staged.read_source(source, spec, display)
+        except Exception as error:  # raised by OpenedSource.scan, once the batch exists
+            read = error
+        return source, digest.result(), read
+
+
+def fetch_and_read(source: "UPath", spec: TableSpec, display: str) -> tuple[Path, str, staged.SourceRead | Exception]:
+    """A source on object storage, fetched once: (the local copy, the sha256 of the bytes fetched, its validated
+    scan or what reading it raised). The copy is what the run reads and archives: the same bytes as hashed."""
+    local, sha = fetch(source)
+    try:
+        return local, sha, staged.read_source(local, spec, display)
+    except Exception as error:  # raised by OpenedSource.scan, once the batch exists
+        return local, sha, error
 
 
 def kept_batch(root: DataRoot, layer: Layer, table: str, batch_id: str) -> Path:
@@ -125,10 +152,11 @@ def kept_batch(root: DataRoot, layer: Layer, table: str, batch_id: str) -> Path:
 
 
 def keep_batch(root: DataRoot, layer: Layer, table: str, batch_id: str, retention: int | None) -> Path:
-    """Keep the file just written as `<layer>/<table>/batch=<id>.parquet` (a hard link: no copy) and drop
-    the oldest batch files beyond `retention` (None: keep all)."""
+    """Keep the file just written as `<layer>/<table>/batch=<id>.parquet` (a hard link: no copy; on object
+    storage a server-side copy) and drop the oldest batch files beyond `retention` (None: keep all)."""
     kept = root.batch_path(layer, table, batch_id)
-    kept.parent.mkdir(parents=True, exist_ok=True)
+    if not root.remote:
+        kept.parent.mkdir(parents=True, exist_ok=True)
     link_atomic(root.table_path(layer, table), kept)
     if retention:
         history = sorted(kept.parent.glob("batch=*.parquet"), key=lambda path: path.stat().st_mtime_ns)

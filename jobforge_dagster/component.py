@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from jobforge_dagster.assets.automation import Automation
-from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.data_root import DataRoot, resolve_root
 from jobforge_dagster.registry import REGISTRY_FILE, SourceRegistry
 
 
@@ -32,8 +32,8 @@ class MedallionComponent(dg.Component, dg.Model, dg.Resolvable):
     def resolved_root(self) -> DataRoot:
         from_env = DataRoot.from_env()
         return DataRoot(
-            data_root=str(Path(self.data_root).resolve()) if self.data_root else from_env.data_root,
-            source_root=str(Path(self.source_root).resolve()) if self.source_root else from_env.source_root,
+            data_root=resolve_root(self.data_root) if self.data_root else from_env.data_root,
+            source_root=resolve_root(self.source_root) if self.source_root else from_env.source_root,
         )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

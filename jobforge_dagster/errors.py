@@ -37,3 +37,7 @@ class TraceError(ValueError):
 
 class BlockingChecksFailed(RuntimeError):
     """A new gold failed a blocking check and was set aside; the last good gold stays published."""
+
+
+class ConfigurationError(RuntimeError):
+    """A deployment setting that JobForge cannot run safely with (e.g. object storage without pool limits)."""

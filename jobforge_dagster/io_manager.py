@@ -13,6 +13,7 @@ from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_and_table
 from jobforge_dagster.layer_output import LayerOutput, write_layer
 from jobforge_dagster.layers import Layer
+from jobforge_dagster.object_store import scan_parquet
 from jobforge_dagster.registry import safe_table_name
 
 
@@ -38,7 +39,7 @@ class LayerIOManager(ConfigurableIOManager):
         path = self.data_root.table_path(layer, table)
         if not path.exists():
             raise FileNotFoundError(f"{self.data_root.relative(path)} does not exist: materialize it first")
-        return pl.scan_parquet(path)
+        return scan_parquet(path)
 
 
 def layer_table(context: OutputContext | InputContext) -> tuple[Layer, str]:

@@ -5,7 +5,6 @@ facts, the table's catalog entry, a guard to run before the file is committed). 
 Dagster: it writes the parquet atomically, keeps the batch, and records the catalog and the lineage log.
 """
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import LayerWriteError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.parquet import sink_parquet, stamp_layer
-from jobforge_dagster.storage import AtomicGroup, atomic_group, hidden_temporary
+from jobforge_dagster.storage import AtomicGroup, atomic_group, hidden_temporary, move_into_place
 
 
 @dataclass(frozen=True)
@@ -101,8 +100,9 @@ def stage_candidate(root: DataRoot, layer: Layer, table: str, output: LayerOutpu
 def reject_candidate(root: DataRoot, table: str, candidate: Path, batch_id: str) -> Path:
     """Set a candidate that failed its blocking checks aside as `rejected/<table>/<batch>.parquet`."""
     rejected = root.root / "rejected" / table / f"{batch_id}.parquet"
-    rejected.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(candidate, rejected)
+    if not root.remote:
+        rejected.parent.mkdir(parents=True, exist_ok=True)
+    move_into_place(candidate, rejected)
     return rejected
 
 

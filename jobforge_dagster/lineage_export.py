@@ -57,6 +57,8 @@ from openlineage.client.uuid import generate_new_uuid
 from jobforge_dagster.catalog.models import LayerTransitionLog, TableMetadata, TransitionFacts, utc_now
 from jobforge_dagster.column_lineage import ColumnLineage, ColumnOrigin
 from jobforge_dagster.layers import SOURCE
+from jobforge_dagster.object_store import as_path, is_remote
+from jobforge_dagster.storage import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +129,9 @@ def run_id_for(transition_id: str) -> str:
 
 
 def dataset_namespace(root: Path) -> str:
-    """Datasets are named by their path relative to the data root, in the namespace `file://<data root>`."""
-    return Path(root).resolve().as_uri()
+    """Datasets are named by their path relative to the data root, in the namespace `file://<data root>` (or
+    the data root's URL, `s3://bucket/prefix`, on object storage)."""
+    return str(root) if is_remote(root) else Path(root).resolve().as_uri()
 
 
 def job_name(table: str, layer: str) -> str:
@@ -418,9 +421,13 @@ class AtomicFileTransport(Transport):
     config_class = FolderConfig
 
     def __init__(self, config: FolderConfig) -> None:
-        self.folder = Path(config.folder)
+        self.folder = as_path(config.folder)
 
     def emit(self, event: Any) -> None:
+        if is_remote(self.folder):  # one upload to the final key: the object appears whole
+            with atomic_path(self.folder / event_file_name(event)) as spool:
+                spool.write_text(Serde.to_json(event) + "\n", encoding="utf-8")
+            return
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.folder / event_file_name(event)
         temporary = self.folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
@@ -512,7 +519,7 @@ class LineageExporter:
     """Hands each event to be built and sent on a worker thread; a failure there is a warning, never an error."""
 
     def __init__(self, root: Path, sinks: list[Callable[[RunEvent], None]]) -> None:
-        self.root, self.sinks = Path(root), sinks
+        self.root, self.sinks = as_path(str(root)), sinks
         self.worker = BackgroundWorker(self.deliver, "openlineage-events") if sinks else None
         if self.worker:
             LOCAL.append(self.worker)
@@ -559,13 +566,13 @@ REMOTE: list[BackgroundWorker] = []
 def _exporter(root: str, settings: tuple, off: bool, process: int) -> LineageExporter:
     """One exporter per data root, settings and process (a forked child does not inherit the worker threads)."""
     if off:
-        return LineageExporter(Path(root), [])
-    folder = AtomicFileTransport(FolderConfig(folder=str(Path(root).joinpath(*EVENTS_DIR))))
+        return LineageExporter(as_path(root), [])
+    folder = AtomicFileTransport(FolderConfig(folder=str(as_path(root).joinpath(*EVENTS_DIR))))
     sinks: list[Callable[[RunEvent], None]] = [OpenLineageClient(transport=folder).emit]
     if remote_configured(settings):
         REMOTE.append(remote := BackgroundWorker(OpenLineageClient().emit, "openlineage-client"))
         sinks.append(remote.put)
-    return LineageExporter(Path(root), sinks)
+    return LineageExporter(as_path(root), sinks)
 
 
 def exporter_for(root: Path) -> LineageExporter:

@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
+from jobforge_dagster.object_store import is_remote
 from jobforge_dagster.storage import atomic_path
 
 
@@ -48,6 +49,9 @@ def sink_parquet_atomic(
         if footer.num_rows or keep_empty:
             return footer
         temporary.unlink()
+    if is_remote(path):  # object storage has no folders to remove
+        path.unlink(missing_ok=True)
+        return None
     Path(path).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         Path(path).parent.rmdir()

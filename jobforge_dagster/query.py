@@ -131,7 +131,8 @@ class GoldQueryEngine:
             raise ValueError("pass duckdb_resource or db_path, not both")
         self.data_root = config if config is not None else DataRoot.from_env()
         self.gold_dir = self.data_root.layer_dir(Layer.GOLD)
-        self.gold_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_root.remote:  # object storage has no folders
+            self.gold_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = Path(db_path).resolve() if db_path is not None else None
         self.timeout_seconds, self.max_rows = timeout_seconds, max_rows
         self.skipped_tables: dict[str, str] = {}
@@ -184,7 +185,9 @@ class GoldQueryEngine:
                 self._connection.execute(f"SET {name} = {value}")
             except duckdb.Error as error:
                 raise QueryError(f"invalid {name} {value}: {error}") from error
-        allowed = quote_literal(str(self.gold_dir.resolve()) + "/")
+        allowed = quote_literal(self._gold_prefix())
+        if self.data_root.remote:  # DuckDB reads the gold objects through fsspec (no httpfs extension offline)
+            self._connection.register_filesystem(self.gold_dir.fs)
         for statement in (
             "SET python_enable_replacements = false",
             "SET autoinstall_known_extensions = false",
@@ -194,6 +197,10 @@ class GoldQueryEngine:
             "SET lock_configuration = true",
         ):
             self._connection.execute(statement)
+
+    def _gold_prefix(self) -> str:
+        """The one folder (or object-store prefix) DuckDB may read, with a trailing slash."""
+        return (str(self.gold_dir) if self.data_root.remote else str(self.gold_dir.resolve())) + "/"
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -262,8 +269,8 @@ class GoldQueryEngine:
     def _create_view(self, name: str, path: Path) -> str | None:
         """Create or replace the view of one gold file; the reason it cannot be read, or None."""
         shown = Path(self.gold_dir.name, path.name).as_posix()
-        target = path.resolve()
-        if not target.is_relative_to(self.gold_dir.resolve()):
+        target = path if self.data_root.remote else path.resolve()  # an object is never a link
+        if not str(target).startswith(self._gold_prefix()):
             return f"{shown} leads outside gold/ (to {target})"
         try:
             self._connection.execute(

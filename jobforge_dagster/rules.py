@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 from dagster import AssetCheckSeverity
 
 from jobforge_dagster import checks
 from jobforge_dagster.catalog import parquet_row_count
 from jobforge_dagster.catalog.describe import null_counts
+from jobforge_dagster.object_store import read_footer, scan_parquet
 from jobforge_dagster.registry import Range, Reference, TableSpec
 from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
 
@@ -43,18 +43,18 @@ class GoldFacts:
 
     @cached_property
     def gold(self) -> pl.LazyFrame:
-        return pl.scan_parquet(self.gold_path)
+        return scan_parquet(self.gold_path)
 
     @cached_property
     def silver(self) -> pl.LazyFrame:
         if self.silver_path is None:
             raise ValueError("no silver table to compare gold with")
-        return pl.scan_parquet(self.silver_path)
+        return scan_parquet(self.silver_path)
 
     @cached_property
     def null_counts(self) -> dict[str, int | None]:
         """Nulls per gold column from the parquet footer's statistics (None where they are missing)."""
-        footer = pq.read_metadata(self.gold_path)
+        footer = read_footer(self.gold_path)
         return dict(zip(footer.schema.names, null_counts(footer), strict=True))
 
     @cached_property
@@ -68,7 +68,7 @@ class GoldFacts:
     @cached_property
     def quarantine(self) -> pl.LazyFrame | None:
         path = self.quarantine_path
-        return pl.scan_parquet(path) if path is not None and path.exists() else None
+        return scan_parquet(path) if path is not None and path.exists() else None
 
     @cached_property
     def quarantined_rows(self) -> int:

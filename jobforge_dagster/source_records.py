@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from jobforge_dagster.errors import TraceError
+from jobforge_dagster.object_store import open_bytes, scan_parquet
 from jobforge_dagster.sources import FORMATS
 
 
@@ -33,14 +32,14 @@ class SourceText:
     def line_count(self) -> int:
         """Physical lines: `\\n` characters, plus one for a last line without one."""
         lines, last = 0, b"\n"
-        with open(self.path, "rb") as handle:
+        with open_bytes(self.path) as handle:
             while chunk := handle.read(1 << 20):
                 lines, last = lines + chunk.count(b"\n"), chunk[-1:]
         return lines + (last != b"\n")
 
     def lines_from(self, line: int) -> Iterator[str]:
         """Decoded physical lines from `line` on (1-based), each with its `\\n`."""
-        handle = open(self.path, "rb")  # noqa: SIM115 - closed when the generator is
+        handle = open_bytes(self.path)  # closed when the generator is
         try:
             for raw in itertools.islice(handle, line - 1, None):
                 yield raw.decode(self.encoding)
@@ -67,7 +66,7 @@ class SourceText:
     def record(self, record: int, line: int | None) -> tuple[str | None, dict[str, Any] | None]:
         """(raw text, header -> cell) of a record; record 0 is the header itself."""
         if self.format == "parquet":
-            row = pl.scan_parquet(self.path).slice(record - 1, 1).collect().to_dicts()
+            row = scan_parquet(self.path).slice(record - 1, 1).collect().to_dicts()
             return None, ({name: str(value) for name, value in row[0].items()} if row else None)
         if self.format == "jsonl":
             raw = next(self.lines_from(line or record), "").rstrip("\n")

@@ -4,13 +4,16 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import SOURCE
+from jobforge_dagster.object_store import is_remote, list_objects
 
 if TYPE_CHECKING:
+    from upath import UPath
+
     from jobforge_dagster.registry import TableSpec
 
 #: Source formats read into the staged layer, by file suffix.
@@ -54,10 +57,12 @@ class SourceFile:
     inode: int = 0
     problem: str | None = None
     folder_inode: int = 0  # of the sub-folder holding it; 0 directly in the source folder
+    remote: bool = False  # an object: `inode` is its ETag as a number, both times its last-modified time
 
     @property
     def signature(self) -> tuple[int, int, int]:
-        return (self.size, self.mtime_ns, self.ctime_ns)
+        """(size, modification time, change time) of a file; (size, last-modified time, ETag) of an object."""
+        return (self.size, self.mtime_ns, self.inode if self.remote else self.ctime_ns)
 
     @property
     def key(self) -> str:
@@ -105,7 +110,11 @@ def scan_source(source_dir: Path) -> Iterator[SourceFile]:
     """Every file with a source suffix under `source_dir` (hidden names skipped), with its stat, in no order.
 
     Only directory entries are read and stat'ed: a FIFO or a device is listed (and refused), never opened.
+    On object storage, one listing of the prefix (size, last-modified time, ETag).
     """
+    if is_remote(source_dir):
+        yield from scan_objects(source_dir)
+        return
     stack = [(Path(source_dir), "", 0)]
     while stack:
         folder, prefix, folder_inode = stack.pop()
@@ -121,6 +130,17 @@ def scan_source(source_dir: Path) -> Iterator[SourceFile]:
                 stack.append((Path(entry.path), f"{relative}/", entry.inode()))
             elif Path(entry.name).suffix.lower() in FORMATS:
                 yield source_file(entry, relative, source_dir, folder_inode)
+
+
+def scan_objects(source_dir: "UPath") -> Iterator[SourceFile]:
+    """Every object with a source suffix under a source prefix (hidden names skipped), from one listing."""
+    for listed in list_objects(source_dir):
+        parts = listed.relative.split("/")
+        if any(part.startswith(".") for part in parts) or PurePosixPath(parts[-1]).suffix.lower() not in FORMATS:
+            continue
+        path = source_dir.joinpath(*parts)
+        modified = listed.modified_ns
+        yield SourceFile(listed.relative, path, listed.size, modified, modified, listed.version, remote=True)
 
 
 def list_source_files(source_dir: Path) -> list[str]:

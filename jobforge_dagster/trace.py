@@ -31,6 +31,7 @@ from jobforge_dagster.layers import (
     SOURCE_ROW,
     Layer,
 )
+from jobforge_dagster.object_store import scan_parquet
 from jobforge_dagster.query import GoldQueryEngine, quote_literal
 from jobforge_dagster.registry import SourceRegistry, TableSpec
 from jobforge_dagster.source_records import SourceText
@@ -121,7 +122,7 @@ class Tracer:
         staged = self.staged_of(source)
         if line < 1:
             raise TraceError(f"line {line} is outside {source}: lines count from 1 (the header)")
-        starts = pl.scan_parquet(staged).filter(pl.col(SOURCE_LINE) <= line).select(pl.col(SOURCE_ROW).max()).collect()
+        starts = scan_parquet(staged).filter(pl.col(SOURCE_LINE) <= line).select(pl.col(SOURCE_ROW).max()).collect()
         record = starts.item() or 0
         text = self.text_of(source, staged)
         lines = text.line_count() if text is not None else None
@@ -132,7 +133,7 @@ class Tracer:
     def staged_of(self, source: str) -> Path:
         for spec in self.tables:
             path = self.root.table_path(Layer.STAGED, spec.name)
-            if path.exists() and pl.scan_parquet(path).select(SOURCE_FILE).head(1).collect().item() == source:
+            if path.exists() and scan_parquet(path).select(SOURCE_FILE).head(1).collect().item() == source:
                 return path
         raise TraceError(f"{source} feeds no staged table in {self.root.root}; known sources are under source/")
 
@@ -232,7 +233,7 @@ class RecordTrace:
             path = self.layer_file(layer)
             found = None
             if path is not None:
-                frame = pl.scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).head(1).collect()
+                frame = scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).head(1).collect()
                 found = frame.to_dicts()[0] if frame.height else None
             rows[layer] = found
         rows[Layer.GOLD] = self.row
@@ -295,7 +296,7 @@ class RecordTrace:
         path = self.tracer.root.quarantine_path(self.spec.name, self.batch.batch_id)
         reasons: list[str] = []
         if path.exists():
-            rows = pl.scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).select(QUARANTINE_REASON)
+            rows = scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).select(QUARANTINE_REASON)
             reasons = rows.collect()[QUARANTINE_REASON].to_list()
         file = self.tracer.root.relative(path) if path.exists() else None
         return {"quarantined": bool(reasons), "file": file, "reasons": reasons}

@@ -10,11 +10,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from jobforge_dagster.catalog import CatalogManager
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import Layer
+from jobforge_dagster.object_store import fetch, is_remote, read_footer
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.sources import find_source_file
 from jobforge_dagster.storage import fingerprint, sha256_file
@@ -72,7 +71,7 @@ class LayerStamp:
 def layer_stamp(path: Path) -> LayerStamp | None:
     """The stamp of a layer file; None when there is no file or it carries no JobForge stamp."""
     try:
-        metadata = pq.read_metadata(path).metadata or {}
+        metadata = read_footer(path).metadata or {}
     except (OSError, ValueError):
         return None
     if b"jobforge.batch_id" not in metadata:
@@ -94,7 +93,7 @@ def source_sha256(root: DataRoot, spec: TableSpec, known: str | None) -> tuple[P
     record = CatalogManager(root).get_batch(known) if known else None
     if record is not None and record.source_path == str(path.absolute()) and record.fingerprint == fingerprint(path):
         return path, record.sha256
-    return path, sha256_file(path)
+    return path, fetch(path)[1] if is_remote(path) else sha256_file(path)
 
 
 def current_batch(root: DataRoot, spec: TableSpec, layers: list[Layer]) -> str | None:

@@ -28,6 +28,7 @@ from jobforge_dagster.errors import SourceChangedError
 from jobforge_dagster.keys import table_keys
 from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
+from jobforge_dagster.object_store import scan_parquet
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import Lookup
 from jobforge_dagster.transforms import staged
@@ -152,7 +153,7 @@ def from_file(
     run.batch = run.batch or batch_of(previous, run.spec.name, run.catalog)
     source_layer = (layer.previous or Layer.STAGED).value
     facts = start(run, layer, source_layer, [run.root.relative(previous)], parquet_row_count(previous))
-    return finish(run, layer, facts, lambda: step(run.step_input(), pl.scan_parquet(previous)))
+    return finish(run, layer, facts, lambda: step(run.step_input(), scan_parquet(previous)))
 
 
 def staged_lineage(headers: list[str]) -> ColumnLineage:

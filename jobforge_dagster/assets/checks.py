@@ -22,6 +22,7 @@ from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.lineage_export import ChecksRun, RuleResult, exporter_for
+from jobforge_dagster.object_store import scan_parquet
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import GoldFacts, Lookup, Rule, RuleGroup
 from jobforge_dagster.versions import layer_stamp
@@ -56,7 +57,7 @@ def reading_own_file(lookup: Lookup, table: str, gold_path: Path) -> Lookup:
     """`lookup`, except that a rule reading the table itself (e.g. dim_noc's parent codes) reads `gold_path`."""
 
     def read(name: str, column: str) -> pl.LazyFrame | pl.DataFrame:
-        return pl.scan_parquet(gold_path).select(column) if name == table else lookup(name, column)
+        return scan_parquet(gold_path).select(column) if name == table else lookup(name, column)
 
     return read
 

@@ -38,6 +38,7 @@ from jobforge_dagster.layers import (
     SOURCE_ROW,
     Layer,
 )
+from jobforge_dagster.object_store import scan_parquet
 from jobforge_dagster.query import GoldQueryResource
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
@@ -138,9 +139,9 @@ def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
     """The dimension from the staged rating tables, with its transition facts (one header record per table)."""
     started = utc_now()
     paths = [root.table_path(Layer.STAGED, spec.name) for spec in ratings]
-    frame = pl.concat([attribute_rows(spec, pl.scan_parquet(path)) for spec, path in zip(ratings, paths, strict=True)])
+    frame = pl.concat([attribute_rows(spec, scan_parquet(path)) for spec, path in zip(ratings, paths, strict=True)])
     headers = {
-        root.relative(path): list(rating_headers(spec, pl.scan_parquet(path)))
+        root.relative(path): list(rating_headers(spec, scan_parquet(path)))
         for spec, path in zip(ratings, paths, strict=True)
     }
     batch_id, digest = attribute_batch(sorted(frame[BATCH_ID].unique().to_list()))

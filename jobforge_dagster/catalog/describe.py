@@ -14,11 +14,12 @@ from jobforge_dagster.catalog.models import (
     TableMetadata,
     TransitionFacts,
 )
+from jobforge_dagster.object_store import is_remote, read_footer, scan_parquet
 
 
 def parquet_row_count(path: Path) -> int:
     """Row count from the parquet footer, without reading data."""
-    return pq.read_metadata(path).num_rows
+    return read_footer(path).num_rows
 
 
 def null_counts(footer: pq.FileMetaData) -> list[int | None]:
@@ -38,6 +39,7 @@ def null_counts(footer: pq.FileMetaData) -> list[int | None]:
 def describe_columns(path: Path, footer: pq.FileMetaData, inferred: Collection[str] = ()) -> list[ColumnMetadata]:
     """Each column's type and nulls; `inferred` names the columns whose type silver inferred from text."""
     nulls = null_counts(footer)
+    schema = scan_parquet(path).collect_schema() if is_remote(path) else pl.read_parquet_schema(path)
     return [
         ColumnMetadata(
             name=name,
@@ -46,7 +48,7 @@ def describe_columns(path: Path, footer: pq.FileMetaData, inferred: Collection[s
             null_count=nulls[index],
             inferred_from="string" if name in inferred else None,
         )
-        for index, (name, dtype) in enumerate(pl.read_parquet_schema(path).items())
+        for index, (name, dtype) in enumerate(schema.items())
     ]
 
 
@@ -64,8 +66,8 @@ def describe_parquet(
     batch and source sha256 from the transition's facts or log. `table_name` names a file written under a
     temporary name (default: the file's stem).
     """
-    path = Path(path)
-    footer = footer or pq.read_metadata(path)
+    path = path if is_remote(path) else Path(path)
+    footer = footer or read_footer(path)
     columns = describe_columns(path, footer, facts.inferred_types if facts else ())
     return TableMetadata(
         table_name=table_name or path.stem,

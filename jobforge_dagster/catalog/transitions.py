@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 from jobforge_dagster.catalog.describe import describe_parquet
 from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata
 from jobforge_dagster.catalog.store import CatalogManager
+from jobforge_dagster.object_store import is_remote
 from jobforge_dagster.storage import AtomicGroup
 
 
@@ -28,7 +29,7 @@ def update_catalog_on_transition(
     two JSON files join that atomic group, committed with the layer file written at `written_at`; the caller
     announces the transition once the group is committed.
     """
-    target_path = Path(target_path)
+    target_path = target_path if is_remote(target_path) else Path(target_path)
     entry = domain if isinstance(domain, CatalogEntry) else CatalogEntry(domain=domain)
     relative = catalog.root.relative(target_path)
     metadata = describe_parquet(
@@ -47,6 +48,7 @@ def update_catalog_on_transition(
     if group is None:
         catalog.record_transition(log, metadata)
     else:
-        group.write_model(catalog.table_file(metadata.layer, metadata.table_name), metadata)
+        # the table's catalog entry last: on object storage the objects appear in this order (README)
         group.write_model(catalog.lineage_file(log), log)
+        group.write_model(catalog.table_file(metadata.layer, metadata.table_name), metadata)
     return metadata

@@ -44,11 +44,17 @@ def update_catalog_on_transition(
     update = {"target_file": transition_log.target_file or relative}
     if transition_log.row_count_out is None:
         update["row_count_out"] = metadata.row_count
-    log = transition_log.model_copy(update=update)
+    record(catalog, transition_log.model_copy(update=update), metadata, group)
+    return metadata
+
+
+def record(
+    catalog: CatalogManager, log: LayerTransitionLog, metadata: TableMetadata, group: AtomicGroup | None
+) -> None:
+    """Save the lineage log and the table's entry now, or as part of `group`: the entry last, since on object
+    storage the objects appear in this order (README)."""
     if group is None:
         catalog.record_transition(log, metadata)
-    else:
-        # the table's catalog entry last: on object storage the objects appear in this order (README)
-        group.write_model(catalog.lineage_file(log), log)
-        group.write_model(catalog.table_file(metadata.layer, metadata.table_name), metadata)
-    return metadata
+        return
+    group.write_model(catalog.lineage_file(log), log)
+    group.write_model(catalog.table_file(metadata.layer, metadata.table_name), metadata)

@@ -34,12 +34,13 @@ def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
 
 
 def current_tables(result: dg.ExecuteInProcessResult) -> set[str]:
-    """Assets a run reported current (an observation with `jobforge/status: current`)."""
+    """Layer assets a run reported current (an observation with `jobforge/status: current` names them)."""
     observations = [event.event_specific_data.asset_observation for event in result.get_asset_observation_events()]
     return {
-        observation.asset_key.to_user_string()
+        name
         for observation in observations
         if observation.metadata.get("jobforge/status") == dg.MetadataValue.text("current")
+        for name in observation.metadata["layers"].value
     }
 
 

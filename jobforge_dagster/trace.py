@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from jobforge_dagster.archive import archived_bytes_intact
+from jobforge_dagster.arrivals import NEW_FILES
 from jobforge_dagster.assets.models import OASIS_ATTRIBUTE
 from jobforge_dagster.batches import read_stamp
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, LayerTransitionLog
@@ -64,7 +65,7 @@ class Tracer:
 
     @cached_property
     def tables(self) -> list[TableSpec]:
-        return self.registry.with_unregistered(self.root.source_dir(), reserved=[OASIS_ATTRIBUTE])
+        return self.registry.with_unregistered(self.root.source_dir(), reserved=[OASIS_ATTRIBUTE, NEW_FILES])
 
     def spec_for_table(self, name: str) -> TableSpec | None:
         """The registry table whose staged name or gold name is `name`."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from jobforge_dagster.batches import read_stamp
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.query import GoldQueryEngine
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
@@ -139,3 +140,62 @@ def test_daemon_loads_a_file_that_arrived_after_loading(tmp_path: Path, monkeypa
     with GoldQueryEngine(DataRoot(data_root=str(cli.data_root))) as engine:
         rows = engine.query("SELECT oasis_code_final, numeracy FROM skills_arrived ORDER BY oasis_code_final")
     assert gold.exists() and rows.height == 6 and rows.row(0) == ("00010.00", 3)  # numeracy inferred an integer
+
+
+REFERENCING = """from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.registry import Reference, SourceRegistry
+
+registry = SourceRegistry.load()
+sample = registry.by_name["noc_unit_groups"]
+reference = sample.model_copy(update={"name": "noc_ref", "pattern": "noc_ref.csv"})
+checks = sample.checks.model_copy(update={"foreign_keys": [Reference(column="noc_code", table="noc_ref")]})
+dependent = sample.model_copy(update={"checks": checks})
+defs = build_definitions(registry=registry.model_copy(update={"tables": [dependent, reference]}))
+"""
+
+
+def instigator_cursor(instance: dg.DagsterInstance, name: str) -> str | None:
+    states = [state for state in instance.all_instigator_state() if state.name == name]
+    return getattr(states[0].instigator_data, "cursor", None) if states else None
+
+
+def test_a_changed_referenced_gold_reruns_the_dependent_checks_alone(tmp_path: Path, monkeypatch) -> None:
+    """The jobforge_automation sensor (on by default) runs a check-only run when a referenced gold changes."""
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="2")
+    source = cli.data_root / "source"
+    source.mkdir(parents=True)
+    shutil.copy(SAMPLE_SOURCES / SAMPLE, source / SAMPLE)
+    shutil.copy(SAMPLE_SOURCES / SAMPLE, source / "noc_ref.csv")
+    (cli.home / "referencing.py").write_text(REFERENCING)
+    execute = ("job", "execute", "-f", "referencing.py", "-j", "medallion_pipeline")
+    assert cli.run(*execute, timeout=300).returncode == 0
+    dependent = cli.data_root / "gold" / "noc_unit_groups.parquet"
+    before = (dependent.stat().st_ino, dependent.stat().st_mtime_ns)
+    monkeypatch.chdir(cli.home)
+    instance = cli.instance()
+    with open(cli.home / "daemon.log", "w") as log:
+        daemon = cli.start("run", "-f", "referencing.py", program="dagster-daemon", log=log)
+        try:
+            wait_for(lambda: instigator_cursor(instance, "jobforge_automation"), 120, "automation's first evaluation")
+            lines = (source / "noc_ref.csv").read_bytes().splitlines(keepends=True)
+            (source / "noc_ref.csv").write_bytes(b"".join(lines[:-1]))  # the referenced table loses one code
+            assert cli.run(*execute, timeout=300).returncode == 0  # noc_ref rebuilt; noc_unit_groups current
+
+            def check_only_runs() -> list[dg.DagsterRun]:
+                return [run for run in instance.get_runs() if run.asset_check_selection and not run.asset_selection]
+
+            wait_for(lambda: any(run.is_finished for run in check_only_runs()), 120, "a check-only run")
+        finally:
+            stop(daemon)
+    (run,) = check_only_runs()
+    assert run.status == dg.DagsterRunStatus.FAILURE  # the blocking check found the code that disappeared
+    assert run.asset_check_selection == {dg.AssetCheckKey(dg.AssetKey(["gold", "noc_unit_groups"]), "conformance")}
+    assert (dependent.stat().st_ino, dependent.stat().st_mtime_ns) == before  # no layer rewritten
+    record = instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(dg.AssetKey(["gold", "noc_unit_groups"]), "conformance")
+    )
+    assert record is not None and record.run_id == run.run_id
+    new_batch = read_stamp(cli.data_root / "gold" / "noc_ref.parquet")[0]
+    metadata = record.event.dagster_event.event_specific_data.metadata  # type: ignore[union-attr]
+    figures = metadata["foreign_key_noc_code"].value
+    assert (figures["compared_with_batch"], figures["unresolved"]) == (new_batch, 1)

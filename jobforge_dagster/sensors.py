@@ -75,6 +75,11 @@ class SourceCursor(BaseModel):
         description="Sub-folders holding source files, as last listed: path -> inode. A folder moved in keeps "
         "its files' change times, so every file of a folder not listed before is looked at once.",
     )
+    at_watermark: dict[str, tuple[int, int, int]] = Field(
+        default_factory=dict,
+        description="Files handled whose change time is the watermark itself: path -> signature. A coarse clock "
+        "(an object's last-modified second) gives several files that time; one not in this list is still new.",
+    )
 
 
 def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
@@ -88,19 +93,27 @@ def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[S
         if file.folder:
             folders[file.folder] = file.folder_inode
         known = not file.folder or cursor.folders.get(file.folder) == file.folder_inode
-        if file.ctime_ns <= cursor.watermark_ns and key not in cursor.pending and known:
+        seen = file.ctime_ns < cursor.watermark_ns or cursor.at_watermark.get(key) == file.signature
+        if file.ctime_ns <= cursor.watermark_ns and seen and key not in cursor.pending and known:
             continue  # handled before and not touched since
         if cursor.pending.get(key) == file.signature:
             ready.append(file)
         else:
             pending[key] = file.signature
     ready.sort(key=lambda file: file.ctime_ns)
-    return ready, SourceCursor(watermark_ns=cursor.watermark_ns, pending=pending, folders=folders)
+    at_watermark = dict(cursor.at_watermark)
+    return ready, SourceCursor(
+        watermark_ns=cursor.watermark_ns, pending=pending, folders=folders, at_watermark=at_watermark
+    )
 
 
 def handled(cursor: SourceCursor, file: SourceFile) -> None:
-    """The watermark passes a file once it is requested, skipped or reported."""
-    cursor.watermark_ns = max(cursor.watermark_ns, file.ctime_ns)
+    """The watermark passes a file once it is requested, skipped or reported; files handled at the watermark's
+    own time are remembered, so another file of that same time is not taken for handled."""
+    if file.ctime_ns > cursor.watermark_ns:
+        cursor.watermark_ns, cursor.at_watermark = file.ctime_ns, {}
+    if file.ctime_ns == cursor.watermark_ns:
+        cursor.at_watermark[file.key] = file.signature
 
 
 @dataclass

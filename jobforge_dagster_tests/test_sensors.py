@@ -13,6 +13,7 @@ from jobforge_dagster import sensors
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.sensors import SourceCursor, handled, plan_tick, scan_source
+from jobforge_dagster.sources import SourceFile
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded, run_job
 
 SAMPLE = "noc_unit_groups_sample.csv"
@@ -155,8 +156,25 @@ def test_cursor_stays_small_over_many_files(tmp_path: Path) -> None:
     assert len(ready) == 2_000 and cursor.pending == {}
     for file in ready:
         handled(cursor, file)
-    assert len(cursor.model_dump_json()) < 100  # a watermark, not a list of files
+    assert len(cursor.model_dump_json()) < 200  # a watermark (and the file handled at its time), not a list
     ready, cursor = plan_tick(iter(files), cursor)
+    assert ready == [] and cursor.pending == {}
+
+
+def test_a_file_with_the_watermark_time_is_still_new(tmp_path: Path) -> None:
+    """Object storage stamps last-modified times to the second: two objects written in the same second."""
+    first = SourceFile("a.csv", tmp_path / "a.csv", size=10, mtime_ns=5_000_000_000, ctime_ns=5_000_000_000)
+    second = SourceFile("b.csv", tmp_path / "b.csv", size=12, mtime_ns=5_000_000_000, ctime_ns=5_000_000_000)
+    _, cursor = plan_tick(iter([first]), SourceCursor())
+    ready, cursor = plan_tick(iter([first]), cursor)
+    assert ready == [first]
+    handled(cursor, first)
+    _, cursor = plan_tick(iter([first, second]), cursor)  # b listed after a was handled, with a's time
+    assert list(cursor.pending) == ["b.csv"]
+    ready, cursor = plan_tick(iter([first, second]), cursor)
+    assert ready == [second]
+    handled(cursor, second)
+    ready, cursor = plan_tick(iter([first, second]), cursor)
     assert ready == [] and cursor.pending == {}
 
 

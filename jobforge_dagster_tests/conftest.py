@@ -62,6 +62,14 @@ def dagster_cli(tmp_path: Path) -> DagsterCli:
 
 
 @pytest.fixture
+def empty_root(tmp_path: Path) -> DataRoot:
+    """A data root with an empty source/ folder."""
+    config = DataRoot(data_root=str(tmp_path / "data"))
+    config.source_dir().mkdir(parents=True)
+    return config
+
+
+@pytest.fixture
 def gold_root(tmp_path: Path) -> DataRoot:
     """A data root with an empty gold folder for query tests, and beside it a file no query may read."""
     root = DataRoot(data_root=str(tmp_path / "data"))

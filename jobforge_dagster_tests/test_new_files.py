@@ -29,10 +29,10 @@ NEW = "skills_arrived.csv"  # default table `skills_arrived`; no registry patter
 class LoadedOnce:
     """The sensor of definitions built once (a daemon's loaded code location), ticked as the daemon does."""
 
-    def __init__(self, root: DataRoot) -> None:
-        self.root = root
-        self.defs = build_definitions(root)
-        home = Path(root.data_root).parent / "home"  # an instance with a ref, as the daemon's: partitions resolve
+    def __init__(self, empty_root: DataRoot) -> None:
+        self.empty_root = empty_root
+        self.defs = build_definitions(empty_root)
+        home = Path(empty_root.data_root).parent / "home"  # an instance with a ref, as the daemon's: partitions resolve
         home.mkdir(exist_ok=True)
         self.instance = dg.DagsterInstance.local_temp(str(home))
         self.cursor: str | None = None
@@ -73,23 +73,16 @@ class LoadedOnce:
         )
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> DataRoot:
-    config = DataRoot(data_root=str(tmp_path / "data"))
-    config.source_dir().mkdir(parents=True)
-    return config
-
-
-def drop(root: DataRoot, name: str = NEW, content: bytes | None = None) -> Path:
-    path = root.source_dir() / name
+def drop(empty_root: DataRoot, name: str = NEW, content: bytes | None = None) -> Path:
+    path = empty_root.source_dir() / name
     path.write_bytes((SAMPLE_SOURCES / SKILLS).read_bytes() if content is None else content)
     return path
 
 
-def test_an_arrival_gets_its_partition_and_run_in_the_same_tick(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
+def test_an_arrival_gets_its_partition_and_run_in_the_same_tick(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
     assert sensor.tick().run_requests == []
-    path = drop(root)
+    path = drop(empty_root)
     first = sensor.tick()
     assert first.run_requests == [] and list(sensor.pending()) == [NEW]  # seen once: may still be growing
     assert sensor.watermark() == 0
@@ -105,9 +98,9 @@ def test_an_arrival_gets_its_partition_and_run_in_the_same_tick(root: DataRoot) 
     assert sensor.tick().run_requests == []  # handled: not requested again
 
 
-def test_the_partition_run_lands_in_gold_under_the_default_name(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
-    drop(root)
+def test_the_partition_run_lands_in_gold_under_the_default_name(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
+    drop(empty_root)
     sensor.tick()
     (request,) = sensor.tick().run_requests
     result = sensor.run(request)
@@ -118,25 +111,25 @@ def test_the_partition_run_lands_in_gold_under_the_default_name(root: DataRoot) 
     assert [(check.check_name, check.passed, check.partition) for check in checks] == [
         ("integrity", True, "skills_arrived")
     ]
-    with GoldQueryEngine(root) as engine:
+    with GoldQueryEngine(empty_root) as engine:
         rows = engine.query("SELECT oasis_code_final, writing FROM skills_arrived ORDER BY oasis_code_final")
     assert rows.row(0) == ("00010.00", 4)  # silver inferred the rating column an integer; the code stays text
     for layer in (Layer.STAGED, Layer.BRONZE, Layer.SILVER):
-        assert root.table_path(layer, "skills_arrived").exists()
-    catalog = CatalogManager(root)
+        assert empty_root.table_path(layer, "skills_arrived").exists()
+    catalog = CatalogManager(empty_root)
     (batch,) = catalog.list_batches("skills_arrived")
     assert batch.source_file == f"source/{NEW}"
     logs = catalog.get_lineage_logs(batch_id=batch.batch_id)
     assert sorted(log.target_layer for log in logs) == ["bronze", "gold", "silver", "staged"]
-    assert (root.catalog_dir() / "checks" / f"skills_arrived--{batch.batch_id}.json").exists()
-    events = sorted(path.name for path in (root.catalog_dir() / "openlineage").glob("*-skills_arrived.gold-*"))
+    assert (empty_root.catalog_dir() / "checks" / f"skills_arrived--{batch.batch_id}.json").exists()
+    events = sorted(path.name for path in (empty_root.catalog_dir() / "openlineage").glob("*-skills_arrived.gold-*"))
     assert [name.split("-")[2] for name in events] == ["START", "COMPLETE"], events
     assert sensor.tick().run_requests == [] and sensor.tick().run_requests == []  # in gold: nothing more
 
 
-def test_the_run_refuses_other_bytes_than_the_sensor_saw(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
-    path = drop(root)
+def test_the_run_refuses_other_bytes_than_the_sensor_saw(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
+    path = drop(empty_root)
     sensor.tick()
     (request,) = sensor.tick().run_requests
     path.write_bytes(path.read_bytes().replace(b"Legislators", b"Legislators and councillors"))
@@ -145,19 +138,19 @@ def test_the_run_refuses_other_bytes_than_the_sensor_saw(root: DataRoot) -> None
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     message = failure.step_failure_data.error.message
     assert f"source/{NEW} now holds other bytes" in message and "gets its own run" in message
-    assert not root.table_path(Layer.GOLD, "skills_arrived").exists()
+    assert not empty_root.table_path(Layer.GOLD, "skills_arrived").exists()
     sensor.tick()
     (newer,) = sensor.tick().run_requests  # the newer version's own run
     assert newer.run_key != request.run_key and sensor.run(newer).success
 
 
-def test_a_clash_is_refused_alone_and_the_others_load(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
-    drop(root, "dim_noc.csv", b"a,b\n1,2\n")  # the gold name of the declared table noc_structure
-    drop(root, "new_files.csv", b"a,b\n1,2\n")  # the family's own name
-    drop(root, "a-b.csv", b"a,b\n1,2\n")  # both would be `a_b`
-    drop(root, "a_b.csv", b"a,b\n3,4\n")
-    drop(root)
+def test_a_clash_is_refused_alone_and_the_others_load(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
+    drop(empty_root, "dim_noc.csv", b"a,b\n1,2\n")  # the gold name of the declared table noc_structure
+    drop(empty_root, "new_files.csv", b"a,b\n1,2\n")  # the family's own name
+    drop(empty_root, "a-b.csv", b"a,b\n1,2\n")  # both would be `a_b`
+    drop(empty_root, "a_b.csv", b"a,b\n3,4\n")
+    drop(empty_root)
     sensor.tick()
     result = sensor.tick()
     assert [request.partition_key for request in result.run_requests] == ["skills_arrived"]
@@ -173,9 +166,9 @@ def test_a_clash_is_refused_alone_and_the_others_load(root: DataRoot) -> None:
         assert expected in said
 
 
-def test_a_tick_with_only_refusals_says_so(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
-    drop(root, "dim_noc.csv", b"a,b\n1,2\n")
+def test_a_tick_with_only_refusals_says_so(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
+    drop(empty_root, "dim_noc.csv", b"a,b\n1,2\n")
     sensor.tick()
     result = sensor.tick()
     assert result.run_requests == [] and not result.dynamic_partitions_requests
@@ -185,13 +178,13 @@ def test_a_tick_with_only_refusals_says_so(root: DataRoot) -> None:
     )
 
 
-def test_after_a_reload_the_file_is_its_own_table_over_the_same_files(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
-    path = drop(root)
+def test_after_a_reload_the_file_is_its_own_table_over_the_same_files(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
+    path = drop(empty_root)
     sensor.tick()
     (request,) = sensor.tick().run_requests
     assert sensor.run(request).success
-    reloaded = build_definitions(root)  # the code location reloaded: the file is a load-time table
+    reloaded = build_definitions(empty_root)  # the code location reloaded: the file is a load-time table
     main = reloaded.resolve_job_def("medallion_pipeline").asset_layer.executable_asset_keys
     assert dg.AssetKey(["gold", "skills_arrived"]) in main
     sensor.defs = reloaded
@@ -205,15 +198,15 @@ def test_after_a_reload_the_file_is_its_own_table_over_the_same_files(root: Data
         f"{layer.value}/skills_arrived" for layer in LAYERS
     }
     assert sensor.run(changed).success
-    assert len(CatalogManager(root).list_batches("skills_arrived")) == 2  # one history across the reload
-    with GoldQueryEngine(root) as engine:
+    assert len(CatalogManager(empty_root).list_batches("skills_arrived")) == 2  # one history across the reload
+    with GoldQueryEngine(empty_root) as engine:
         titles = engine.query("SELECT oasis_label_final FROM skills_arrived WHERE oasis_code_final = '00010.00'")
     assert titles.item() == "Legislators and councillors"
 
 
-def test_a_changed_arrival_is_requested_as_the_same_partition(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
-    path = drop(root)
+def test_a_changed_arrival_is_requested_as_the_same_partition(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
+    path = drop(empty_root)
     sensor.tick()
     (first,) = sensor.tick().run_requests
     assert sensor.run(first).success
@@ -224,14 +217,14 @@ def test_a_changed_arrival_is_requested_as_the_same_partition(root: DataRoot) ->
     assert again.partition_key == first.partition_key and again.run_key != first.run_key
     assert again.run_key.endswith(
         f"skills_arrived-{first.run_key.split(':')[1][:12]}@"
-        f"{root.table_path(Layer.GOLD, 'skills_arrived').stat().st_mtime_ns}"
+        f"{empty_root.table_path(Layer.GOLD, 'skills_arrived').stat().st_mtime_ns}"
     )
     assert sensor.run(again).success
     assert sensor.instance.get_dynamic_partitions("new_files") == ["skills_arrived"]
 
 
-def test_jobs_keep_the_family_apart(root: DataRoot) -> None:
-    defs = build_definitions(root)
+def test_jobs_keep_the_family_apart(empty_root: DataRoot) -> None:
+    defs = build_definitions(empty_root)
     family = {f"{layer.value}/new_files" for layer in LAYERS}
     refresh = {key.to_user_string() for key in defs.resolve_job_def(REFRESH_JOB).asset_layer.executable_asset_keys}
     main = {
@@ -242,13 +235,13 @@ def test_jobs_keep_the_family_apart(root: DataRoot) -> None:
     assert "gold/noc_unit_groups" in refresh
 
 
-def test_the_watermark_passes_only_arrivals_handled(root: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_watermark_passes_only_arrivals_handled(empty_root: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three arrivals, a hashing budget of two per tick: the third waits, pending, below no watermark."""
     monkeypatch.setattr(sensors, "HASH_BYTES_PER_TICK", 100)
-    sensor = LoadedOnce(root)
+    sensor = LoadedOnce(empty_root)
     paths = []
     for index in range(3):  # apart in time: change times are coarse (a clock tick)
-        paths.append(drop(root, f"arrived_{index}.csv", b"a,b\n" + b"1,2\n" * 9))
+        paths.append(drop(empty_root, f"arrived_{index}.csv", b"a,b\n" + b"1,2\n" * 9))
         time.sleep(0.05)
     sensor.tick()
     first = sensor.tick()
@@ -272,54 +265,54 @@ def test_the_watermark_passes_only_arrivals_handled(root: DataRoot, monkeypatch:
     ],
 )
 def test_a_partition_without_exactly_one_file_of_its_name_is_refused(
-    root: DataRoot, key: str, files: list[str], message: str
+    empty_root: DataRoot, key: str, files: list[str], message: str
 ) -> None:
-    sources = collect_tables(root, None)  # loaded before the files arrived
+    sources = collect_tables(empty_root, None)  # loaded before the files arrived
     for name in files:
-        drop(root, name, b"a,b\n1,2\n")
+        drop(empty_root, name, b"a,b\n1,2\n")
     with pytest.raises(SourceDataError) as raised:
-        partition_table(key, sources, root.source_dir())
+        partition_table(key, sources, empty_root.source_dir())
     assert message in str(raised.value)
 
 
-def test_a_partition_uses_the_default_table_its_run_loaded(root: DataRoot) -> None:
+def test_a_partition_uses_the_default_table_its_run_loaded(empty_root: DataRoot) -> None:
     """The sensor's load predates the file; the run's own load has the file's default table: the same one."""
-    before = collect_tables(root, None)
-    path = root.source_dir() / "sub" / "My File.csv"
+    before = collect_tables(empty_root, None)
+    path = empty_root.source_dir() / "sub" / "My File.csv"
     path.parent.mkdir()
     path.write_bytes(b"a,b\n1,2\n")
-    built = partition_table("sub_my_file", before, root.source_dir())
-    loaded = partition_table("sub_my_file", collect_tables(root, None), root.source_dir())
+    built = partition_table("sub_my_file", before, empty_root.source_dir())
+    loaded = partition_table("sub_my_file", collect_tables(empty_root, None), empty_root.source_dir())
     assert built == loaded
     assert (built.name, built.pattern, built.declared) == ("sub_my_file", "sub/My File.csv", False)
 
 
 def test_a_folder_moved_in_is_loaded_though_its_files_are_older_than_the_watermark(
-    root: DataRoot, tmp_path: Path
+    empty_root: DataRoot, tmp_path: Path
 ) -> None:
     """Before: a moved folder keeps its files' change times, so files older than the watermark were never seen."""
     outside = tmp_path / "batch"
     outside.mkdir()
     (outside / "moved.csv").write_bytes(b"a,b\n1,2\n")
     time.sleep(0.05)
-    sensor = LoadedOnce(root)
-    drop(root)
+    sensor = LoadedOnce(empty_root)
+    drop(empty_root)
     sensor.tick()
     assert [request.partition_key for request in sensor.tick().run_requests] == ["skills_arrived"]
     assert sensor.watermark() > (outside / "moved.csv").stat().st_ctime_ns
-    os.rename(outside, root.source_dir() / "batch")  # one filesystem: the files keep their change times
+    os.rename(outside, empty_root.source_dir() / "batch")  # one filesystem: the files keep their change times
     sensor.tick()
     assert [request.partition_key for request in sensor.tick().run_requests] == ["batch_moved"]
     assert sensor.tick().run_requests == [] and sensor.pending() == {}
     assert SourceCursor.model_validate_json(sensor.cursor or "").folders == {
-        "batch": (root.source_dir() / "batch").stat().st_ino
+        "batch": (empty_root.source_dir() / "batch").stat().st_ino
     }
 
 
-def test_a_fifo_beside_an_arrival_of_the_same_name_is_refused_alone(root: DataRoot) -> None:
-    sensor = LoadedOnce(root)
-    os.mkfifo(root.source_dir() / "skills_arrived.txt")  # never opened; takes no name, as at load
-    drop(root)
+def test_a_fifo_beside_an_arrival_of_the_same_name_is_refused_alone(empty_root: DataRoot) -> None:
+    sensor = LoadedOnce(empty_root)
+    os.mkfifo(empty_root.source_dir() / "skills_arrived.txt")  # never opened; takes no name, as at load
+    drop(empty_root)
     sensor.tick()
     (request,) = sensor.tick().run_requests
     assert request.partition_key == "skills_arrived" and sensor.pending() == {}

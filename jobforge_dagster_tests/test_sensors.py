@@ -58,13 +58,6 @@ class Sensor:
         return [message for message in self.logs if text in message]
 
 
-@pytest.fixture
-def empty_root(tmp_path: Path) -> DataRoot:
-    config = DataRoot(data_root=str(tmp_path / "data"))
-    config.source_dir().mkdir(parents=True)
-    return config
-
-
 def drop(config: DataRoot, name: str = SAMPLE, content: bytes | None = None) -> Path:
     target = config.source_dir() / name
     if content is None:

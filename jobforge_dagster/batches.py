@@ -31,17 +31,47 @@ def batch_id_for(table: str, sha256: str) -> str:
 
 
 def stamp(facts: TransitionFacts) -> dict[str, str]:
-    """The parquet key-value metadata that ties a layer file to its batch."""
-    return {f"jobforge.{key}": str(getattr(facts, key)) for key in STAMP_KEYS}
+    """The parquet key-value metadata that ties a layer file to its batch (and the table version it was built
+    under, when known)."""
+    values = {key: getattr(facts, key) for key in STAMP_KEYS}
+    return {f"jobforge.{key}": str(value) for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class LayerStamp:
+    """What a layer file says it was built from."""
+
+    batch_id: str
+    source_sha256: str
+    table_version: str | None
+
+
+def parse_stamp(metadata: dict[bytes, bytes]) -> LayerStamp | None:
+    """The stamp in a parquet footer's key-value metadata; None when it carries none."""
+    if b"jobforge.batch_id" not in metadata or b"jobforge.source_sha256" not in metadata:
+        return None
+    version = metadata.get(b"jobforge.table_version")
+    return LayerStamp(
+        metadata[b"jobforge.batch_id"].decode(),
+        metadata[b"jobforge.source_sha256"].decode(),
+        version.decode() if version else None,
+    )
+
+
+def layer_stamp(path: Path) -> LayerStamp | None:
+    """The stamp of a layer file; None when there is no readable file or it carries no JobForge stamp."""
+    try:
+        return parse_stamp(read_footer(path).metadata or {})
+    except (OSError, ValueError):
+        return None
 
 
 def read_stamp(path: Path) -> tuple[str, str]:
     """(batch id, source sha256) of a layer file, from its parquet key-value metadata."""
-    metadata = read_footer(path).metadata or {}
-    try:
-        return metadata[b"jobforge.batch_id"].decode(), metadata[b"jobforge.source_sha256"].decode()
-    except KeyError:
-        raise ValueError(f"{path} carries no JobForge batch metadata; rebuild it from its source") from None
+    found = parse_stamp(read_footer(path).metadata or {})
+    if found is None:
+        raise ValueError(f"{path} carries no JobForge batch metadata; rebuild it from its source")
+    return found.batch_id, found.source_sha256
 
 
 def batch_of(path: Path, table: str, catalog: CatalogManager) -> BatchRecord:

@@ -7,13 +7,13 @@ of the modules that shape layer output, so a registry or code change makes every
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.batches import layer_stamp
+from jobforge_dagster.catalog import BatchRecord, CatalogManager
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.object_store import fetch, is_remote, read_footer
+from jobforge_dagster.object_store import fetch, is_remote
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.sources import find_source_file
 from jobforge_dagster.storage import fingerprint, sha256_file
@@ -35,7 +35,6 @@ OUTPUT_CODE = (
     "assets/layer_steps.py",
     "assets/models.py",
 )
-VERSION_KEY = b"jobforge.table_version"
 
 
 def code_digest(package: Path = PACKAGE, parts: tuple[str, ...] = OUTPUT_CODE) -> str:
@@ -59,31 +58,6 @@ def table_version(spec: TableSpec, code: str | None = None) -> str:
     return hashlib.sha256(f"{code or output_code_version()}\n{entry}".encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class LayerStamp:
-    """What a layer file says it was built from."""
-
-    batch_id: str
-    source_sha256: str
-    table_version: str | None
-
-
-def layer_stamp(path: Path) -> LayerStamp | None:
-    """The stamp of a layer file; None when there is no file or it carries no JobForge stamp."""
-    try:
-        metadata = read_footer(path).metadata or {}
-    except (OSError, ValueError):
-        return None
-    if b"jobforge.batch_id" not in metadata:
-        return None
-    version = metadata.get(VERSION_KEY)
-    return LayerStamp(
-        metadata[b"jobforge.batch_id"].decode(),
-        metadata.get(b"jobforge.source_sha256", b"").decode(),
-        version.decode() if version else None,
-    )
-
-
 def source_sha256(root: DataRoot, spec: TableSpec, known: str | None) -> tuple[Path, str] | None:
     """(the table's source file, its sha256); the file is hashed only when its size, modification time, inode or
     change time differ from those recorded with batch `known`. None when no file matches."""
@@ -91,9 +65,30 @@ def source_sha256(root: DataRoot, spec: TableSpec, known: str | None) -> tuple[P
     if path is None:
         return None
     record = CatalogManager(root).get_batch(known) if known else None
-    if record is not None and record.source_path == str(path.absolute()) and record.fingerprint == fingerprint(path):
-        return path, record.sha256
-    return path, fetch(path)[1] if is_remote(path) else sha256_file(path)
+    return path, record.sha256 if record is not None and unchanged(record, path) else hash_of(path)
+
+
+def unchanged(record: BatchRecord, path: Path) -> bool:
+    """Whether `path` is the file batch `record` was read from, with the same fingerprint."""
+    return record.source_path == str(path.absolute()) and record.fingerprint == fingerprint(path)
+
+
+def hash_of(path: Path) -> str:
+    return fetch(path)[1] if is_remote(path) else sha256_file(path)
+
+
+def holds_batch(root: DataRoot, spec: TableSpec, batch_id: str, sha256: str) -> bool:
+    """Whether the table's source file holds the bytes of batch `batch_id` now. A file of another size is not
+    hashed (the build that follows hashes it once); an unchanged fingerprint reuses the recorded sha256."""
+    path = find_source_file(spec, root.source_dir())
+    if path is None:
+        return False
+    record = CatalogManager(root).get_batch(batch_id)
+    if record is not None and unchanged(record, path):
+        return record.sha256 == sha256
+    if record is not None and record.size_bytes != path.stat().st_size:
+        return False
+    return hash_of(path) == sha256
 
 
 def current_batch(root: DataRoot, spec: TableSpec, layers: list[Layer]) -> str | None:
@@ -104,5 +99,4 @@ def current_batch(root: DataRoot, spec: TableSpec, layers: list[Layer]) -> str |
     built = [stamp for stamp in stamps if stamp is not None and stamp.table_version == version]
     if not stamps or len(built) != len(stamps) or len({(s.batch_id, s.source_sha256) for s in built}) != 1:
         return None
-    found = source_sha256(root, spec, built[0].batch_id)
-    return built[0].batch_id if found is not None and found[1] == built[0].source_sha256 else None
+    return built[0].batch_id if holds_batch(root, spec, built[0].batch_id, built[0].source_sha256) else None

@@ -9,12 +9,13 @@ import pytest
 from dagster._core.definitions.observe import observe
 
 from jobforge_dagster import versions
+from jobforge_dagster.batches import layer_stamp
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.keys import source_key
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry import Reference, SourceRegistry
-from jobforge_dagster.versions import code_digest, layer_stamp, table_version
+from jobforge_dagster.versions import code_digest, table_version
 
 SAMPLE = "noc_unit_groups"
 UNDECLARED = "oasis_skills_sample"

@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from jobforge_dagster import checks
-from jobforge_dagster.batches import read_stamp
+from jobforge_dagster.batches import layer_stamp, read_stamp
 from jobforge_dagster.catalog import CatalogManager, CheckResult, CheckResults
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import layer_key
@@ -25,7 +25,6 @@ from jobforge_dagster.lineage_export import ChecksRun, RuleResult, exporter_for
 from jobforge_dagster.object_store import scan_parquet
 from jobforge_dagster.registry import TableSpec
 from jobforge_dagster.rules import GoldFacts, Lookup, Rule, RuleGroup
-from jobforge_dagster.versions import layer_stamp
 
 
 def check_specs(groups: list[RuleGroup], gold_key: AssetKey) -> list[AssetCheckSpec]:

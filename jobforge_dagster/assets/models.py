@@ -24,6 +24,7 @@ from jobforge_dagster.assets.medallion import (
     forced,
     with_lineage_deps,
 )
+from jobforge_dagster.batches import layer_stamp
 from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, utc_now
 from jobforge_dagster.column_lineage import ColumnLineage, identity, transformed
 from jobforge_dagster.data_root import DataRoot
@@ -45,7 +46,7 @@ from jobforge_dagster.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_u
 from jobforge_dagster.storage import exclusive_lock
 from jobforge_dagster.transforms.bronze import column_mapping
 from jobforge_dagster.transforms.gold import OASIS_INDEX
-from jobforge_dagster.versions import layer_stamp, table_version
+from jobforge_dagster.versions import table_version
 
 OASIS_ATTRIBUTE = "dim_oasis_attribute"
 OASIS_ATTRIBUTE_KEY = layer_key(Layer.GOLD, OASIS_ATTRIBUTE)

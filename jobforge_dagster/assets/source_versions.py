@@ -15,11 +15,12 @@ from dagster import (
     observable_source_asset,
 )
 
+from jobforge_dagster.batches import layer_stamp
 from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.keys import source_key
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry import TableSpec
-from jobforge_dagster.versions import layer_stamp, source_sha256
+from jobforge_dagster.versions import source_sha256
 
 #: The data version of a table whose file is absent.
 NO_FILE = "no-file"

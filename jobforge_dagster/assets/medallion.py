@@ -32,6 +32,7 @@ from jobforge_dagster.assets.checks import (
     check_result,
     check_specs,
     evaluate_checks,
+    run_checks,
     table_gold_facts,
 )
 from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts, utc_now
@@ -193,10 +194,8 @@ def check_published(
         return
     facts, started = table_gold_facts(root, spec, gold.distinct_values), utc_now()
     log = CheckLog(CatalogManager(root), spec.gold_table, context.run.run_id)
-    outcomes, results = evaluate_checks(table_rule_groups(spec), facts, selected, log)
+    results = yield from run_checks(table_rule_groups(spec), key, facts, selected, log)
     announce_checks(root, spec.name, facts, context.run.run_id, started, results)
-    for name, outcome in outcomes.items():
-        yield check_result(key, name, outcome)
 
 
 def check_then_publish(

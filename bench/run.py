@@ -390,7 +390,7 @@ def postgres_case(args: argparse.Namespace) -> list[str]:
     sys.path.insert(0, str(REPO))
     from jobforge_dagster_tests.postgres_server import throwaway_postgres, unavailable
 
-    lines = ["## 5. Instance storage and executor: 32 real files, `dagster job execute -c run_config.yaml`", ""]
+    lines = ["## 6. Instance storage and executor: 32 real files, `dagster job execute -c run_config.yaml`", ""]
     if reason := unavailable():
         return [*lines, f"Skipped: {reason}.", ""]
     lines += ["| instance | executor | median wall s | all runs s |", "| --- | --- | ---: | --- |"]
@@ -450,7 +450,7 @@ def deploy_case(args: argparse.Namespace) -> list[str]:
     from jobforge_dagster_tests.s3_server import throwaway_s3
     from jobforge_dagster_tests.s3_server import unavailable as s3_unavailable
 
-    lines = ["## 6. PostgreSQL, multiprocess and S3: 32 real files, `dagster job execute -c run_config.yaml`", ""]
+    lines = ["## 7. PostgreSQL, multiprocess and S3: 32 real files, `dagster job execute -c run_config.yaml`", ""]
     if reason := postgres_unavailable() or s3_unavailable():
         return [*lines, f"Skipped: {reason}.", ""]
     lines += [

@@ -137,8 +137,8 @@ def query_timings(data_root: Path, queries: list[str], repeats: int) -> list[tup
     """Median seconds per query: GoldQueryEngine, then plain DuckDB on the same files."""
     import duckdb
 
-    from jobforge_dagster.data_root import DataRoot
-    from jobforge_dagster.query import GoldQueryEngine, quote_identifier, quote_literal
+    from jobforge_dagster.query.engine import GoldQueryEngine, quote_identifier, quote_literal
+    from jobforge_dagster.storage.data_root import DataRoot
 
     gold = data_root / "gold"
     plain = duckdb.connect()
@@ -166,9 +166,9 @@ def sensor_tick(files: int = 10_000) -> float:
     """Seconds for one tick over `files` unchanged files (after the ticks that first handle them)."""
     import dagster as dg
 
-    from jobforge_dagster.data_root import DataRoot
-    from jobforge_dagster.definitions import build_definitions
-    from jobforge_dagster.sensors import SourceCursor, handled, plan_tick, scan_source
+    from jobforge_dagster.orchestration.assembly import build_definitions
+    from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick, scan_source
+    from jobforge_dagster.storage.data_root import DataRoot
 
     with tempfile.TemporaryDirectory() as scratch:
         config = DataRoot(data_root=str(Path(scratch) / "data"))
@@ -444,7 +444,7 @@ def deploy_rows(args: argparse.Namespace, server: Any, s3: Any) -> list[str]:
 def deploy_case(args: argparse.Namespace) -> list[str]:
     """Case 6: sqlite, PostgreSQL, multiprocess and S3, measured in one session on the same files."""
     sys.path.insert(0, str(REPO))
-    from jobforge_dagster.sources import list_source_files
+    from jobforge_dagster.sources.scan import list_source_files
     from jobforge_dagster_tests.postgres_server import throwaway_postgres
     from jobforge_dagster_tests.postgres_server import unavailable as postgres_unavailable
     from jobforge_dagster_tests.s3_server import throwaway_s3

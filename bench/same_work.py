@@ -18,10 +18,10 @@ from pathlib import Path
 import polars as pl
 
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.parquet import sink_parquet_atomic, stamp_layer
-from jobforge_dagster.registry import SourceRegistry, TableSpec
-from jobforge_dagster.sources import find_source_file
-from jobforge_dagster.storage import sha256_file
+from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.sources.scan import find_source_file
+from jobforge_dagster.storage.atomic import sha256_file
+from jobforge_dagster.storage.parquet import sink_parquet_atomic, stamp_layer
 from jobforge_dagster.transforms import bronze, silver, staged
 from jobforge_dagster.transforms.gold import gold_transform
 

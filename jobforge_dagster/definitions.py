@@ -1,9 +1,4 @@
-"""The one place that assembles JobForge's Definitions.
-
-`defs` is Dagster's lazy entry point (`@dg.definitions`): it loads the defs folder `components/`, whose
-`MedallionComponent` turns the registry into assets. `build_definitions` does the assembling, for a given
-data root and registry.
-"""
+"""The code location: `@dg.definitions` loads the defs folder, whose component turns the registry into assets."""
 
 import functools
 import os
@@ -11,150 +6,15 @@ import warnings
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-from dagster_duckdb import DuckDBResource
 
 import jobforge_dagster.components
-from jobforge_dagster.arrivals import NEW_FILES
-from jobforge_dagster.assets import medallion_assets, oasis_attribute_dimension
-from jobforge_dagster.assets.automation import Automation
-from jobforge_dagster.assets.models import OASIS_ATTRIBUTE, OASIS_RATINGS
-from jobforge_dagster.assets.new_files import new_file_assets
-from jobforge_dagster.assets.source_versions import source_asset
-from jobforge_dagster.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV, DataRoot
-from jobforge_dagster.io_manager import LayerIOManager
-from jobforge_dagster.query import GoldQueryResource
-from jobforge_dagster.registry import SourceRegistry, SourceTables, TableSpec
-from jobforge_dagster.sensors import NEW_FILES_JOB, REFRESH_JOB, daily_schedule, sensor_interval, source_sensor
-from jobforge_dagster.sources import list_source_files
+from jobforge_dagster.storage.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV
 
-MAIN_JOB = "medallion_pipeline"
-#: Names no default table may take: the gold model and the family of files that arrive after loading.
-RESERVED = {
-    OASIS_ATTRIBUTE: f"the model {OASIS_ATTRIBUTE!r}",
-    NEW_FILES: f"the asset family {NEW_FILES!r} (files that arrive after loading)",
-}
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def in_process_or_multiprocess() -> dg.ExecutorDefinition:
-    """Dagster's `multi_or_in_process_executor` with in-process as the default: run config may still choose
-    `execution: {config: {multiprocess: {max_concurrent: N}}}` (one process per step)."""
-    stock = dg.multi_or_in_process_executor
-    return dg.ExecutorDefinition(
-        name="in_process_or_multiprocess",
-        config_schema=dg.Field(stock.config_schema.config_type, default_value={"in_process": {}}),
-        requirements=stock.get_requirements,
-        executor_creation_fn=stock.executor_creation_fn,
-        description="In-process unless the run config chooses multiprocess.",
-    )
-
-
-def table_assets(
-    root: DataRoot, tables: list[TableSpec]
-) -> tuple[list[dg.AssetsDefinition], list[dg.AssetsDefinition]]:
-    """(every layer asset, the assets of tables whose source is present): the graph is the same whatever files
-    exist; the main job selects what can run."""
-    files = list_source_files(root.source_dir())
-
-    def present(spec: TableSpec) -> bool:
-        return any(spec.matches(name) for name in files)
-
-    referenced = {table for spec in tables for table in spec.referenced_tables() - {spec.gold_table}}
-    by_table = {spec.name: medallion_assets(spec, spec.gold_table in referenced) for spec in tables}
-    everything, runnable = list(by_table.values()), [by_table[spec.name] for spec in tables if present(spec)]
-    if (attributes := oasis_attribute_dimension(tables)) is not None:
-        everything.append(attributes)
-        if all(present(spec) for spec in tables if spec.gold_transform == OASIS_RATINGS):
-            runnable.append(attributes)
-    return everything, runnable
-
-
-def automation_sensor(observed: list[dg.SourceAsset]) -> dg.AutomationConditionSensorDefinition:
-    """Evaluates the automation conditions: always the checks that re-run when a gold table they read changes;
-    the layer assets and source observations only when the component turns automation on."""
-    return dg.AutomationConditionSensorDefinition(
-        "jobforge_automation",
-        target=dg.AssetSelection.all() | dg.AssetSelection.assets(*(source.key for source in observed)),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=sensor_interval(),
-        description="Declarative automation: re-checks after a referenced gold table changes; with `automation:` "
-        "in the component's defs.yaml, materializes unsynced tables.",
-    )
-
-
-def resources(root: DataRoot) -> dict[str, object]:
-    """The data root; the IO manager that writes layers under it; DuckDB serving gold to checks and queries."""
-    duckdb = DuckDBResource(database=":memory:")
-    return {
-        "data_root": root,
-        "io_manager": LayerIOManager(data_root=root),
-        "duckdb": duckdb,
-        "gold": GoldQueryResource(data_root=root, duckdb=duckdb),
-    }
-
-
-def collect_tables(root: DataRoot, registry: SourceRegistry | None) -> SourceTables:
-    """The registry's tables and a default one per other file in source/; a file whose default table would
-    clash with a table, a gold name or a model is refused alone (logged), so the rest still loads."""
-    return (registry or SourceRegistry.load()).collect(root.source_dir(), reserved=RESERVED)
-
-
-def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition) -> list[UnresolvedAssetJobDefinition]:
-    """`medallion_pipeline` (tables with a source file at load), `table_refresh` (one loaded table per run) and
-    `new_file_refresh` (one partition of the `new_files` family per run: a partitioned job, apart)."""
-    executor = in_process_or_multiprocess()
-    return [
-        dg.define_asset_job(
-            MAIN_JOB,
-            selection=dg.AssetSelection.assets(*runnable),
-            executor_def=executor,
-            description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
-        ),
-        dg.define_asset_job(
-            REFRESH_JOB,
-            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(family),
-            executor_def=executor,
-            description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
-        ),
-        dg.define_asset_job(
-            NEW_FILES_JOB,
-            selection=dg.AssetSelection.assets(family),
-            executor_def=executor,
-            description="Target of the new_source_files sensor for a file that arrived after loading: one "
-            "partition (its default table) per run.",
-        ),
-    ]
-
-
-def build_definitions(
-    root: DataRoot | None = None, registry: SourceRegistry | None = None, automation: Automation | None = None
-) -> dg.Definitions:
-    """Definitions for a data root (default: from the environment), a registry (default: sources.yaml) and,
-    optionally, declarative automation of the layer assets."""
-    root = root or DataRoot.from_env()
-    sources = collect_tables(root, registry)
-    everything, runnable = table_assets(root, sources.tables)
-    observed = [source_asset(spec, automation.observe_cron if automation else None) for spec in sources.tables]
-    if automation is not None:
-        everything = [automation.apply(assets) for assets in everything]
-    family = new_file_assets(sources)
-    medallion_pipeline, table_refresh, new_file_refresh = asset_jobs(runnable, family)
-    return dg.Definitions(
-        assets=[*observed, *everything, family],
-        jobs=[medallion_pipeline, table_refresh, new_file_refresh],
-        sensors=[
-            source_sensor(sources, [table_refresh, new_file_refresh], sensor_interval()),
-            automation_sensor(observed),
-        ],
-        schedules=[daily_schedule(medallion_pipeline)],
-        resources=resources(root),
-        executor=dg.in_process_executor,
-    )
-
-
 @functools.lru_cache(maxsize=4)
-def load_components(data_root: str | None, source_root: str | None) -> dg.Definitions:
+def load_defs_folder(data_root: str | None, source_root: str | None) -> dg.Definitions:
     """The defs folder's definitions, built once per data root and source folder in a process."""
     with warnings.catch_warnings():  # the components loader's own beta/preview notices, not the user's concern
         warnings.simplefilter("ignore", dg.BetaWarning)
@@ -164,8 +24,6 @@ def load_components(data_root: str | None, source_root: str | None) -> dg.Defini
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """The code location: the defs folder's components (today the medallion over `sources.yaml`).
-
-    Dagster's CLI asks for the definitions several times per command; they are built once.
-    """
-    return load_components(os.environ.get(DATA_ROOT_ENV), os.environ.get(SOURCE_ROOT_ENV))
+    """The defs folder's components (today the medallion over the registry). Dagster's CLI asks for the
+    definitions several times per command; they are built once per data root and source folder."""
+    return load_defs_folder(os.environ.get(DATA_ROOT_ENV), os.environ.get(SOURCE_ROOT_ENV))

@@ -9,10 +9,10 @@ from typing import TypeVar
 import dagster as dg
 import pytest
 
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.registry import SourceRegistry
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.registry.spec import SourceRegistry
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.dagster_cli import DagsterCli
 
 REPO = Path(__file__).resolve().parents[1]

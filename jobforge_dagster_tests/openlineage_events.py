@@ -32,8 +32,8 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.lineage_export import EVENTS_DIR, BatchDatasetFacet, ChecksRunFacet, TransitionRunFacet, flush
+from jobforge_dagster.lineage.events import EVENTS_DIR, BatchDatasetFacet, ChecksRunFacet, TransitionRunFacet, flush
+from jobforge_dagster.storage.data_root import DataRoot
 
 #: Every facet JobForge's events carry, by key, with the model that parses it.
 FACETS: dict[str, type] = {

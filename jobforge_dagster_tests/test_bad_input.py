@@ -9,16 +9,16 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.batches import OpenedSource, open_batch
+from jobforge_dagster.batches.stamps import OpenedSource, open_batch
+from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.catalog import BatchRecord, CatalogEntry, CatalogManager, TransitionFacts
-from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
-from jobforge_dagster.io_manager import LayerIOManager
-from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import QUARANTINE_REASON, Layer
-from jobforge_dagster.query import GoldQueryEngine
-from jobforge_dagster.registry import SourceRegistry, TableSpec
-from jobforge_dagster.storage import fingerprint, sha256_file
+from jobforge_dagster.orchestration.io_manager import LayerIOManager
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.storage.atomic import fingerprint, sha256_file
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.transforms import staged
 from jobforge_dagster.transforms.staged import SourceRead
 from jobforge_dagster_tests.conftest import bounded, run_job
@@ -385,7 +385,7 @@ def test_gold_that_fails_a_blocking_check_is_not_published(tmp_path: Path) -> No
     (failed,) = [log for log in CatalogManager(case.config).get_lineage_logs() if log.status.value == "failed"]
     assert (failed.target_layer, failed.batch_id) == ("gold", new_batch)
     assert "blocking checks failed: conformance" in failed.errors[0]
-    from jobforge_dagster.sensors import gold_state
+    from jobforge_dagster.orchestration.sensors import gold_state
 
     assert gold_state(case.config, spec)[0] != new_batch, "not loaded: the sensor will offer these bytes again"
 

@@ -6,10 +6,10 @@ import dagster as dg
 import polars as pl
 
 from jobforge_dagster.catalog import CatalogManager
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.layers import LAYERS, Layer
-from jobforge_dagster.registry import SourceRegistry, TableSpec
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import run_job
 
 VERSION_A = "Code,Title\n00010,Legislators\n"

@@ -15,7 +15,7 @@ from jobforge_dagster.catalog import (
     describe_parquet,
     update_catalog_on_transition,
 )
-from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.openlineage_events import read_events
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from jobforge_dagster import checks, rules
-from jobforge_dagster.assets.models import RULE_GROUPS as OASIS_ATTRIBUTE_GROUPS
 from jobforge_dagster.layers import SOURCE_ROW
-from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.orchestration.oasis_attribute import RULE_GROUPS as OASIS_ATTRIBUTE_GROUPS
+from jobforge_dagster.quality import checks, rules
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.transforms import gold
 from jobforge_dagster_tests.test_gold_models import with_provenance
 

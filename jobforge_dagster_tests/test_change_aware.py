@@ -8,14 +8,14 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.observe import observe
 
-from jobforge_dagster import versions
-from jobforge_dagster.batches import layer_stamp
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
-from jobforge_dagster.keys import source_key
+from jobforge_dagster.batches import versions
+from jobforge_dagster.batches.stamps import layer_stamp
+from jobforge_dagster.batches.versions import code_digest, table_version
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.registry import Reference, SourceRegistry
-from jobforge_dagster.versions import code_digest, table_version
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.orchestration.keys import source_key
+from jobforge_dagster.registry.spec import Reference, SourceRegistry
+from jobforge_dagster.storage.data_root import DataRoot
 
 SAMPLE = "noc_unit_groups"
 UNDECLARED = "oasis_skills_sample"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from jobforge_dagster.batches import read_stamp
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster.batches.stamps import read_stamp
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.dagster_cli import DagsterCli, stop
 
@@ -71,8 +71,8 @@ def test_daemon_runs_a_dropped_file_once(tmp_path: Path, monkeypatch) -> None:
     assert daemon.returncode != -signal.SIGKILL, "the daemon did not stop on SIGTERM within 30 s"
 
 
-AUTOMATED = """from jobforge_dagster.assets.automation import Automation
-from jobforge_dagster.definitions import build_definitions
+AUTOMATED = """from jobforge_dagster.orchestration.automation import Automation
+from jobforge_dagster.orchestration.assembly import build_definitions
 
 defs = build_definitions(automation=Automation(mode="eager", observe_cron="* * * * *"))
 """
@@ -142,8 +142,8 @@ def test_daemon_loads_a_file_that_arrived_after_loading(tmp_path: Path, monkeypa
     assert gold.exists() and rows.height == 6 and rows.row(0) == ("00010.00", 3)  # numeracy inferred an integer
 
 
-REFERENCING = """from jobforge_dagster.definitions import build_definitions
-from jobforge_dagster.registry import Reference, SourceRegistry
+REFERENCING = """from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.registry.spec import Reference, SourceRegistry
 
 registry = SourceRegistry.load()
 sample = registry.by_name["noc_unit_groups"]

@@ -13,9 +13,9 @@ from typing import Any
 import dagster as dg
 
 import jobforge_dagster
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.layers import LAYERS
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.storage.data_root import DataRoot
 
 SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_specs.json"
 

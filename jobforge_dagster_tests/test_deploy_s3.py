@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query import GoldQueryEngine
-from jobforge_dagster.registry import SourceRegistry
-from jobforge_dagster.sources import list_source_files
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.registry.spec import SourceRegistry
+from jobforge_dagster.sources.scan import list_source_files
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import require_real_data
 from jobforge_dagster_tests.postgres_server import PostgresServer, throwaway_postgres
 from jobforge_dagster_tests.postgres_server import unavailable as postgres_unavailable

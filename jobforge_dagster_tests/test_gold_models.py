@@ -3,9 +3,9 @@
 import polars as pl
 from dagster import AssetCheckSeverity
 
-from jobforge_dagster import checks
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_LINE, SOURCE_ROW
-from jobforge_dagster.registry import Range, Reference
+from jobforge_dagster.quality import checks
+from jobforge_dagster.registry.spec import Range, Reference
 from jobforge_dagster.transforms import gold, silver
 
 
@@ -161,7 +161,7 @@ def test_distinct_source_rows_in_order_and_out_of_order() -> None:
 
 
 def test_provenance_rule_reads_statistics_and_scans_only_when_they_do_not_settle_it(tmp_path) -> None:
-    from jobforge_dagster.rules import GoldFacts, provenance
+    from jobforge_dagster.quality.rules import GoldFacts, provenance
 
     provenance_values = {
         "_source_file": ["source/a.csv", "source/a.csv"],

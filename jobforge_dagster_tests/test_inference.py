@@ -5,11 +5,11 @@ import json
 import polars as pl
 import pytest
 
-from jobforge_dagster.assets.layer_steps import silver_types
+from jobforge_dagster.build.steps import silver_types
 from jobforge_dagster.catalog import CatalogManager
-from jobforge_dagster.keys import table_keys
 from jobforge_dagster.layers import BATCH_ID, PROVENANCE_COLUMNS, SOURCE_FILE, Layer
-from jobforge_dagster.registry import SourceRegistry, TableSpec
+from jobforge_dagster.orchestration.keys import table_keys
+from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
 from jobforge_dagster.transforms.inference import (
     InferredType,
     carried_types,

@@ -7,8 +7,8 @@ import dagster as dg
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 import jobforge_instance
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import REPO, SAMPLE_SOURCES
 from jobforge_instance import PooledSqliteEventLogStorage
 

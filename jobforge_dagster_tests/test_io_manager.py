@@ -6,11 +6,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, TransitionStatus
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.io_manager import LayerIOManager
-from jobforge_dagster.layer_output import LayerOutput
 from jobforge_dagster.layers import LAYER, Layer
+from jobforge_dagster.orchestration.io_manager import LayerIOManager
+from jobforge_dagster.storage.data_root import DataRoot
 
 
 def materialize(root: DataRoot, assets: list, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:

@@ -10,15 +10,15 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from jobforge_dagster import sensors
-from jobforge_dagster.arrivals import partition_table
 from jobforge_dagster.catalog import CatalogManager
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions, collect_tables
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import LAYERS, Layer
-from jobforge_dagster.query import GoldQueryEngine
-from jobforge_dagster.sensors import NEW_FILES_JOB, REFRESH_JOB, SourceCursor
+from jobforge_dagster.orchestration import sensors
+from jobforge_dagster.orchestration.assembly import build_definitions, collect_tables
+from jobforge_dagster.orchestration.sensors import NEW_FILES_JOB, REFRESH_JOB, SourceCursor
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.sources.arrivals import partition_table
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded
 from jobforge_dagster_tests.test_sensors import Collect
 

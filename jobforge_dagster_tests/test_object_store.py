@@ -10,14 +10,14 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.catalog import CatalogManager
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
 from jobforge_dagster.errors import ConfigurationError, QueryError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query import GoldQueryEngine
-from jobforge_dagster.registry import SourceRegistry, TableSpec
-from jobforge_dagster.sources import scan_source
-from jobforge_dagster.storage import atomic_group
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.sources.scan import scan_source
+from jobforge_dagster.storage.atomic import atomic_group
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.s3_server import S3Server, throwaway_s3, unavailable
 

@@ -4,7 +4,7 @@ import polars as pl
 
 from jobforge_dagster.catalog import CatalogManager, TransitionStatus
 from jobforge_dagster.layers import LAYERS, PROVENANCE_COLUMNS, SOURCE_FILE, Layer
-from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster.query.engine import GoldQueryEngine
 
 SAMPLE = "noc_unit_groups"
 SAMPLE_FILE = "source/noc_unit_groups_sample.csv"

@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.errors import QueryError
-from jobforge_dagster.query import GoldQueryEngine, GoldQueryResource
+from jobforge_dagster.query.engine import GoldQueryEngine, GoldQueryResource
+from jobforge_dagster.storage.data_root import DataRoot
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query import GoldQueryEngine, QueryError, quote_identifier
+from jobforge_dagster.query.engine import GoldQueryEngine, QueryError, quote_identifier
+from jobforge_dagster.storage.data_root import DataRoot
 
 
 @pytest.fixture
@@ -114,8 +114,8 @@ def test_working_directory_tmp_folder_is_not_readable(tmp_path: Path, monkeypatc
 
 MEMORY_SCRIPT = """
 import json, resource, sys, time
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.query import GoldQueryEngine, QueryError
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.query.engine import GoldQueryEngine, QueryError
 resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # guards the machine if the engine's limit fails
 with GoldQueryEngine(DataRoot(data_root=sys.argv[1]), timeout_seconds=5, **json.loads(sys.argv[3])) as engine:
     start = time.monotonic()
@@ -213,7 +213,7 @@ def test_bad_gold_files_are_skipped_and_reported(tmp_path: Path, caplog: pytest.
     (gold / "broken.parquet").write_bytes(b"PAR1 these are not parquet bytes")
     pl.DataFrame({"secret": ["hush"]}).write_parquet(tmp_path / "secret.parquet")
     (gold / "outside.parquet").symlink_to(tmp_path / "secret.parquet")
-    with caplog.at_level(logging.WARNING, logger="jobforge_dagster.query"), GoldQueryEngine(config) as engine:
+    with caplog.at_level(logging.WARNING, logger="jobforge_dagster.query.engine"), GoldQueryEngine(config) as engine:
         assert engine.list_tables() == ["noc"]
         assert sorted(engine.skipped_tables) == ["broken", "outside"]
         assert "gold/broken.parquet" in engine.skipped_tables["broken"]

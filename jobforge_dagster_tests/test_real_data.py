@@ -16,15 +16,15 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.assets.checks import table_gold_facts
-from jobforge_dagster.batches import read_stamp
+from jobforge_dagster.batches.stamps import read_stamp
 from jobforge_dagster.catalog import CatalogManager
-from jobforge_dagster.data_root import DataRoot
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
-from jobforge_dagster.query import GoldQueryEngine
-from jobforge_dagster.registry import SourceRegistry
-from jobforge_dagster.rules import GoldFacts, table_rule_groups
-from jobforge_dagster.sources import list_source_files
+from jobforge_dagster.orchestration.checks import table_gold_facts
+from jobforge_dagster.quality.rules import GoldFacts, table_rule_groups
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.registry.spec import SourceRegistry
+from jobforge_dagster.sources.scan import list_source_files
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.transforms.gold import LONG_FORMS
 from jobforge_dagster_tests.conftest import REPO, require_real_data, run_job
 from jobforge_dagster_tests.openlineage_events import field_origins, parse_event, read_events, transitions

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
-from jobforge_dagster.registry import SourceRegistry, TableSpec
-from jobforge_dagster.sources import find_source_file, list_source_files
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.sources.scan import find_source_file, list_source_files
+from jobforge_dagster.storage.data_root import DataRoot
 
 
 def test_bundled_registry_loads() -> None:

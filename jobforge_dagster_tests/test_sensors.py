@@ -9,11 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jobforge_dagster import sensors
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.definitions import build_definitions
-from jobforge_dagster.sensors import SourceCursor, handled, plan_tick, scan_source
-from jobforge_dagster.sources import SourceFile
+from jobforge_dagster.orchestration import sensors
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick, scan_source
+from jobforge_dagster.sources.scan import SourceFile
+from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded, run_job
 
 SAMPLE = "noc_unit_groups_sample.csv"

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from jobforge_dagster.archive import ARCHIVE_ENV
-from jobforge_dagster.data_root import DataRoot
+from jobforge_dagster.batches.archive import ARCHIVE_ENV
 from jobforge_dagster.errors import QueryError, TraceError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query import GoldQueryEngine
-from jobforge_dagster.registry import SourceRegistry, TableSpec
-from jobforge_dagster.trace import Tracer
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.trace.tracer import Tracer
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job
 
 SAMPLE = "noc_unit_groups_sample.csv"

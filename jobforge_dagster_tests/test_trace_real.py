@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query import GoldQueryEngine
+from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster_tests.test_real_data import RealRun, newline_starts, read_csv, real  # noqa: F401 (fixture)
 
 

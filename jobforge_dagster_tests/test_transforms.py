@@ -8,8 +8,8 @@ import pytest
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
-from jobforge_dagster.naming import snake_case, table_name_for, unique_snake_case
-from jobforge_dagster.registry import SilverRule, TableSpec
+from jobforge_dagster.registry.names import snake_case, table_name_for, unique_snake_case
+from jobforge_dagster.registry.spec import SilverRule, TableSpec
 from jobforge_dagster.transforms import bronze, silver, staged
 from jobforge_dagster.transforms.gold import gold_transform
 

@@ -16,7 +16,7 @@ from jobforge_dagster.catalog.models import (
 )
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.catalog.transitions import update_catalog_on_transition
-from jobforge_dagster.column_lineage import ColumnLineage, ColumnOrigin
+from jobforge_dagster.transforms.lineage import ColumnLineage, ColumnOrigin
 
 __all__ = [
     "BatchRecord",

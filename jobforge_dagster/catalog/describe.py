@@ -14,7 +14,7 @@ from jobforge_dagster.catalog.models import (
     TableMetadata,
     TransitionFacts,
 )
-from jobforge_dagster.object_store import is_remote, read_footer, scan_parquet
+from jobforge_dagster.storage.object_store import is_remote, read_footer, scan_parquet
 
 
 def parquet_row_count(path: Path) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from jobforge_dagster.column_lineage import ColumnLineage
+from jobforge_dagster.transforms.lineage import ColumnLineage
 
 
 def utc_now() -> datetime:

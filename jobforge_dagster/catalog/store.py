@@ -10,11 +10,11 @@ from jobforge_dagster.catalog.models import (
     TableMetadata,
     TransitionFacts,
 )
-from jobforge_dagster.data_root import DataRoot
-from jobforge_dagster.storage import write_model
+from jobforge_dagster.storage.atomic import write_model
+from jobforge_dagster.storage.data_root import DataRoot
 
 if TYPE_CHECKING:
-    from jobforge_dagster.lineage_export import LineageExporter
+    from jobforge_dagster.lineage.events import LineageExporter
 
 
 class CatalogManager:
@@ -26,7 +26,7 @@ class CatalogManager:
 
     @property
     def lineage(self) -> "LineageExporter":
-        from jobforge_dagster.lineage_export import exporter_for  # imported here: it imports the catalog's models
+        from jobforge_dagster.lineage.events import exporter_for  # imported here: it imports the catalog's models
 
         return exporter_for(self.root.root)
 

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 from jobforge_dagster.catalog.describe import describe_parquet
 from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata
 from jobforge_dagster.catalog.store import CatalogManager
-from jobforge_dagster.object_store import is_remote
-from jobforge_dagster.storage import AtomicGroup
+from jobforge_dagster.storage.atomic import AtomicGroup
+from jobforge_dagster.storage.object_store import is_remote
 
 
 def update_catalog_on_transition(

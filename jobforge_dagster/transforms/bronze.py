@@ -4,11 +4,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from jobforge_dagster.column_lineage import ColumnLineage, ColumnOrigin, identity, provenance_carried, transformed
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
-from jobforge_dagster.naming import unique_snake_case
-from jobforge_dagster.registry import TableSpec
+from jobforge_dagster.registry.names import unique_snake_case
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.transforms.lineage import ColumnLineage, ColumnOrigin, identity, provenance_carried, transformed
 
 #: How many bad cells an error message lists.
 MAX_REPORTED = 5

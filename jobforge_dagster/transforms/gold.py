@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from jobforge_dagster.column_lineage import ColumnLineage, carried, indirect, provenance_carried, transformed
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
+from jobforge_dagster.transforms.lineage import ColumnLineage, carried, indirect, provenance_carried, transformed
 
 GoldTransform = Callable[[pl.LazyFrame], pl.LazyFrame]
 #: A gold transform's column lineage, from the silver column names.

@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from jobforge_dagster.column_lineage import ColumnLineage, ColumnOrigin, carried, indirect, transformed
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON
-from jobforge_dagster.registry import SilverRule, TableSpec
+from jobforge_dagster.registry.spec import SilverRule, TableSpec
+from jobforge_dagster.transforms.lineage import ColumnLineage, ColumnOrigin, carried, indirect, transformed
 
 
 @dataclass(frozen=True)

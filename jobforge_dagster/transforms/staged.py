@@ -15,8 +15,8 @@ import polars as pl
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
-from jobforge_dagster.registry import TableSpec
-from jobforge_dagster.sources import FORMATS
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.scan import FORMATS
 
 UTF8 = {"utf8", "utf-8", "utf_8"}
 #: Longest CSV record accepted (a field of several megabytes is fine).

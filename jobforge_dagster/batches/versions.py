@@ -1,0 +1,101 @@
+"""What "current" means for a table's layer files: the same source bytes, registry entry and transform code.
+
+Every layer file carries its batch (the source's sha256) and the table version it was built under in its
+parquet key-value metadata. A table version is a digest of the table's registry entry and of the source text
+of the modules that shape layer output, so a registry or code change makes every layer out of date.
+"""
+
+import functools
+import hashlib
+from pathlib import Path
+
+from jobforge_dagster.batches.stamps import layer_stamp
+from jobforge_dagster.catalog import BatchRecord, CatalogManager
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.scan import find_source_file
+from jobforge_dagster.storage.atomic import fingerprint, sha256_file
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.object_store import fetch, is_remote
+
+PACKAGE = Path(__file__).resolve().parents[1]
+#: The modules whose code decides what a layer file holds (paths relative to the package).
+OUTPUT_CODE = (
+    "transforms",
+    "quality/rules.py",
+    "quality/checks.py",
+    "registry/spec.py",
+    "layers.py",
+    "registry/names.py",
+    "storage/parquet.py",
+    "batches/stamps.py",
+    "build/output.py",
+    "build/builders.py",
+    "build/steps.py",
+    "orchestration/oasis_attribute.py",
+)
+
+
+def code_digest(package: Path = PACKAGE, parts: tuple[str, ...] = OUTPUT_CODE) -> str:
+    """sha256 over the source text of `parts` (files, or every .py file under a folder), in a fixed order."""
+    digest = hashlib.sha256()
+    for part in parts:
+        path = package / part
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def output_code_version() -> str:
+    return code_digest()
+
+
+def table_version(spec: TableSpec, code: str | None = None) -> str:
+    """16 hex digits naming the table's registry entry together with the output code."""
+    entry = spec.model_dump_json(exclude_none=True)
+    return hashlib.sha256(f"{code or output_code_version()}\n{entry}".encode()).hexdigest()[:16]
+
+
+def source_sha256(root: DataRoot, spec: TableSpec, known: str | None) -> tuple[Path, str] | None:
+    """(the table's source file, its sha256); the file is hashed only when its size, modification time, inode or
+    change time differ from those recorded with batch `known`. None when no file matches."""
+    path = find_source_file(spec, root.source_dir())
+    if path is None:
+        return None
+    record = CatalogManager(root).get_batch(known) if known else None
+    return path, record.sha256 if record is not None and unchanged(record, path) else hash_of(path)
+
+
+def unchanged(record: BatchRecord, path: Path) -> bool:
+    """Whether `path` is the file batch `record` was read from, with the same fingerprint."""
+    return record.source_path == str(path.absolute()) and record.fingerprint == fingerprint(path)
+
+
+def hash_of(path: Path) -> str:
+    return fetch(path)[1] if is_remote(path) else sha256_file(path)
+
+
+def holds_batch(root: DataRoot, spec: TableSpec, batch_id: str, sha256: str) -> bool:
+    """Whether the table's source file holds the bytes of batch `batch_id` now. A file of another size is not
+    hashed (the build that follows hashes it once); an unchanged fingerprint reuses the recorded sha256."""
+    path = find_source_file(spec, root.source_dir())
+    if path is None:
+        return False
+    record = CatalogManager(root).get_batch(batch_id)
+    if record is not None and unchanged(record, path):
+        return record.sha256 == sha256
+    if record is not None and record.size_bytes != path.stat().st_size:
+        return False
+    return hash_of(path) == sha256
+
+
+def current_batch(root: DataRoot, spec: TableSpec, layers: list[Layer]) -> str | None:
+    """The batch every one of `layers` already holds when the source's bytes, the registry entry and the code
+    are those it was built from; None when any of them must be rebuilt."""
+    version = table_version(spec)
+    stamps = [layer_stamp(root.table_path(layer, spec.layer_table(layer))) for layer in layers]
+    built = [stamp for stamp in stamps if stamp is not None and stamp.table_version == version]
+    if not stamps or len(built) != len(stamps) or len({(s.batch_id, s.source_sha256) for s in built}) != 1:
+        return None
+    return built[0].batch_id if holds_batch(root, spec, built[0].batch_id, built[0].source_sha256) else None

@@ -1,0 +1,126 @@
+"""The contract between a layer asset and the IO manager, and the write it asks for.
+
+An asset hands the IO manager a `LayerOutput`: the frame plus everything the write must record (transition
+facts, the table's catalog entry, a guard to run before the file is committed). `write_layer` is free of
+Dagster: it writes the parquet atomically, keeps the batch, and records the catalog and the lineage log.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from jobforge_dagster.batches.stamps import keep_batch, stamp
+from jobforge_dagster.catalog import (
+    CatalogEntry,
+    CatalogManager,
+    LayerTransitionLog,
+    TableMetadata,
+    TransitionFacts,
+    update_catalog_on_transition,
+)
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.errors import LayerWriteError
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.storage.parquet import sink_parquet, stamp_layer
+from jobforge_dagster.storage.atomic import AtomicGroup, atomic_group, hidden_temporary, move_into_place
+
+
+@dataclass(frozen=True)
+class LayerOutput:
+    """One layer of one table, ready to be written."""
+
+    frame: pl.LazyFrame | pl.DataFrame
+    facts: TransitionFacts
+    entry: CatalogEntry
+    guard: Callable[[int], None] | None = None  # called with the row count; may raise to abandon the write
+    prewritten: Path | None = None  # a candidate file already written (and checked) beside the layer file
+
+
+@dataclass(frozen=True)
+class WrittenLayer:
+    """What a write left on disk: the file, its catalog entry, its lineage log and its kept batch (if any)."""
+
+    path: Path
+    table: TableMetadata
+    log: LayerTransitionLog
+    kept: Path | None
+
+
+def write_layer(root: DataRoot, layer: Layer, table: str, output: LayerOutput, run_id: str | None) -> WrittenLayer:
+    """Write `<layer>/<table>.parquet` with its catalog entry and lineage log, all or none, then keep the batch.
+
+    The parquet, the catalog JSON and the lineage log are written to temporaries first and renamed into place
+    together, so a failure (a full disk included) leaves the previous files, consistent with each other, and is
+    logged as a failed transition.
+    """
+    path = root.table_path(layer, table)
+    relative = root.relative(path)
+    output = replace(output, facts=output.facts.model_copy(update={"target_file": relative}))
+    catalog = CatalogManager(root)
+    try:
+        with atomic_group() as group:
+            metadata, log = write_transition(catalog, group, layer, path, output, run_id)
+    except Exception as error:
+        raise write_failure(root, path, output, run_id, error) from error
+    catalog.lineage.completed(log, metadata)
+    kept = None
+    if layer is not Layer.GOLD:  # gold holds the current version only
+        kept = keep_batch(root, layer, table, output.facts.batch_id, output.entry.retention_batches)
+    return WrittenLayer(path, metadata, log, kept)
+
+
+def write_failure(
+    root: DataRoot, path: Path, output: LayerOutput, run_id: str | None, error: Exception
+) -> LayerWriteError:
+    """Log a failed write as a failed transition (when there is room) and describe it."""
+    origin = output.facts.source_files[0] if output.facts.source_files else output.facts.source_layer
+    message = f"{origin} -> {root.relative(path)}: {error}"
+    try:
+        CatalogManager(root).record_failure(output.facts, run_id, error)
+    except OSError as unlogged:  # e.g. the disk is still full: the write's own error matters more
+        message += f" (the failed transition could not be logged either: {unlogged})"
+    return LayerWriteError(message)
+
+
+def stage_candidate(root: DataRoot, layer: Layer, table: str, output: LayerOutput, run_id: str | None) -> Path:
+    """Write a layer's new file under a hidden temporary name beside the current one, to be checked first."""
+    path = root.table_path(layer, table)
+    candidate = hidden_temporary(path)
+    try:
+        sink_parquet(stamp_layer(output.frame.lazy(), layer), candidate, stamp(output.facts))
+    except Exception as error:
+        candidate.unlink(missing_ok=True)
+        raise write_failure(root, path, output, run_id, error) from error
+    return candidate
+
+
+def reject_candidate(root: DataRoot, table: str, candidate: Path, batch_id: str) -> Path:
+    """Set a candidate that failed its blocking checks aside as `rejected/<table>/<batch>.parquet`."""
+    rejected = root.root / "rejected" / table / f"{batch_id}.parquet"
+    if not root.remote:
+        rejected.parent.mkdir(parents=True, exist_ok=True)
+    move_into_place(candidate, rejected)
+    return rejected
+
+
+def write_transition(
+    catalog: CatalogManager, group: AtomicGroup, layer: Layer, path: Path, output: LayerOutput, run_id: str | None
+) -> tuple[TableMetadata, LayerTransitionLog]:
+    """The layer file, its catalog entry and its lineage log, written to the group's temporaries."""
+    if output.prewritten is not None:
+        temporary = output.prewritten
+        group.adopt(temporary, path)
+        footer = pq.read_metadata(temporary)
+    else:
+        temporary = group.path(path)
+        footer = sink_parquet(stamp_layer(output.frame.lazy(), layer), temporary, stamp(output.facts))
+    if output.guard is not None:
+        output.guard(footer.num_rows)
+    log = output.facts.log(run_id, target_file=output.facts.target_file, row_count_out=footer.num_rows)
+    metadata = update_catalog_on_transition(
+        catalog, log, path, output.entry, footer=footer, group=group, written_at=temporary
+    )
+    return metadata, log

@@ -1,0 +1,56 @@
+"""`jobforge`: the command line for people who ask where a gold value came from.
+
+    jobforge trace <gold_table> --where "<SQL predicate>" [--limit N] [--json]
+    jobforge trace --source source/<file> --line N [--json]
+
+Reads `$JOBFORGE_DATA_ROOT` and `$JOBFORGE_SOURCE_ROOT` like the pipeline.
+"""
+
+import argparse
+import sys
+
+from jobforge_dagster.errors import QueryError, TraceError
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.trace.tracer import render
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="jobforge", description="JobForge: governed gold tables and their lineage.")
+    commands = main.add_subparsers(dest="command", required=True)
+    trace = commands.add_parser("trace", help="where a gold row came from, or which gold rows a source line feeds")
+    trace.add_argument("table", nargs="?", help="a gold table, e.g. dim_noc")
+    trace.add_argument("--where", help="SQL predicate over the gold table, e.g. \"noc_code = '21232'\"")
+    trace.add_argument("--limit", type=int, default=10, help="most rows to trace (default 10)")
+    trace.add_argument("--source", help="reverse: a source file, e.g. source/noc_structure_en.csv")
+    trace.add_argument("--line", type=int, help="reverse: the physical line in that file (the header is line 1)")
+    trace.add_argument("--json", action="store_true", help="print a JSON list instead of a report")
+    return main
+
+
+def run_trace(arguments: argparse.Namespace) -> str:
+    reverse = arguments.source is not None or arguments.line is not None
+    if reverse and (arguments.source is None or arguments.line is None or arguments.table is not None):
+        raise TraceError("a reverse trace takes --source and --line, and no table")
+    if not reverse and (arguments.table is None or arguments.where is None):
+        raise TraceError("give a gold table and --where, or --source and --line")
+    with GoldQueryEngine(DataRoot.from_env()) as engine:
+        if reverse:
+            traces = engine.trace_source(arguments.source, arguments.line)
+        else:
+            traces = engine.trace(arguments.table, arguments.where, arguments.limit)
+    return render(traces, arguments.json)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        print(run_trace(arguments))
+    except (TraceError, QueryError) as error:
+        print(f"jobforge trace: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Asset and check keys: `[layer, table]` for every layer asset, and the checks on each gold table."""
+
+from dagster import AssetCheckKey, AssetKey
+
+from jobforge_dagster.layers import LAYERS, Layer
+from jobforge_dagster.quality.rules import check_names
+from jobforge_dagster.registry.spec import TableSpec
+
+
+def layer_key(layer: Layer, table: str) -> AssetKey:
+    return AssetKey([layer.value, table])
+
+
+def source_key(spec: TableSpec) -> AssetKey:
+    """The observable source asset of a table: its file in source/, versioned by sha256."""
+    return AssetKey(["source", spec.name])
+
+
+def table_keys(spec: TableSpec) -> dict[Layer, AssetKey]:
+    """The four layer assets of a table (the gold one under the table's gold name)."""
+    return {layer: layer_key(layer, spec.layer_table(layer)) for layer in LAYERS}
+
+
+def output_name(key: AssetKey) -> str:
+    return key.to_python_identifier()
+
+
+def gold_check_keys(spec: TableSpec) -> list[AssetCheckKey]:
+    gold = layer_key(Layer.GOLD, spec.gold_table)
+    return [AssetCheckKey(gold, name) for name in check_names(spec)]
+
+
+def layer_and_table(key: AssetKey) -> tuple[Layer, str]:
+    """The inverse of `layer_key`; a clear error for a key of another shape."""
+    path = key.path
+    if len(path) != 2 or path[0] not in {layer.value for layer in LAYERS}:
+        raise ValueError(f"asset key {path} is not [layer, table] with a layer in {[m.value for m in LAYERS]}")
+    return Layer(path[0]), path[1]

@@ -1,0 +1,316 @@
+"""Asset factory: one multi-asset per registry table, materializing staged, bronze, silver and gold.
+
+One step per table keeps the orchestration cost per table small, while the UI still shows four assets
+(`staged/<table>` ... `gold/<table>`) with their own metadata and the gold asset's checks, and any
+subset of them can be selected.
+"""
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetObservation,
+    AssetOut,
+    AssetsDefinition,
+    Config,
+    Failure,
+    Output,
+    multi_asset,
+)
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from pydantic import Field
+
+from jobforge_dagster.batches.versions import current_batch, table_version
+from jobforge_dagster.build.builders import LayerBuild, TableRun, build_layer
+from jobforge_dagster.build.output import reject_candidate, stage_candidate
+from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts, utc_now
+from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
+from jobforge_dagster.layers import LAYERS, SOURCE, Layer
+from jobforge_dagster.lineage import events as lineage_export
+from jobforge_dagster.orchestration.checks import (
+    CheckLog,
+    announce_checks,
+    blocking_failures,
+    check_result,
+    check_specs,
+    evaluate_checks,
+    run_checks,
+    table_gold_facts,
+)
+from jobforge_dagster.orchestration.keys import layer_key, output_name, source_key, table_keys
+from jobforge_dagster.quality.rules import table_rule_groups
+from jobforge_dagster.query.engine import GoldQueryResource
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.storage.atomic import exclusive_lock, remove_stale_temporaries
+from jobforge_dagster.storage.data_root import DataRoot
+
+PRIORITY_TAG = "dagster/priority"
+
+LAYER_DESCRIPTIONS = {
+    Layer.STAGED: "Source as it is: every value the string in the file, plus row provenance.",
+    Layer.BRONZE: "Unique snake_case column names, null tokens, declared renames and casts.",
+    Layer.SILVER: "Trimmed, blanks as null, validated and de-duplicated on the key; rejects in quarantine.",
+    Layer.GOLD: "Business-ready table.",
+}
+
+
+class TableRunConfig(Config):
+    """Run configuration of a table's step."""
+
+    batch_id: str | None = Field(
+        default=None,
+        description="Backfill: rebuild the selected layers from this kept batch instead of the current source file.",
+    )
+    sha256: str | None = Field(
+        default=None,
+        description="The source bytes this run was requested for (the sensor sets it): other bytes are refused.",
+    )
+    force: bool = Field(
+        default=False,
+        description="Rebuild the selected layers even when they already hold the source's bytes under this registry "
+        "entry and code (the run tag `jobforge/force: true` does the same for every table of a run).",
+    )
+
+
+FORCE_TAG = "jobforge/force"
+
+
+def forced(context: AssetExecutionContext, config: TableRunConfig | None = None) -> bool:
+    """Whether the run asks to rebuild current layers: the step's `force` or the run tag `jobforge/force`."""
+    asked = config is not None and config.force
+    return asked or context.run.tags.get(FORCE_TAG, "").lower() in {"true", "1", "yes"}
+
+
+def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name: str, gold_name: str) -> None:
+    """Remove what a killed run left half-written for a table (hidden temporaries, never read)."""
+    layer_names = {layer: gold_name if layer is Layer.GOLD else name for layer in LAYERS}
+    places = [(root.layer_dir(layer), f"{table}.parquet") for layer, table in layer_names.items()]
+    places += [(root.catalog_tables_dir() / layer.value, f"{table}.json") for layer, table in layer_names.items()]
+    places += [(root.layer_dir(layer) / name, "batch=") for layer in LAYERS]
+    places += [
+        (root.root / "quarantine" / name, ""),
+        (root.catalog_batches_dir(), f"{name}-"),
+        (root.catalog_lineage_dir(), f"{name}--"),
+        (root.catalog_dir() / "checks", f"{gold_name}--"),
+        (root.root / "raw" / name, ""),
+    ]
+    events = root.catalog_dir() / "openlineage"  # `<time>-<table>.<layer>-<EVENT>-<run>.json`
+    stale = [path for folder, prefix in places for path in remove_stale_temporaries(folder, prefix)]
+    stale += remove_stale_temporaries(events, f"-{name}.", within=True)
+    for path in stale:
+        context.log.warning(f"removed {path.name}, left by an interrupted write")
+
+
+def materialize_table(
+    context: AssetExecutionContext,
+    root: DataRoot,
+    gold: GoldQueryResource,
+    spec: TableSpec,
+    config: TableRunConfig,
+    force: bool = False,
+    keys: dict[Layer, AssetKey] | None = None,
+) -> Iterator[Output | AssetCheckResult | AssetObservation]:
+    """Build each selected layer of one table from the one before it, in order, then check gold.
+
+    Layers that already hold the source's bytes under this registry entry and code are not rebuilt (unless
+    forced or backfilled): the step reports the table as current and writes nothing. With only checks
+    selected, the checks run on the published gold. Each output is written by the IO manager when it is
+    yielded, so the next layer reads the file just written. One run at a time writes a table: an exclusive
+    lock on `<data root>/.locks/<table>.lock` is held throughout (the `table_<name>` pool queues steps too).
+    `keys` are the step's layer assets when they are not the table's own (a partition of `new_files`).
+    """
+    keys = keys or table_keys(spec)
+    layers = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
+    with exclusive_lock(root.lock_path(spec.name)):
+        clean_stale_temporaries(context, root, spec.name, spec.gold_table)
+        if not layers:
+            yield from check_published(context, root, gold, spec, keys[Layer.GOLD])
+            return
+        if not (force or config.batch_id) and (batch := current_batch(root, spec, layers)) is not None:
+            yield from report_current(context, spec, [keys[layer] for layer in layers], batch)
+            return
+        run = TableRun(root, spec, context.run.run_id, gold.distinct_values, config.batch_id, config.sha256)
+        yield from build_layers(context, run, layers, keys)
+
+
+def build_layers(
+    context: AssetExecutionContext, run: TableRun, layers: list[Layer], keys: dict[Layer, AssetKey]
+) -> Iterator[Output | AssetCheckResult | AssetObservation]:
+    """Build `layers` in order (staged also records the source's version); gold is checked before it is
+    published."""
+    spec = run.spec
+    for layer in layers:
+        build = build_or_fail(run, layer)
+        if build is None:
+            context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
+            return
+        report(context, spec, build.output.facts)
+        if layer is Layer.STAGED and run.batch is not None and not run.backfill and keys == table_keys(spec):
+            yield observed_source(spec, run.batch)
+            # Dagster read the source's data version when the step started; staged records the one just read
+            context.get_step_execution_context().wipe_input_asset_version_info(source_key(spec))
+        if layer is Layer.GOLD:
+            yield from check_then_publish(context, run, build, keys[Layer.GOLD])
+            return
+        yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
+        run.built.add(layer)
+
+
+def observed_source(spec: TableSpec, batch: BatchRecord) -> AssetObservation:
+    """The source file as this run read it: `source/<table>` at data version = its sha256."""
+    return AssetObservation(
+        asset_key=source_key(spec),
+        tags={DATA_VERSION_TAG: batch.sha256},
+        metadata={"file": batch.source_file, "size_bytes": batch.size_bytes, "sha256": batch.sha256},
+    )
+
+
+def report_current(
+    context: AssetExecutionContext, spec: TableSpec, layers: list[AssetKey], batch: str
+) -> Iterator[AssetObservation]:
+    """A current table: one log line, and one observation (on the last selected layer, gold in a full run) that
+    names the layers left as they were (every event costs the run time)."""
+    version = table_version(spec)
+    context.log.info(
+        f"{spec.name}: current (batch {batch}, table version {version}); nothing rewritten "
+        f"(force: true or the run tag {FORCE_TAG}=true rebuilds it)"
+    )
+    names = [key.to_user_string() for key in layers]
+    metadata = {"jobforge/status": "current", "batch_id": batch, "table_version": version, "layers": names}
+    yield AssetObservation(asset_key=layers[-1], metadata=metadata)
+
+
+def check_published(
+    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, spec: TableSpec, key: AssetKey
+) -> Iterator[AssetCheckResult]:
+    """A check-only step: evaluate the selected checks on the published gold (nothing is rewritten)."""
+    selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
+    path = root.table_path(Layer.GOLD, spec.gold_table)
+    if not selected or not path.exists():
+        context.log.warning(f"gold/{spec.gold_table} has not been built: no check to run")
+        return
+    facts, started = table_gold_facts(root, spec, gold.distinct_values), utc_now()
+    log = CheckLog(CatalogManager(root), spec.gold_table, context.run.run_id)
+    results = yield from run_checks(table_rule_groups(spec), key, facts, selected, log)
+    announce_checks(root, spec.name, facts, context.run.run_id, started, results)
+
+
+def check_then_publish(
+    context: AssetExecutionContext, run: TableRun, build: LayerBuild, key: AssetKey
+) -> Iterator[Output | AssetCheckResult]:
+    """Gold is written aside and checked first: it replaces the last good gold only if no blocking check fails.
+
+    A rejected gold goes to `rejected/<table>/<batch>.parquet`, its transition is logged as failed, and the
+    step fails through Dagster's blocking checks (the batch is not loaded: the sensor will offer it again).
+    """
+    spec, root = run.spec, run.root
+    selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
+    output = build.output
+    candidate = stage_candidate(root, Layer.GOLD, spec.gold_table, output, run.run_id)
+    facts, started = table_gold_facts(root, spec, run.lookup, gold_path=candidate), utc_now()
+    log = CheckLog(run.catalog, spec.gold_table, run.run_id)
+    outcomes, results = evaluate_checks(table_rule_groups(spec), facts, selected, log)
+    if failed := blocking_failures(outcomes):
+        rejected = reject_candidate(root, spec.gold_table, candidate, output.facts.batch_id)
+        reason = (
+            f"blocking checks failed: {', '.join(failed)}; gold kept its last good version, "
+            f"this one is in {root.relative(rejected)}"
+        )
+        run.catalog.record_failure(output.facts, run.run_id, BlockingChecksFailed(reason))
+        context.log.error(f"gold/{spec.gold_table}: {reason}")
+    else:
+        yield Output(replace(output, prewritten=candidate), output_name=output_name(key), metadata=build.display)
+        rejected = root.table_path(Layer.GOLD, spec.gold_table)
+    announce_checks(root, spec.name, replace(facts, gold_path=rejected), run.run_id, started, results)
+    for name, outcome in outcomes.items():
+        yield check_result(key, name, outcome)
+
+
+def build_or_fail(run: TableRun, layer: Layer) -> LayerBuild | None:
+    """Build a layer; bad input becomes a Dagster `Failure` whose description is JobForge's message (shown on
+    top of the step's error in the UI) and whose metadata names the file, line, row and column."""
+    try:
+        return build_layer(run, layer)
+    except (SourceDataError, SourceChangedError) as error:
+        where = {key: getattr(error, key, None) for key in ("file", "line", "row", "column")}
+        metadata = {key: value for key, value in where.items() if value is not None}
+        raise Failure(description=str(error), metadata=metadata) from error
+
+
+def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFacts) -> None:
+    """Log what a user should notice about a layer before it is written."""
+    if facts.source_layer == SOURCE and not spec.declared:
+        context.log.info(f"{facts.source_files[0]} has no registry entry: table {spec.name!r} uses defaults")
+    if facts.quarantined_rows:
+        context.log.warning(f"{spec.name}: {facts.quarantined_rows} rows quarantined in {facts.quarantine_file}")
+
+
+def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
+    keys, version = table_keys(spec), table_version(spec)
+    return {
+        output_name(keys[layer]): AssetOut(
+            key=keys[layer],
+            is_required=False,
+            group_name=spec.domain,
+            description=f"{spec.description or spec.name} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
+            kinds={"polars", "parquet"},
+            tags={"layer": layer.value},
+            code_version=version,
+        )
+        for layer in LAYERS
+    }
+
+
+def layer_deps(spec: TableSpec, observed: bool = True) -> dict[str, set[AssetKey]]:
+    """Each layer on the one before it (the table's own chain, built in one step); staged on the observable
+    source when there is one (never in the same run, so never a gate), whose data version staged records."""
+    keys = table_keys(spec)
+    first = {source_key(spec)} if observed else set()
+    return {output_name(keys[layer]): {keys[layer.previous]} if layer.previous else first for layer in LAYERS}
+
+
+def lineage_deps(spec: TableSpec) -> dict[AssetKey, list[AssetKey]]:
+    """Edges drawn in the asset graph that do not gate execution: silver on the gold tables its rows must
+    reference, gold on the gold tables its checks read."""
+    keys = table_keys(spec)
+    referenced = {layer_key(Layer.GOLD, table) for table in spec.referenced_tables() - {spec.gold_table}}
+    references = {layer_key(Layer.GOLD, ref.table) for ref in spec.references}
+    return {
+        keys[Layer.SILVER]: sorted(references, key=AssetKey.to_user_string),
+        keys[Layer.GOLD]: sorted(referenced, key=AssetKey.to_user_string),
+    }
+
+
+def with_lineage_deps(assets: AssetsDefinition, extra: dict[AssetKey, list[AssetKey]]) -> AssetsDefinition:
+    """`assets` with `extra` dependencies added to its specs only (no step input), so a failed or skipped
+    upstream table never stops this one: its checks read the upstream's last good gold instead."""
+    return assets.map_asset_specs(lambda spec: spec.replace_attributes(deps=[*spec.deps, *extra.get(spec.key, [])]))
+
+
+def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinition:
+    """The four layer assets of one table, as one subsettable multi-asset with gold's checks. A table other
+    tables reference runs first within a run (a higher step priority)."""
+    keys = table_keys(spec)
+
+    @multi_asset(
+        name=f"{spec.name}_medallion",
+        outs=layer_outs(spec),
+        deps=[source_key(spec)],
+        internal_asset_deps=layer_deps(spec),
+        check_specs=check_specs(table_rule_groups(spec), keys[Layer.GOLD]),
+        can_subset=True,
+        pool=f"table_{spec.name}",
+        op_tags={PRIORITY_TAG: "1"} if referenced else None,
+    )
+    def _medallion(
+        context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
+    ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
+        try:
+            yield from materialize_table(context, data_root, gold, spec, config, forced(context, config))
+        finally:  # the table's lineage events are on disk when its step ends
+            lineage_export.flush(files_only=True)
+
+    return with_lineage_deps(_medallion, lineage_deps(spec))

@@ -1,0 +1,311 @@
+"""New source files -> runs: a sensor on `source/`, and a daily schedule of the whole pipeline.
+
+The sensor's cursor holds a watermark (the newest inode-change time it has handled), the few files it saw
+changing on the last tick or left for the next one, and the inode of each sub-folder (a folder moved in keeps
+its files' change times); it never lists every file it has seen. A file is taken
+once its size, modification time and change time are the same on two ticks in a row, so a file still being
+copied is left alone. Bytes already in gold are skipped before a run is even requested; the run key is the
+table, the file's sha256 and the gold version it replaces (batch and write time), so the same bytes seen
+again before gold changes never start a second run, after a restart too, while a version that comes back
+after another (A -> B -> A) loads again. A tick hashes
+within a budget of bytes and seconds and leaves the rest pending; files refused before any read (a FIFO, a
+device, a link out of the folder, a name that is not UTF-8) are reported, never opened.
+
+A file that arrived after the code location loaded and matches none of its tables is loaded with its default
+table as a partition of the `new_files` family (`arrivals.py`): the tick adds the partition and requests its
+run together; a file whose default name is taken is refused alone, with the reason.
+"""
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleDefinition,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from pydantic import BaseModel, Field
+
+from jobforge_dagster.batches.stamps import batch_id_for, read_stamp
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.orchestration.keys import gold_check_keys, table_keys
+from jobforge_dagster.orchestration.new_files import NEW_FILE_PARTITIONS
+from jobforge_dagster.registry.spec import SourceTables, TableSpec, spec_for
+from jobforge_dagster.sources.arrivals import NEW_FILES, Arrivals
+from jobforge_dagster.sources.scan import SourceFile, scan_source
+from jobforge_dagster.storage.atomic import sha256_file
+from jobforge_dagster.storage.data_root import DataRoot
+
+SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
+#: The sensor's jobs: one loaded table per run; one partition of the `new_files` family per run.
+REFRESH_JOB = "table_refresh"
+NEW_FILES_JOB = "new_file_refresh"
+DEFAULT_SENSOR_INTERVAL = 30
+#: Files hashed and requested per tick at most; the rest wait, already stable, for the next tick.
+MAX_REQUESTS_PER_TICK = 50
+#: Bytes hashed per tick at most; a larger file is requested unhashed, keyed by inode, size and mtime.
+HASH_BYTES_PER_TICK = 2 << 30
+#: After this many seconds a tick hashes no further file (it always hashes one); the rest wait.
+HASH_SECONDS_PER_TICK = 15.0
+#: Refused files named one by one in a tick's log; the rest are counted.
+REPORTED_PER_TICK = 20
+
+
+class SourceCursor(BaseModel):
+    """The sensor's cursor: small whatever the folder holds."""
+
+    watermark_ns: int = Field(default=0, description="Newest st_ctime_ns among files already handled.")
+    pending: dict[str, tuple[int, int, int]] = Field(
+        default_factory=dict,
+        description="Files seen changing, or ready and left for the next tick: path (as UTF-8 text) -> "
+        "(size, mtime_ns, ctime_ns) last tick.",
+    )
+    folders: dict[str, int] = Field(
+        default_factory=dict,
+        description="Sub-folders holding source files, as last listed: path -> inode. A folder moved in keeps "
+        "its files' change times, so every file of a folder not listed before is looked at once.",
+    )
+    at_watermark: dict[str, tuple[int, int, int]] = Field(
+        default_factory=dict,
+        description="Files handled whose change time is the watermark itself: path -> signature. A coarse clock "
+        "(an object's last-modified second) gives several files that time; one not in this list is still new.",
+    )
+
+
+def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
+    """(files ready to load, oldest change first; the next cursor): a file is ready when unchanged since the
+    previous tick. The next cursor's watermark passes a ready file only once it is handled (`handled`)."""
+    ready: list[SourceFile] = []
+    pending: dict[str, tuple[int, int, int]] = {}
+    folders: dict[str, int] = {}
+    for file in files:
+        key = file.key
+        if file.folder:
+            folders[file.folder] = file.folder_inode
+        known = not file.folder or cursor.folders.get(file.folder) == file.folder_inode
+        seen = file.ctime_ns < cursor.watermark_ns or cursor.at_watermark.get(key) == file.signature
+        if file.ctime_ns <= cursor.watermark_ns and seen and key not in cursor.pending and known:
+            continue  # handled before and not touched since
+        if cursor.pending.get(key) == file.signature:
+            ready.append(file)
+        else:
+            pending[key] = file.signature
+    ready.sort(key=lambda file: file.ctime_ns)
+    at_watermark = dict(cursor.at_watermark)
+    return ready, SourceCursor(
+        watermark_ns=cursor.watermark_ns, pending=pending, folders=folders, at_watermark=at_watermark
+    )
+
+
+def handled(cursor: SourceCursor, file: SourceFile) -> None:
+    """The watermark passes a file once it is requested, skipped or reported; files handled at the watermark's
+    own time are remembered, so another file of that same time is not taken for handled."""
+    if file.ctime_ns > cursor.watermark_ns:
+        cursor.watermark_ns, cursor.at_watermark = file.ctime_ns, {}
+    if file.ctime_ns == cursor.watermark_ns:
+        cursor.at_watermark[file.key] = file.signature
+
+
+@dataclass
+class TickBudget:
+    """What a tick has spent: runs requested, files hashed, and since when."""
+
+    started: float = field(default_factory=time.monotonic)
+    requests: int = 0
+    hashed_files: int = 0
+    hashed_bytes: int = 0
+
+    def exhausted(self, file: SourceFile) -> bool:
+        """Whether `file` waits for the next tick; a tick always hashes one file, so every file gets its turn."""
+        if self.requests >= MAX_REQUESTS_PER_TICK:
+            return True
+        if self.hashed_files == 0 or file.size > HASH_BYTES_PER_TICK:  # the first, or one left unhashed
+            return False
+        late = time.monotonic() - self.started >= HASH_SECONDS_PER_TICK
+        return late or self.hashed_bytes + file.size > HASH_BYTES_PER_TICK
+
+
+def gold_state(root: DataRoot, spec: TableSpec) -> tuple[str, int] | None:
+    """(batch id, modification time) of the table's gold file; None if there is none or it carries no batch."""
+    path = root.table_path(Layer.GOLD, spec.gold_table)
+    try:
+        return read_stamp(path)[0], path.stat().st_mtime_ns
+    except (OSError, ValueError):
+        return None
+
+
+def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
+    """A run of the table's layers and checks; with a sha256, the run refuses other bytes than those."""
+    config = {"ops": {f"{spec.name}_medallion": {"config": {"sha256": sha256}}}} if sha256 else None
+    return RunRequest(
+        run_key=run_key,
+        job_name=REFRESH_JOB,
+        run_config=config,
+        asset_selection=list(table_keys(spec).values()),
+        asset_check_keys=gold_check_keys(spec),
+        tags={"jobforge/table": spec.name, "jobforge/source_file": source, "jobforge/source_sha256": sha256},
+    )
+
+
+def new_file_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
+    """A run of the `new_files` partition named after the file's default table; with a sha256, the run refuses
+    other bytes than those."""
+    config = {"ops": {f"{NEW_FILES}_medallion": {"config": {"sha256": sha256}}}} if sha256 else None
+    return RunRequest(
+        run_key=run_key,
+        job_name=NEW_FILES_JOB,
+        partition_key=spec.name,
+        run_config=config,
+        tags={"jobforge/table": spec.name, "jobforge/source_file": source, "jobforge/source_sha256": sha256},
+    )
+
+
+#: Builds a run request: (table, run key, source file, sha256 or "") -> RunRequest.
+RequestBuilder = Callable[[TableSpec, str, str, str], RunRequest]
+
+
+def source_sha256(context: SensorEvaluationContext, file: SourceFile, budget: TickBudget) -> str | None:
+    """The file's sha256, counted against the tick's budget; None if it cannot be read."""
+    budget.hashed_files += 1
+    budget.hashed_bytes += file.size
+    try:
+        return sha256_file(file.path)
+    except OSError as error:
+        context.log.error(f"{file.display} cannot be read ({error}); requesting a run to record the failure")
+        return None
+
+
+def request_for(
+    context: SensorEvaluationContext,
+    root: DataRoot,
+    spec: TableSpec,
+    file: SourceFile,
+    budget: TickBudget,
+    build: RequestBuilder = run_request,
+) -> RunRequest | None:
+    """A run of the file's table (made by `build`), unless these bytes are already in gold; unreadable files get
+    a run that fails. A file larger than a tick's hashing budget is requested unhashed: the run hashes it."""
+    if not spec.declared:
+        context.log.info(f"{file.display} has no registry entry: table {spec.name!r} uses defaults")
+    if file.size > HASH_BYTES_PER_TICK:
+        context.log.info(f"{file.display}: {file.size} bytes, more than a tick hashes; the run will hash it")
+        key = f"{spec.name}:unhashed:{file.inode}:{file.size}:{file.mtime_ns}"
+        return build(spec, key, file.display, "")
+    sha = source_sha256(context, file, budget)
+    if sha is None:
+        return build(spec, f"{spec.name}:unreadable:{file.signature}", file.display, "")
+    gold = gold_state(root, spec)
+    if gold is not None and gold[0] == batch_id_for(spec.name, sha):
+        context.log.info(f"{file.display}: these bytes are already in gold/{spec.gold_table}")
+        return None
+    context.log.info(f"{file.display}: new version {sha[:12]}, loading table {spec.name!r}")
+    replaces = f"{gold[0]}@{gold[1]}" if gold else "empty"  # a version back after another loads again
+    return build(spec, f"{spec.name}:{sha}:{replaces}", file.display, sha)
+
+
+def file_target(file: SourceFile, sources: SourceTables, arrivals: Arrivals) -> tuple[TableSpec, RequestBuilder] | str:
+    """The file's loaded table and its job's request, else its default table as a `new_files` partition; or why
+    it gets neither."""
+    spec = None if file.problem else spec_for(file.relative, sources.tables)
+    if spec is not None:
+        return spec, run_request
+    table = arrivals.table_for(file)
+    return table if isinstance(table, str) else (table, new_file_request)
+
+
+def plan_requests(
+    context: SensorEvaluationContext,
+    root: DataRoot,
+    sources: SourceTables,
+    ready: list[SourceFile],
+    cursor: SourceCursor,
+) -> tuple[list[RunRequest], list[str]]:
+    """(run requests, files refused) for the files ready this tick, oldest first, within the tick's budget;
+    the files past it stay pending, and the watermark passes none of them."""
+    requests, refused, budget = [], [], TickBudget()
+    arrivals = Arrivals(sources, root.source_dir())
+    for position, file in enumerate(ready):
+        target = file_target(file, sources, arrivals)
+        if isinstance(target, str):
+            refused.append(f"{file.display}: {target}")
+        elif budget.exhausted(file):
+            cursor.pending.update({later.key: later.signature for later in ready[position:]})
+            break
+        elif (request := request_for(context, root, target[0], file, budget, target[1])) is not None:
+            requests.append(request)
+            budget.requests += 1
+        handled(cursor, file)
+    return requests, refused
+
+
+def partition_requests(requests: list[RunRequest]) -> list[AddDynamicPartitionsRequest]:
+    """The `new_files` partitions this tick's runs need, added in the same tick (Dagster skips existing ones)."""
+    keys = sorted({request.partition_key for request in requests if request.job_name == NEW_FILES_JOB})
+    return [NEW_FILE_PARTITIONS.build_add_request(keys)] if keys else []
+
+
+def report(context: SensorEvaluationContext, refused: list[str]) -> None:
+    """Name each refused file (up to REPORTED_PER_TICK), and count the rest."""
+    for message in refused[:REPORTED_PER_TICK]:
+        context.log.warning(message)
+    if len(refused) > REPORTED_PER_TICK:
+        context.log.warning(f"... and {len(refused) - REPORTED_PER_TICK} more refused file(s)")
+
+
+def skip_reason(refused: list[str], waiting: str) -> str | None:
+    """What the tick's result says in the UI when no run was requested, if there is something to say."""
+    return f"{len(refused)} file(s) refused: {refused[0]}{waiting}" if refused else None
+
+
+def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition], interval: int) -> SensorDefinition:
+    """`new_source_files`: a run of a table's four layers for each new or changed source file (`jobs`:
+    `table_refresh` for loaded tables, `new_file_refresh` for files that arrived after loading)."""
+
+    @sensor(
+        name="new_source_files",
+        jobs=jobs,
+        minimum_interval_seconds=interval,
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Loads a new or changed file in source/ (stable over two ticks) through its table's layers.",
+    )
+    def new_source_files(context: SensorEvaluationContext, data_root: DataRoot) -> SensorResult | SkipReason:
+        cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
+        ready, next_cursor = plan_tick(scan_source(data_root.source_dir()), cursor)
+        requests, refused = plan_requests(context, data_root, sources, ready, next_cursor)
+        report(context, refused)
+        waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
+        context.log.info(f"{len(requests)} run(s) requested{waiting}")
+        return SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=partition_requests(requests),
+            cursor=next_cursor.model_dump_json(),
+            skip_reason=None if requests else skip_reason(refused, waiting),
+        )
+
+    return new_source_files
+
+
+def sensor_interval() -> int:
+    """`$JOBFORGE_SENSOR_INTERVAL_SECONDS`, default 30."""
+    return int(os.environ.get(SENSOR_INTERVAL_ENV) or DEFAULT_SENSOR_INTERVAL)
+
+
+def daily_schedule(job: UnresolvedAssetJobDefinition, cron: str = "0 2 * * *") -> ScheduleDefinition:
+    """The whole pipeline once a day (02:00), off until turned on in the UI."""
+    return ScheduleDefinition(
+        name="daily_refresh",
+        job=job,
+        cron_schedule=cron,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description="Re-runs medallion_pipeline every day at 02:00.",
+    )

@@ -1,0 +1,544 @@
+"""Read-only SQL over the gold layer with DuckDB, returning polars frames."""
+
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+from dagster import ConfigurableResource, InitResourceContext, ResourceDependency
+from dagster_duckdb import DuckDBResource
+from pydantic import Field, PrivateAttr
+
+from jobforge_dagster.errors import QueryError
+from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
+from jobforge_dagster.storage.atomic import fingerprint
+from jobforge_dagster.storage.data_root import DataRoot
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+DEFAULT_TIMEOUT_SECONDS = 300.0
+DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_THREADS = 2
+DEFAULT_MAX_TEMP_DIRECTORY_SIZE = "1GB"
+DEFAULT_MAX_ROWS = 1_000_000
+LOCK_GRACE_SECONDS = 30.0
+PROVENANCE = (SOURCE_FILE, BATCH_ID, INGESTED_AT, SOURCE_ROW)
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def named_tables(sql: str) -> set[str]:
+    """Lower-cased names of the tables a query reads.
+
+    `duckdb.get_table_names` binds the query and fails on some valid ones (a join `USING` a column);
+    then every identifier in the query counts, which can only over-count.
+    """
+    try:
+        return {name.lower() for name in duckdb.get_table_names(sql, qualified=False)}
+    except duckdb.Error:
+        tokens = duckdb.tokenize(sql)
+        ends = [start for start, _ in tokens[1:]] + [len(sql)]
+        words = (
+            sql[start:end].strip()
+            for (start, kind), end in zip(tokens, ends, strict=True)
+            if kind == duckdb.token_type.identifier
+        )
+        return {word[1:-1].replace('""', '"').lower() if word.startswith('"') else word.lower() for word in words}
+
+
+class Watchdog:
+    """One thread that calls `interrupt` when an armed deadline passes (cheaper than a timer per query)."""
+
+    def __init__(self, interrupt: Callable[[], None]) -> None:
+        self._interrupt = interrupt
+        self._deadline: float | None = None
+        self._stopped = False
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._watch, name="gold-query-watchdog", daemon=True)
+        self._thread.start()
+
+    def arm(self, seconds: float | None) -> None:
+        with self._condition:
+            self._deadline = time.monotonic() + seconds if seconds else None
+            self._condition.notify()
+
+    def disarm(self) -> None:
+        with self._condition:
+            self._deadline = None
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopped = True
+            self._condition.notify()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        with self._condition:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._condition.wait()
+                elif time.monotonic() >= self._deadline:
+                    self._deadline = None
+                    self._interrupt()
+                else:
+                    self._condition.wait(self._deadline - time.monotonic())
+
+
+class GoldQueryEngine:
+    """One DuckDB connection with a view per gold parquet file, sandboxed to the gold folder.
+
+    Only single SELECT (or WITH ... SELECT) statements run. DuckDB itself refuses any file outside the
+    gold folder (`enable_external_access = false`, `allowed_directories`), and `lock_configuration`
+    stops SQL from changing that or the resource limits: `memory_limit`, `threads` and
+    `max_temp_directory_size` bound one query's memory, cores and spill; `max_rows` bounds its result.
+
+    The engine may be shared by threads: queries run one at a time, each under its own timeout. A query
+    waits for the one before it at most `timeout_seconds + LOCK_GRACE_SECONDS`, then fails.
+    """
+
+    def __init__(
+        self,
+        config: DataRoot | None = None,
+        duckdb_resource: DuckDBResource | None = None,
+        timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
+        *,
+        db_path: str | Path | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        threads: int = DEFAULT_THREADS,
+        max_temp_directory_size: str = DEFAULT_MAX_TEMP_DIRECTORY_SIZE,
+        max_rows: int = DEFAULT_MAX_ROWS,
+    ) -> None:
+        """`config` None reads `$JOBFORGE_DATA_ROOT`; `db_path` keeps the views in that DuckDB file."""
+        if duckdb_resource is not None and db_path is not None:
+            raise ValueError("pass duckdb_resource or db_path, not both")
+        self.data_root = config if config is not None else DataRoot.from_env()
+        self.gold_dir = self.data_root.layer_dir(Layer.GOLD)
+        if not self.data_root.remote:  # object storage has no folders
+            self.gold_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = Path(db_path).resolve() if db_path is not None else None
+        self.timeout_seconds, self.max_rows = timeout_seconds, max_rows
+        self.skipped_tables: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._stack = ExitStack()
+        self.temp_dir = self._private_temp_dir()
+        limits = {
+            "memory_limit": quote_literal(memory_limit),
+            "threads": str(int(threads)),
+            "temp_directory": quote_literal(str(self.temp_dir)),
+            "max_temp_directory_size": quote_literal(max_temp_directory_size),
+        }
+        try:
+            self._start(duckdb_resource or DuckDBResource(database=str(self.db_path or ":memory:")), limits)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _start(self, resource: DuckDBResource, limits: dict[str, str]) -> None:
+        """Open and sandbox the connection, start the watchdog, create the views."""
+        self._connection = self._open(resource)
+        self._configure(limits)
+        self._watchdog = Watchdog(self._connection.interrupt)
+        self._stack.callback(self._watchdog.stop)
+        self._views = self._existing_views()
+        self.register_gold_tables()
+
+    def _private_temp_dir(self) -> Path:
+        """A new folder only this user can read, for DuckDB's spill files, removed on close.
+
+        DuckDB adds `temp_directory` to the allowed directories; its default, `.tmp` under the working
+        directory, would let SQL read whatever lies there.
+        """
+        path = Path(tempfile.mkdtemp(prefix="gold-query-"))
+        self._stack.callback(shutil.rmtree, path, ignore_errors=True)
+        return path
+
+    def _open(self, resource: DuckDBResource) -> duckdb.DuckDBPyConnection:
+        """Enter the resource's connection on the stack; also close it directly, as dagster_duckdb
+        closes only when its context exits without an exception."""
+        connection = self._stack.enter_context(resource.get_connection())
+        self._stack.callback(connection.close)
+        return connection
+
+    def _configure(self, limits: dict[str, str]) -> None:
+        """Set the limits, then sandbox the connection (no replacement scans or extension loading, files
+        only under gold/), then lock the configuration so SQL cannot change any of it."""
+        for name, value in limits.items():
+            try:
+                self._connection.execute(f"SET {name} = {value}")
+            except duckdb.Error as error:
+                raise QueryError(f"invalid {name} {value}: {error}") from error
+        allowed = quote_literal(self._gold_prefix())
+        if self.data_root.remote:  # DuckDB reads the gold objects through fsspec (no httpfs extension offline)
+            self._connection.register_filesystem(self.gold_dir.fs)
+        for statement in (
+            "SET python_enable_replacements = false",
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            f"SET allowed_directories = [{allowed}]",
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",
+        ):
+            self._connection.execute(statement)
+
+    def _gold_prefix(self) -> str:
+        """The one folder (or object-store prefix) DuckDB may read, with a trailing slash."""
+        return (str(self.gold_dir) if self.data_root.remote else str(self.gold_dir.resolve())) + "/"
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the connection for one query (or view refresh); refuse after waiting too long."""
+        wait = -1.0 if self.timeout_seconds is None else self.timeout_seconds + LOCK_GRACE_SECONDS
+        if not self._lock.acquire(timeout=wait):
+            raise QueryError(f"another query on this engine was still running after {wait} s")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _existing_views(self) -> set[str]:
+        """The views a database file kept from an earlier session (none in memory)."""
+        rows = self._connection.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
+            " AND database_name = current_database()"
+        ).fetchall()
+        return {name for (name,) in rows}
+
+    def close(self) -> None:
+        """Stop the watchdog and close the connection; a second call does nothing."""
+        self._stack.close()
+
+    def __enter__(self) -> "GoldQueryEngine":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def register_gold_tables(self) -> list[str]:
+        """(Re)create one view per readable `gold/<table>.parquet`; drop views whose file is gone or bad.
+
+        A file DuckDB cannot read, or a symlink leading out of gold/, is skipped: its table goes into
+        `skipped_tables` (name -> reason) with a logged warning, and the other tables stay queryable.
+        """
+        files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
+        skipped: dict[str, str] = {}
+        with self._exclusive():
+            for name, path in files.items():
+                reason = self._create_view(name, path)
+                if reason is not None:
+                    skipped[name] = reason
+                    log.warning("gold table %r skipped: %s", name, reason)
+            registered = files.keys() - skipped.keys()
+            for gone in self._views - registered:
+                self._connection.execute(f"DROP VIEW IF EXISTS {quote_identifier(gone)}")
+            self._views, self.skipped_tables = set(registered), skipped
+        return sorted(registered)
+
+    def register_gold_table(self, name: str) -> None:
+        """(Re)create the view of one gold table, e.g. after a run replaced its file; a QueryError if it is
+        missing or unreadable."""
+        path = self.gold_dir / f"{name}.parquet"
+        if not path.exists():
+            raise QueryError(f"no gold table {name!r}: {Path(self.gold_dir.name, path.name).as_posix()} does not exist")
+        with self._exclusive():
+            reason = self._create_view(name, path)
+            if reason is not None:
+                self._views.discard(name)
+                self.skipped_tables[name] = reason
+                raise QueryError(f"gold table {name!r} was skipped: {reason}")
+            self._views.add(name)
+            self.skipped_tables.pop(name, None)
+
+    def _create_view(self, name: str, path: Path) -> str | None:
+        """Create or replace the view of one gold file; the reason it cannot be read, or None."""
+        shown = Path(self.gold_dir.name, path.name).as_posix()
+        target = path if self.data_root.remote else path.resolve()  # an object is never a link
+        if not str(target).startswith(self._gold_prefix()):
+            return f"{shown} leads outside gold/ (to {target})"
+        try:
+            self._connection.execute(
+                f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS "
+                f"SELECT * FROM read_parquet({quote_literal(str(target))})"
+            )
+        except duckdb.Error as error:
+            return f"{shown} is not a readable parquet file: {str(error).splitlines()[0]}"
+        return None
+
+    def _refuse_skipped(self, sql: str) -> None:
+        """A QueryError naming the file and reason when the query reads a skipped gold table."""
+        if not self.skipped_tables:
+            return
+        named = named_tables(sql)
+        for name, reason in sorted(self.skipped_tables.items()):
+            if name.lower() in named:
+                raise QueryError(f"gold table {name!r} was skipped: {reason}")
+
+    def list_tables(self) -> list[str]:
+        return sorted(self._views)
+
+    @staticmethod
+    def check_read_only(sql: str) -> None:
+        """Refuse anything but exactly one SELECT statement, using DuckDB's own parser."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as error:
+            raise QueryError(f"cannot parse query: {error}") from error
+        if len(statements) != 1:
+            raise QueryError(f"exactly one statement is allowed, got {len(statements)}")
+        kind = statements[0].type
+        if kind != duckdb.StatementType.SELECT:
+            raise QueryError(f"only SELECT queries are allowed, got {kind.name}")
+
+    def query(self, sql: str) -> pl.DataFrame:
+        """Run one read-only query and return its result (at most `max_rows` rows) as a polars DataFrame."""
+        self.check_read_only(sql)
+        self._refuse_skipped(sql)
+        return self._fetch(sql)
+
+    def _fetch(self, sql: str) -> pl.DataFrame:
+        """Fetch at most `max_rows + 1` rows; more than `max_rows` is an error."""
+        frame = self._guarded(lambda: self._first_rows(sql, self.max_rows + 1))
+        if frame.height > self.max_rows:
+            raise QueryError(f"query returns more than {self.max_rows} rows (max_rows); add a LIMIT or aggregate")
+        return frame
+
+    def _first_rows(self, sql: str, count: int) -> pl.DataFrame:
+        """Read the result in Arrow batches and stop after `count` rows (a LIMIT around the query costs more)."""
+        reader = self._connection.sql(sql).to_arrow_reader(count)
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows >= count:
+                break
+        return pl.from_arrow(pa.Table.from_batches(batches, schema=reader.schema))
+
+    def _guarded(self, action: Callable[[], T]) -> T:
+        """Run `action` on the connection alone and under the timeout; DuckDB errors become QueryError."""
+        with self._exclusive():
+            self._watchdog.arm(self.timeout_seconds)
+            try:
+                return action()
+            except duckdb.InterruptException as error:
+                raise QueryError(f"query cancelled after {self.timeout_seconds} s") from error
+            except duckdb.Error as error:
+                raise QueryError(f"query failed: {error}") from error
+            finally:
+                self._watchdog.disarm()
+
+    def query_with_provenance(self, sql: str) -> pl.DataFrame:
+        """The query's result with the provenance of each row.
+
+        `_source_file`, `_batch_id`, `_ingested_at`, `_source_row`, and `_source_line` when a gold table
+        read has it, are appended when missing, if the query is a plain SELECT over one gold table (no
+        join, set operation, CTE, GROUP BY, DISTINCT or aggregate); otherwise a QueryError asks for them.
+        """
+        self.check_read_only(sql)
+        self._refuse_skipped(sql)
+        tables = self._gold_tables_in(sql)
+        line = [SOURCE_LINE] if any(SOURCE_LINE in self._columns(self._select_all(t)) for t in tables) else []
+        present = set(self._columns(sql))
+        missing = [column for column in (*PROVENANCE, *line) if column not in present]
+        return self._fetch(self._with_columns(sql, missing) if missing else sql)
+
+    def _with_columns(self, sql: str, missing: list[str]) -> str:
+        """`sql` with `missing` appended to its SELECT list, via DuckDB's JSON form of the statement."""
+        hint = f"select {', '.join(missing)} from the gold table yourself"
+        tree = self._serialize(sql)
+        table = self._extendable_table(tree)
+        if table is None:
+            raise QueryError(
+                "provenance columns are added only to a plain SELECT over one gold table"
+                f" (no join, set operation, CTE, GROUP BY or DISTINCT); {hint}"
+            )
+        lacking = [column for column in missing if column not in self._columns(self._select_all(table))]
+        if lacking:
+            raise QueryError(f"gold table {table!r} has no {', '.join(lacking)}")
+        extra = self._serialize("SELECT " + ", ".join(map(quote_identifier, missing)))
+        tree["statements"][0]["node"]["select_list"] += extra["statements"][0]["node"]["select_list"]
+        extended = self._guarded(lambda: self._scalar("SELECT json_deserialize_sql(?::JSON)", json.dumps(tree)))
+        self.check_read_only(extended)
+        try:
+            self._columns(extended)
+        except QueryError as error:
+            raise QueryError(f"cannot add provenance columns to this query ({error}); {hint}") from error
+        return extended
+
+    def _extendable_table(self, tree: dict[str, Any]) -> str | None:
+        """The gold view a serialized statement selects from, if it is one plain SELECT over it alone."""
+        node = tree["statements"][0]["node"] if len(tree.get("statements", [])) == 1 else {}
+        source = node.get("from_table") or {}
+        if node.get("type") != "SELECT_NODE" or node["cte_map"]["map"] or source.get("type") != "BASE_TABLE":
+            return None
+        if node["group_expressions"] or node["group_sets"] or node.get("having") is not None:
+            return None
+        if any(modifier["type"] == "DISTINCT_MODIFIER" for modifier in node["modifiers"]):
+            return None
+        if source.get("schema_name") or source.get("catalog_name"):
+            return None
+        views = {name.lower(): name for name in self._views}
+        return views.get(source["table_name"].lower())
+
+    def _serialize(self, sql: str) -> dict[str, Any]:
+        return json.loads(self._guarded(lambda: self._scalar("SELECT json_serialize_sql(?)", sql)))
+
+    def _scalar(self, sql: str, parameter: str) -> Any:
+        return self._connection.execute(sql, [parameter]).fetchall()[0][0]
+
+    def _columns(self, sql: str) -> list[str]:
+        """The result columns of a query, from binding it without running it."""
+        return self._guarded(lambda: self._connection.sql(sql).columns)
+
+    @staticmethod
+    def _select_all(table: str) -> str:
+        return f"SELECT * FROM {quote_identifier(table)}"
+
+    def _gold_tables_in(self, sql: str) -> list[str]:
+        """The gold views a query names (DuckDB identifiers are case-insensitive)."""
+        views = {name.lower(): name for name in self._views}
+        return sorted(views[name] for name in named_tables(sql) if name in views)
+
+    def columns_of(self, table: str) -> list[str]:
+        """The columns of a gold table."""
+        if table not in self._views:
+            raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
+        return self._columns(self._select_all(table))
+
+    def select_where(self, table: str, where: str, limit: int | None = None) -> pl.DataFrame:
+        """Rows of one gold table matching a SQL predicate; the predicate can only filter that table's rows."""
+        self.columns_of(table)
+        inner = f"SELECT * FROM {quote_identifier(table)} WHERE (\n{where}\n)"
+        self.check_read_only(inner)
+        tree = self._serialize(inner)
+        if tree.get("error") or self._extendable_table(tree) != table:
+            reason = tree.get("error_message") or "it must be an expression over the table's columns"
+            raise QueryError(f"--where {where!r} is not a predicate over {table}: {reason}")
+        limited = f"SELECT * FROM (\n{inner}\n) AS matched" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        return self.query(limited)
+
+    def trace(self, table: str, where: str, limit: int | None = 10) -> list[dict[str, Any]]:
+        """Where each matching gold row came from (see `jobforge_dagster.trace.tracer`)."""
+        from jobforge_dagster.trace.tracer import Tracer
+
+        return Tracer(self.data_root, self).trace(table, where, limit)
+
+    def trace_source(self, source: str, line: int) -> list[dict[str, Any]]:
+        """Every gold row that the record at `line` of `source` (e.g. `source/x.csv`) feeds."""
+        from jobforge_dagster.trace.tracer import Tracer
+
+        return Tracer(self.data_root, self).trace_source(source, line)
+
+    def query_with_lineage(self, sql: str) -> dict[str, Any]:
+        """The result plus, for each gold table the query reads, where its rows came from."""
+        data = self.query(sql)
+        tables = self._gold_tables_in(sql)
+        return {
+            "data": data,
+            "tables": tables,
+            "lineage": {table: self.get_lineage(table) for table in tables},
+        }
+
+    def get_lineage(self, table: str) -> dict[str, Any]:
+        """Rows per source file, batches, and the first and last ingestion time of a gold table."""
+        if table not in self._views:
+            raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
+        name = quote_identifier(table)
+        per_file = self.query(
+            f"SELECT {SOURCE_FILE} AS source_file, count(*) AS row_count FROM {name} GROUP BY 1 ORDER BY 1"
+        )
+        summary = self.query(
+            f"SELECT list(DISTINCT {BATCH_ID} ORDER BY {BATCH_ID}) AS batches, min({INGESTED_AT}) AS first_ingested,"
+            f" max({INGESTED_AT}) AS last_ingested, count(*) AS row_count FROM {name}"
+        ).row(0, named=True)
+        return {
+            "table": table,
+            "file": Path(self.gold_dir.name, f"{table}.parquet").as_posix(),
+            "row_count": summary["row_count"],
+            "source_files": dict(zip(per_file["source_file"], per_file["row_count"], strict=True)),
+            "batches": summary["batches"],
+            "first_ingested_at": summary["first_ingested"],
+            "last_ingested_at": summary["last_ingested"],
+        }
+
+
+class GoldQueryResource(ConfigurableResource):
+    """Read-only SQL over gold inside Dagster: one GoldQueryEngine per run on the `duckdb` resource's
+    connection, closed when the run ends."""
+
+    data_root: ResourceDependency[DataRoot]
+    duckdb: ResourceDependency[DuckDBResource]
+    timeout_seconds: float | None = Field(default=DEFAULT_TIMEOUT_SECONDS, description="Per query; None: no limit.")
+    memory_limit: str = Field(default=DEFAULT_MEMORY_LIMIT, description="DuckDB memory_limit, e.g. '2GB'.")
+    threads: int = Field(default=DEFAULT_THREADS, description="DuckDB threads per query.")
+    max_temp_directory_size: str = Field(default=DEFAULT_MAX_TEMP_DIRECTORY_SIZE, description="Spill cap.")
+    max_rows: int = Field(default=DEFAULT_MAX_ROWS, description="Most rows one result may have.")
+
+    _engine: GoldQueryEngine | None = PrivateAttr(default=None)
+    _distinct: dict[tuple[str, str, str], pl.DataFrame] = PrivateAttr(default_factory=dict)
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator["GoldQueryResource"]:
+        """Open the engine for the run and close it after."""
+        with self.open_engine() as engine:
+            self._engine = engine
+            try:
+                yield self
+            finally:
+                self._engine, self._distinct = None, {}
+
+    def open_engine(self) -> GoldQueryEngine:
+        """A new GoldQueryEngine with this resource's settings (the caller closes it)."""
+        return GoldQueryEngine(
+            self.data_root,
+            self.duckdb,
+            timeout_seconds=self.timeout_seconds,
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            max_temp_directory_size=self.max_temp_directory_size,
+            max_rows=self.max_rows,
+        )
+
+    @property
+    def engine(self) -> GoldQueryEngine:
+        """The run's engine; only inside a Dagster run (or `dagster.build_resources`)."""
+        if self._engine is None:
+            raise QueryError(
+                "GoldQueryResource opens its engine only inside a Dagster run (or dagster.build_resources)"
+            )
+        return self._engine
+
+    def query(self, sql: str) -> pl.DataFrame:
+        """`GoldQueryEngine.query` on the run's engine."""
+        return self.engine.query(sql)
+
+    def distinct_values(self, table: str, column: str) -> pl.DataFrame:
+        """`SELECT DISTINCT <column> FROM <table>` over the table's current gold file (its view refreshed first).
+
+        Answers are kept for the run while the file is the same (same inode, size and modification time).
+        """
+        engine = self.engine
+        path = engine.gold_dir / f"{table}.parquet"
+        key = (table, column, fingerprint(path) if path.exists() else "")
+        if key not in self._distinct:
+            engine.register_gold_table(table)
+            self._distinct[key] = engine.query(
+                f"SELECT DISTINCT {quote_identifier(column)} FROM {quote_identifier(table)}"
+            )
+        return self._distinct[key]

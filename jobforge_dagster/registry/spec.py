@@ -1,0 +1,352 @@
+"""The declarative source registry: which file feeds which table, and how each layer treats it."""
+
+import codecs
+import fnmatch
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jobforge_dagster.layers import Layer
+from jobforge_dagster.registry.names import table_name_for
+from jobforge_dagster.sources.scan import SourceFile, scan_source
+
+LOG = logging.getLogger(__name__)
+REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
+
+#: Longest table name: it is part of file names such as `catalog/checks/<table>--<table>-<12 hex>.json`.
+MAX_TABLE_NAME = 64
+
+ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"]
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int8": pl.Int8(),
+    "int16": pl.Int16(),
+    "int32": pl.Int32(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
+}
+
+
+def safe_table_name(value: str) -> str:
+    """`value` if it is a safe identifier of at most MAX_TABLE_NAME characters; a ValueError saying why not."""
+    if table_name_for(value) != value:
+        raise ValueError(f"table name {value!r} is not a safe identifier (try {table_name_for(value)!r})")
+    if len(value) > MAX_TABLE_NAME:
+        raise ValueError(f"table name {value[:20]!r}... is {len(value)} characters long (at most {MAX_TABLE_NAME})")
+    return value
+
+
+class SilverRule(BaseModel):
+    """A row-level validation rule on one bronze column; failing rows go to quarantine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    not_null: bool = False
+    pattern: str | None = Field(default=None, description="Regular expression the whole value must match.")
+    allowed: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def name(self) -> str:
+        parts = []
+        if self.not_null:
+            parts.append("not null")
+        if self.pattern is not None:
+            parts.append(f"matches {self.pattern}")
+        if self.allowed is not None:
+            parts.append(f"in {self.allowed}")
+        if self.min is not None:
+            parts.append(f">= {self.min:g}")
+        if self.max is not None:
+            parts.append(f"<= {self.max:g}")
+        return f"{self.column} " + " and ".join(parts)
+
+
+class Reference(BaseModel):
+    """Values of `column` must exist in `<table>.<table_column>` of the gold layer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    table: str = "dim_noc"
+    table_column: str = "noc_code"
+
+    _safe_table = field_validator("table")(safe_table_name)
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: float
+    max: float
+
+
+class TableChecks(BaseModel):
+    """Gold asset checks beyond the ones every table gets (provenance, key uniqueness, row reconciliation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code_formats: dict[str, str] = Field(
+        default_factory=dict, description="Gold column -> regex every non-aggregate, non-null value must match."
+    )
+    ranges: dict[str, Range] = Field(default_factory=dict, description="Gold column -> inclusive published range.")
+    foreign_keys: list[Reference] = Field(default_factory=list, description="Gold columns that must resolve.")
+
+
+class TableSpec(BaseModel):
+    """One table: the source file it comes from and what each layer does to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Table name: a safe SQL identifier, unique in the registry.")
+    pattern: str = Field(description="Glob, relative to source/, matching exactly one source file.")
+    domain: str = "general"
+    description: str = ""
+    business_purpose: str = ""
+    encoding: str = Field(default="utf8", description="Source text encoding (utf8 by default).")
+    separator: str = ","
+    key_columns: list[str] = Field(default_factory=list, description="Bronze column names forming the key.")
+    renames: dict[str, str] = Field(default_factory=dict, description="Bronze renames: normalised -> new name.")
+    types: dict[str, ColumnType] = Field(
+        default_factory=dict,
+        description="Bronze casts by column name or glob (`col_20*`); the first matching entry wins.",
+    )
+    null_values: list[str] = Field(
+        default_factory=list, description="Bronze: cells equal to one of these (trimmed) become null, counted."
+    )
+    thousands_separator: str | None = Field(default=None, description="Bronze: removed before numeric casts.")
+    pad_codes: dict[str, int] = Field(
+        default_factory=dict, description="Silver: all-digit codes left-padded with zeros to this width."
+    )
+    decimal_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Silver: restore decimal codes a spreadsheet shortened, format `5.2` (`10010` -> `10010.00`).",
+    )
+    references: list[Reference] = Field(
+        default_factory=list,
+        description="Silver: rows whose value is not in the referenced gold table go to quarantine.",
+    )
+    rules: list[SilverRule] = Field(default_factory=list)
+    required_columns: list[str] = Field(
+        default_factory=list, description="Bronze columns the file must have; one missing fails the run."
+    )
+    schema_drift: Literal["warn", "fail"] = Field(
+        default="warn", description="Columns added or removed since the last bronze: report (warn) or stop (fail)."
+    )
+    retention_batches: int | None = Field(
+        default=None, ge=1, description="Batches kept per staged, bronze and silver table (None: keep all)."
+    )
+    archive: Literal["link", "copy", "off"] | None = Field(
+        default=None,
+        description="Raw archive of each batch's bytes: link, copy or off (default $JOBFORGE_RAW_ARCHIVE).",
+    )
+    gold_name: str | None = Field(default=None, description="Name of the gold table (default: the table name).")
+    gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
+    gold_key: list[str] | None = Field(default=None, description="Gold key columns (default: key_columns).")
+    checks: TableChecks = Field(default_factory=TableChecks)
+    declared: bool = Field(default=True, description="False for tables made from an unregistered file.")
+
+    @field_validator("name", "gold_name")
+    @classmethod
+    def _safe_name(cls, value: str | None) -> str | None:
+        return value if value is None else safe_table_name(value)
+
+    @field_validator("separator")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1 or not value.isascii() or value in '"\r\n':
+            raise ValueError(f"separator must be one ASCII character other than a quote or a line break, not {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            known = getattr(codecs.lookup(value), "_is_text_encoding", True)
+        except LookupError:
+            known = False
+        if not known:
+            raise ValueError(f"unknown text encoding {value!r} (e.g. utf8, windows-1252, latin-1)")
+        return value
+
+    @field_validator("decimal_codes")
+    @classmethod
+    def _decimal_formats(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {column: fmt for column, fmt in value.items() if not re.fullmatch(r"\d+\.\d+", fmt)}
+        if bad:
+            raise ValueError(f"decimal_codes formats must look like 5.2 (digits.decimals): {bad}")
+        return value
+
+    def decimal_code_formats(self) -> dict[str, tuple[int, int]]:
+        return {column: tuple(int(part) for part in fmt.split(".")) for column, fmt in self.decimal_codes.items()}
+
+    @property
+    def gold_table(self) -> str:
+        return self.gold_name or self.name
+
+    def layer_table(self, layer: Layer) -> str:
+        """The table's name in a layer: the gold name in gold, the table name elsewhere."""
+        return self.gold_table if layer is Layer.GOLD else self.name
+
+    @property
+    def gold_key_columns(self) -> list[str]:
+        return self.key_columns if self.gold_key is None else self.gold_key
+
+    def matches(self, relative_path: str) -> bool:
+        return fnmatch.fnmatchcase(relative_path, self.pattern)
+
+    def resolve_types(self, columns: list[str]) -> dict[str, pl.DataType]:
+        """Bronze column -> polars type by name or glob, first match wins; a pattern matching nothing is an error."""
+        resolved: dict[str, pl.DataType] = {}
+        used: set[str] = set()
+        for column in columns:
+            for pattern, name in self.types.items():
+                if fnmatch.fnmatchcase(column, pattern):
+                    used.add(pattern)
+                    if name != "string":
+                        resolved[column] = POLARS_TYPES[name]
+                    break
+        unused = [pattern for pattern in self.types if pattern not in used]
+        if unused:
+            raise ValueError(f"types name columns the table does not have: {unused}; columns are {columns}")
+        return resolved
+
+    def referenced_tables(self) -> set[str]:
+        return {ref.table for ref in self.references} | {ref.table for ref in self.checks.foreign_keys}
+
+
+def spec_for(relative_path: str, tables: list[TableSpec]) -> TableSpec | None:
+    """The first of `tables` whose pattern matches a path relative to source/."""
+    return next((table for table in tables if table.matches(relative_path)), None)
+
+
+class SourceRegistry(BaseModel):
+    """All declared tables, loaded from one YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tables: list[TableSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "SourceRegistry":
+        names = [table.name for table in self.tables] + [t.gold_name for t in self.tables if t.gold_name]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"table names declared twice in the registry (names and gold names): {repeated}")
+        return self
+
+    @classmethod
+    def load(cls, path: Path = REGISTRY_FILE) -> "SourceRegistry":
+        """Load and validate the registry; top-level `x-...` keys hold YAML anchors and are ignored."""
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle) or {}
+        return cls.model_validate({key: value for key, value in document.items() if not key.startswith("x-")})
+
+    @cached_property
+    def by_name(self) -> dict[str, TableSpec]:
+        return {table.name: table for table in self.tables}
+
+    def spec_for(self, relative_path: str) -> TableSpec | None:
+        """The first declared table whose pattern matches a path relative to source/."""
+        return spec_for(relative_path, self.tables)
+
+    def with_unregistered(self, source_dir: Path, reserved: Iterable[str] | Mapping[str, str] = ()) -> list[TableSpec]:
+        """Declared tables plus a default table for each source file that no pattern matches (see `collect`)."""
+        return self.collect(source_dir, reserved).tables
+
+    def collect(self, source_dir: Path, reserved: Iterable[str] | Mapping[str, str] = ()) -> "SourceTables":
+        """Declared tables plus a default table for each source file that no pattern matches. A file refused
+        before any read, or whose default name is taken (by a declared table or gold name, by a `reserved`
+        model, by another file) or too long, gets no table; it is logged with the reason, and the rest load."""
+        taken = claimed_names(self.tables, reserved)
+        candidates: dict[str, list[SourceFile]] = {}
+        refused: dict[str, str] = {}
+        for file in sorted(scan_source(source_dir), key=lambda file: file.key):
+            if self.spec_for(file.relative) is not None or (file.problem is None and not file.path.is_file()):
+                continue  # declared (its run refuses a bad file), or a dangling link
+            name = default_table_name(file.relative)
+            if reason := file.problem or name_refusal(name, taken):
+                refused[file.display] = reason
+            else:
+                candidates.setdefault(name, []).append(file)
+        defaults = default_tables(candidates, refused)
+        for display, reason in refused.items():
+            LOG.warning(f"{display}: {reason}")
+        return SourceTables([*self.tables, *defaults], refused, taken | claimed_names(defaults, ()))
+
+
+def default_table_name(relative: str) -> str:
+    """`sub/My File.csv` -> `sub_my_file`: the path under source/ without its suffix, made a safe identifier."""
+    return table_name_for(str(PurePosixPath(relative).with_suffix("")))
+
+
+def literal_pattern(relative: str) -> str:
+    """A pattern matching exactly `relative`: `[`, `*` and `?` in a file name are taken as they are."""
+    return re.sub(r"([\[*?])", r"[\1]", relative)
+
+
+def claimed_names(tables: Iterable[TableSpec], reserved: Iterable[str] | Mapping[str, str]) -> dict[str, str]:
+    """Table name -> what holds it: a model (or what `reserved` maps the name to), a table (its name in staged,
+    bronze and silver), a gold name."""
+    taken = dict(reserved) if isinstance(reserved, Mapping) else {name: f"the model {name!r}" for name in reserved}
+    for table in tables:
+        taken[table.name] = f"table {table.name!r}"
+        taken.setdefault(table.gold_table, f"the gold name of table {table.name!r}")
+    return taken
+
+
+def name_refusal(name: str, taken: dict[str, str]) -> str | None:
+    """Why a file cannot have the default table `name`, or None."""
+    if len(name) > MAX_TABLE_NAME:
+        return (
+            f"refused: its default table name would be {len(name)} characters long (at most {MAX_TABLE_NAME}); "
+            "rename it or declare it in the registry"
+        )
+    if name in taken:
+        return (
+            f"refused: its default table name {name!r} is {taken[name]}; declare it in the registry under another name"
+        )
+    return None
+
+
+def default_tables(candidates: dict[str, list[SourceFile]], refused: dict[str, str]) -> list[TableSpec]:
+    """A default table per name one file alone would take; files sharing a name are all refused, since which
+    one is meant cannot be told (and a newcomer must not take over a table)."""
+    tables = []
+    for name, files in candidates.items():
+        if len(files) == 1:
+            tables.append(TableSpec(name=name, pattern=literal_pattern(files[0].relative), declared=False))
+            continue
+        for file in files:
+            others = ", ".join(other.display for other in files if other is not file)
+            refused[file.display] = f"refused: its default table name {name!r} is also that of {others}; rename one"
+    return tables
+
+
+@dataclass(frozen=True)
+class SourceTables:
+    """A code location's tables, the files refused one (`source/...` -> why) and the names taken."""
+
+    tables: list[TableSpec]
+    refused: dict[str, str]
+    taken: dict[str, str]
+
+    def refusal(self, file: SourceFile) -> str | None:
+        """Why a file no table matches has none: as found when the tables were collected, else checked now
+        (for a file that arrived since); None for a file a reload would give a default table."""
+        if file.display in self.refused:
+            return self.refused[file.display]
+        return file.problem or name_refusal(default_table_name(file.relative), self.taken)

@@ -1,0 +1,165 @@
+"""The source folder: the one walker over it, and the file that feeds a table."""
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from jobforge_dagster.errors import SourceDataError
+from jobforge_dagster.layers import SOURCE
+from jobforge_dagster.storage.object_store import is_remote, list_objects
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+    from jobforge_dagster.registry.spec import TableSpec
+
+#: Source formats read into the staged layer, by file suffix.
+FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
+
+
+#: What a source path may lead to instead of a regular file, by file type.
+NOT_REGULAR: dict[int, str] = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def printable(name: str) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 written as `\\xNN`."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file under the source folder, with the stat taken when it was listed (of the file a link leads to;
+    the change time is the newer of the link's and the file's, so a new link to an old file is new), and
+    why it is refused before any read, if it is."""
+
+    relative: str
+    path: Path
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int = 0
+    problem: str | None = None
+    folder_inode: int = 0  # of the sub-folder holding it; 0 directly in the source folder
+    remote: bool = False  # an object: `inode` is its ETag as a number, both times its last-modified time
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        """(size, modification time, change time) of a file; (size, last-modified time, ETag) of an object."""
+        return (self.size, self.mtime_ns, self.inode if self.remote else self.ctime_ns)
+
+    @property
+    def key(self) -> str:
+        """The relative path as valid UTF-8 text, as the sensor's cursor and the logs name it."""
+        return printable(self.relative)
+
+    @property
+    def folder(self) -> str:
+        """The sub-folder holding it, as `key` names it (`sub/inner`); empty directly in the source folder."""
+        return self.key.rpartition("/")[0]
+
+    @property
+    def display(self) -> str:
+        """The name written into data and messages: `source/<relative path>`."""
+        return f"{SOURCE}/{self.key}"
+
+
+def refusal(path: Path, relative: str, mode: int, inside: Path | None) -> str | None:
+    """Why a listed file may not be read at all: a name that is not UTF-8, a link leading out of the source
+    folder (`inside` is the folder, given for links only), or something other than a regular file."""
+    if printable(relative) != relative:
+        return f"refused: its name {os.fsencode(relative)!r} is not valid UTF-8; rename it"
+    if inside is not None and not (target := path.resolve()).is_relative_to(inside):
+        return f"refused: a symbolic link to {target}, outside the source folder {inside}"
+    kind = NOT_REGULAR.get(stat.S_IFMT(mode))
+    return f"refused: not a regular file ({kind})" if kind else None
+
+
+def source_file(entry: os.DirEntry, relative: str, source_dir: Path, folder_inode: int = 0) -> SourceFile:
+    """A listed file's stat and, if it is refused, why; nothing is opened."""
+    try:
+        status = entry.stat()
+    except OSError:  # a dangling link: the run refuses it with the reason
+        status = entry.stat(follow_symlinks=False)
+    ctime, inside = status.st_ctime_ns, None
+    if entry.is_symlink():
+        ctime, inside = max(ctime, entry.stat(follow_symlinks=False).st_ctime_ns), source_dir.resolve()
+    problem = refusal(Path(entry.path), relative, status.st_mode, inside)
+    return SourceFile(
+        relative, Path(entry.path), status.st_size, status.st_mtime_ns, ctime, status.st_ino, problem, folder_inode
+    )
+
+
+def scan_source(source_dir: Path) -> Iterator[SourceFile]:
+    """Every file with a source suffix under `source_dir` (hidden names skipped), with its stat, in no order.
+
+    Only directory entries are read and stat'ed: a FIFO or a device is listed (and refused), never opened.
+    On object storage, one listing of the prefix (size, last-modified time, ETag).
+    """
+    if is_remote(source_dir):
+        yield from scan_objects(source_dir)
+        return
+    stack = [(Path(source_dir), "", 0)]
+    while stack:
+        folder, prefix, folder_inode = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            relative = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), f"{relative}/", entry.inode()))
+            elif Path(entry.name).suffix.lower() in FORMATS:
+                yield source_file(entry, relative, source_dir, folder_inode)
+
+
+def scan_objects(source_dir: "UPath") -> Iterator[SourceFile]:
+    """Every object with a source suffix under a source prefix (hidden names skipped), from one listing."""
+    for listed in list_objects(source_dir):
+        parts = listed.relative.split("/")
+        if any(part.startswith(".") for part in parts) or PurePosixPath(parts[-1]).suffix.lower() not in FORMATS:
+            continue
+        path = source_dir.joinpath(*parts)
+        modified = listed.modified_ns
+        yield SourceFile(listed.relative, path, listed.size, modified, modified, listed.version, remote=True)
+
+
+def list_source_files(source_dir: Path) -> list[str]:
+    """Regular source files (or links to them) that may be read, under `source_dir`, as sorted POSIX paths
+    relative to it."""
+    return sorted(file.relative for file in scan_source(source_dir) if file.problem is None and file.path.is_file())
+
+
+def find_source_file(spec: "TableSpec", source_dir: Path) -> Path | None:
+    """The one source file a table's pattern matches, None if there is none; several is an error, and so is
+    a file refused before any read (a FIFO, a device, a link out of the folder, a name that is not UTF-8)."""
+    matches = sorted((file for file in scan_source(source_dir) if spec.matches(file.relative)), key=lambda f: f.key)
+    if len(matches) > 1:
+        raise ValueError(
+            f"table {spec.name!r}: pattern {spec.pattern!r} matches {len(matches)} files in {source_dir}: "
+            f"{[file.key for file in matches[:5]]}; a table takes one source file"
+        )
+    if not matches:
+        return None
+    if matches[0].problem is not None:
+        raise SourceDataError(matches[0].problem, file=matches[0].display)
+    return matches[0].path

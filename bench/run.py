@@ -167,7 +167,8 @@ def sensor_tick(files: int = 10_000) -> float:
     import dagster as dg
 
     from jobforge_dagster.orchestration.assembly import build_definitions
-    from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick, scan_source
+    from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick
+    from jobforge_dagster.sources.scan import scan_source
     from jobforge_dagster.storage.data_root import DataRoot
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -444,7 +445,7 @@ def deploy_rows(args: argparse.Namespace, server: Any, s3: Any) -> list[str]:
 def deploy_case(args: argparse.Namespace) -> list[str]:
     """Case 6: sqlite, PostgreSQL, multiprocess and S3, measured in one session on the same files."""
     sys.path.insert(0, str(REPO))
-    from jobforge_dagster.sources.scan import list_source_files
+    from jobforge_dagster.sources.tables import list_source_files
     from jobforge_dagster_tests.postgres_server import throwaway_postgres
     from jobforge_dagster_tests.postgres_server import unavailable as postgres_unavailable
     from jobforge_dagster_tests.s3_server import throwaway_s3

@@ -18,8 +18,9 @@ from pathlib import Path
 import polars as pl
 
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
-from jobforge_dagster.sources.scan import find_source_file
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.tables import collect_tables, find_source_file
 from jobforge_dagster.storage.atomic import sha256_file
 from jobforge_dagster.storage.parquet import sink_parquet_atomic, stamp_layer
 from jobforge_dagster.transforms import bronze, silver, staged
@@ -72,7 +73,7 @@ def run(source_dir: Path, out: Path) -> None:
     """Every table with a source file; a table whose silver references gold tables waits for them."""
     pending = [
         (spec, source)
-        for spec in SourceRegistry.load().with_unregistered(source_dir)
+        for spec in collect_tables(SourceRegistry.load(), source_dir).tables
         if (source := find_source_file(spec, source_dir)) is not None
     ]
     built: set[str] = set()

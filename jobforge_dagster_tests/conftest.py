@@ -11,7 +11,7 @@ import pytest
 
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
-from jobforge_dagster.registry.spec import SourceRegistry
+from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.dagster_cli import DagsterCli
 

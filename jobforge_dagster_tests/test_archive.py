@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobforge_dagster.batches.archive import ARCHIVE_ENV, archive_source
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceChangedError
 from jobforge_dagster.storage.atomic import fingerprint
 from jobforge_dagster.storage.data_root import DataRoot

@@ -11,12 +11,14 @@ import pytest
 
 from jobforge_dagster.batches.stamps import OpenedSource, open_batch
 from jobforge_dagster.build.output import LayerOutput
-from jobforge_dagster.catalog import BatchRecord, CatalogEntry, CatalogManager, TransitionFacts
+from jobforge_dagster.catalog.models import BatchRecord, CatalogEntry, TransitionFacts
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.layers import QUARANTINE_REASON, Layer
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
 from jobforge_dagster.query.engine import GoldQueryEngine
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.atomic import fingerprint, sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.transforms import staged

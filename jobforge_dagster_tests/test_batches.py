@@ -5,10 +5,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import run_job
 

@@ -5,16 +5,16 @@ from pathlib import Path
 
 import polars as pl
 
-from jobforge_dagster.catalog import (
+from jobforge_dagster.catalog.describe import describe_parquet
+from jobforge_dagster.catalog.models import (
     BatchRecord,
     CatalogEntry,
-    CatalogManager,
     LayerTransitionLog,
     TransitionFacts,
     TransitionStatus,
-    describe_parquet,
-    update_catalog_on_transition,
 )
+from jobforge_dagster.catalog.store import CatalogManager
+from jobforge_dagster.catalog.transitions import update_catalog_on_transition
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.openlineage_events import read_events
 

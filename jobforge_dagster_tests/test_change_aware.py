@@ -14,7 +14,8 @@ from jobforge_dagster.batches.versions import code_digest, table_version
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.keys import source_key
-from jobforge_dagster.registry.spec import Reference, SourceRegistry
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import Reference
 from jobforge_dagster.storage.data_root import DataRoot
 
 SAMPLE = "noc_unit_groups"

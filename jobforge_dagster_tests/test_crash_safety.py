@@ -11,10 +11,12 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from jobforge_dagster.catalog import CatalogManager, TransitionStatus
+from jobforge_dagster.catalog.models import TransitionStatus
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import run_job
 from jobforge_dagster_tests.dagster_cli import DagsterCli

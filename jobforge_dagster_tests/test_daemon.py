@@ -143,7 +143,8 @@ def test_daemon_loads_a_file_that_arrived_after_loading(tmp_path: Path, monkeypa
 
 
 REFERENCING = """from jobforge_dagster.orchestration.assembly import build_definitions
-from jobforge_dagster.registry.spec import Reference, SourceRegistry
+from jobforge_dagster.registry.spec import Reference
+from jobforge_dagster.registry.file import SourceRegistry
 
 registry = SourceRegistry.load()
 sample = registry.by_name["noc_unit_groups"]

@@ -13,8 +13,8 @@ import yaml
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
-from jobforge_dagster.registry.spec import SourceRegistry
-from jobforge_dagster.sources.scan import list_source_files
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.sources.tables import collect_tables, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import require_real_data
 from jobforge_dagster_tests.postgres_server import PostgresServer, throwaway_postgres
@@ -47,7 +47,7 @@ def upload_folder(s3: S3Server, folder: Path, prefix: str) -> None:
 def expected_gold_tables(source: Path) -> set[str]:
     """The gold table of every registry table one of the real files feeds, and the OaSIS attribute dimension."""
     files = list_source_files(source)
-    specs = SourceRegistry.load().with_unregistered(source)
+    specs = collect_tables(SourceRegistry.load(), source).tables
     return {spec.gold_table for spec in specs if any(spec.matches(name) for name in files)} | {"dim_oasis_attribute"}
 
 

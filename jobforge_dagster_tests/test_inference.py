@@ -6,10 +6,11 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.build.steps import silver_types
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import BATCH_ID, PROVENANCE_COLUMNS, SOURCE_FILE, Layer
 from jobforge_dagster.orchestration.keys import table_keys
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.transforms.inference import (
     InferredType,
     carried_types,

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.build.output import LayerOutput
-from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, TransitionStatus
+from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts, TransitionStatus
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import LAYER, Layer
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
 from jobforge_dagster.storage.data_root import DataRoot

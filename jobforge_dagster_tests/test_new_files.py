@@ -10,14 +10,16 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.orchestration import sensors
-from jobforge_dagster.orchestration.assembly import build_definitions, collect_tables
+from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.sensors import NEW_FILES_JOB, REFRESH_JOB, SourceCursor
 from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.sources.arrivals import partition_table
+from jobforge_dagster.sources.tables import collect_tables
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded
 from jobforge_dagster_tests.test_sensors import Collect
@@ -267,7 +269,7 @@ def test_the_watermark_passes_only_arrivals_handled(empty_root: DataRoot, monkey
 def test_a_partition_without_exactly_one_file_of_its_name_is_refused(
     empty_root: DataRoot, key: str, files: list[str], message: str
 ) -> None:
-    sources = collect_tables(empty_root, None)  # loaded before the files arrived
+    sources = collect_tables(SourceRegistry.load(), empty_root.source_dir())  # loaded before the files arrived
     for name in files:
         drop(empty_root, name, b"a,b\n1,2\n")
     with pytest.raises(SourceDataError) as raised:
@@ -277,12 +279,13 @@ def test_a_partition_without_exactly_one_file_of_its_name_is_refused(
 
 def test_a_partition_uses_the_default_table_its_run_loaded(empty_root: DataRoot) -> None:
     """The sensor's load predates the file; the run's own load has the file's default table: the same one."""
-    before = collect_tables(empty_root, None)
+    before = collect_tables(SourceRegistry.load(), empty_root.source_dir())
     path = empty_root.source_dir() / "sub" / "My File.csv"
     path.parent.mkdir()
     path.write_bytes(b"a,b\n1,2\n")
     built = partition_table("sub_my_file", before, empty_root.source_dir())
-    loaded = partition_table("sub_my_file", collect_tables(empty_root, None), empty_root.source_dir())
+    reloaded = collect_tables(SourceRegistry.load(), empty_root.source_dir())
+    loaded = partition_table("sub_my_file", reloaded, empty_root.source_dir())
     assert built == loaded
     assert (built.name, built.pattern, built.declared) == ("sub_my_file", "sub/My File.csv", False)
 

@@ -9,12 +9,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import ConfigurationError, QueryError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.query.engine import GoldQueryEngine
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.scan import scan_source
 from jobforge_dagster.storage.atomic import atomic_group
 from jobforge_dagster.storage.data_root import DataRoot

@@ -12,11 +12,12 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.build.output import LayerOutput, write_layer
-from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts
+from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.lineage import events as lineage_export
 from jobforge_dagster.quality.rules import table_rule_groups
-from jobforge_dagster.registry.spec import SourceRegistry
+from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.transforms import gold
 from jobforge_dagster_tests.openlineage_events import (
     events_dir,

@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from jobforge_dagster.catalog import CatalogManager, TransitionStatus
+from jobforge_dagster.catalog.models import TransitionStatus
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import LAYERS, PROVENANCE_COLUMNS, SOURCE_FILE, Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
 

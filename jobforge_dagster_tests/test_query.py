@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query.engine import GoldQueryEngine, QueryError
+from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.storage.data_root import DATA_ROOT_ENV, DataRoot
 from jobforge_dagster_tests.conftest import Runner
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query.engine import GoldQueryEngine, QueryError, quote_identifier
+from jobforge_dagster.query.engine import GoldQueryEngine, quote_identifier
 from jobforge_dagster.storage.data_root import DataRoot
 
 
@@ -115,7 +116,8 @@ def test_working_directory_tmp_folder_is_not_readable(tmp_path: Path, monkeypatc
 MEMORY_SCRIPT = """
 import json, resource, sys, time
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.query.engine import GoldQueryEngine, QueryError
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.errors import QueryError
 resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # guards the machine if the engine's limit fails
 with GoldQueryEngine(DataRoot(data_root=sys.argv[1]), timeout_seconds=5, **json.loads(sys.argv[3])) as engine:
     start = time.monotonic()

@@ -17,13 +17,13 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.batches.stamps import read_stamp
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.orchestration.checks import table_gold_facts
 from jobforge_dagster.quality.rules import GoldFacts, table_rule_groups
 from jobforge_dagster.query.engine import GoldQueryEngine
-from jobforge_dagster.registry.spec import SourceRegistry
-from jobforge_dagster.sources.scan import list_source_files
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.sources.tables import collect_tables, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.transforms.gold import LONG_FORMS
 from jobforge_dagster_tests.conftest import REPO, require_real_data, run_job
@@ -72,7 +72,7 @@ class RealRun:
     def __init__(self, config: DataRoot, source: Path, result: dg.ExecuteInProcessResult, sums: dict) -> None:
         self.config, self.source, self.result, self.sums_before = config, source, result, sums
         self.registry = SourceRegistry.load()
-        self.tables = [spec for spec in self.registry.with_unregistered(source)]
+        self.tables = collect_tables(self.registry, source).tables
 
     def gold(self, table: str) -> pl.DataFrame:
         return pl.read_parquet(self.config.table_path(Layer.GOLD, table))

@@ -7,8 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from jobforge_dagster.orchestration.assembly import build_definitions
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
-from jobforge_dagster.sources.scan import find_source_file, list_source_files
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.tables import collect_tables, find_source_file, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
 
 
@@ -23,7 +24,7 @@ def test_unregistered_files_get_default_tables(tmp_path: Path) -> None:
     (tmp_path / ".hidden.csv").write_text("a\n1\n")
     (tmp_path / "notes.md").write_text("not a source")
     registry = SourceRegistry(tables=[TableSpec(name="noc_unit_groups", pattern="noc_unit_groups*.csv")])
-    tables = registry.with_unregistered(tmp_path)
+    tables = collect_tables(registry, tmp_path).tables
     assert [(t.name, t.pattern, t.declared) for t in tables] == [
         ("noc_unit_groups", "noc_unit_groups*.csv", True),
         ("my_file_v2", "My File (v2).csv", False),
@@ -35,7 +36,7 @@ def test_files_sharing_a_default_name_are_both_refused(tmp_path: Path) -> None:
     """Which one is meant cannot be told; before, neither the others nor the code location loaded."""
     for name in ("noc-a.csv", "noc a.csv", "other.csv"):
         (tmp_path / name).write_text("a\n1\n")
-    collected = SourceRegistry().collect(tmp_path)
+    collected = collect_tables(SourceRegistry(), tmp_path)
     assert [table.name for table in collected.tables] == ["other"]
     assert collected.refused == {
         "source/noc a.csv": "refused: its default table name 'noc_a' is also that of source/noc-a.csv; rename one",
@@ -118,7 +119,7 @@ def test_default_name_of_a_file_in_a_folder_includes_the_folder(tmp_path: Path) 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "My Data.csv").write_text("a\n1\n")
     (tmp_path / "odd[1].csv").write_text("a\n1\n")
-    tables = SourceRegistry().with_unregistered(tmp_path)
+    tables = collect_tables(SourceRegistry(), tmp_path).tables
     assert [table.name for table in tables] == ["odd_1", "sub_my_data"]
     assert tables[0].matches("odd[1].csv") and not tables[0].matches("odd1.csv")
     assert tables[1].matches("sub/My Data.csv")

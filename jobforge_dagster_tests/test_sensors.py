@@ -11,8 +11,8 @@ import pytest
 
 from jobforge_dagster.orchestration import sensors
 from jobforge_dagster.orchestration.assembly import build_definitions
-from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick, scan_source
-from jobforge_dagster.sources.scan import SourceFile
+from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick
+from jobforge_dagster.sources.scan import SourceFile, scan_source
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded, run_job
 

@@ -13,7 +13,8 @@ from jobforge_dagster.batches.archive import ARCHIVE_ENV
 from jobforge_dagster.errors import QueryError, TraceError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.trace.tracer import Tracer
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobforge_dagster.batches.archive import archive_mode, archive_source
-from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts
+from jobforge_dagster.catalog.models import BatchRecord, TransitionFacts
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.sources.scan import find_source_file
+from jobforge_dagster.sources.tables import find_source_file
 from jobforge_dagster.storage.atomic import fingerprint, link_atomic, sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.object_store import fetch, is_remote, read_footer

@@ -10,10 +10,11 @@ import hashlib
 from pathlib import Path
 
 from jobforge_dagster.batches.stamps import layer_stamp
-from jobforge_dagster.catalog import BatchRecord, CatalogManager
+from jobforge_dagster.catalog.models import BatchRecord
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.sources.scan import find_source_file
+from jobforge_dagster.sources.tables import find_source_file
 from jobforge_dagster.storage.atomic import fingerprint, sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.object_store import fetch, is_remote

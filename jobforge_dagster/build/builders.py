@@ -14,14 +14,9 @@ from dagster import MetadataValue
 
 from jobforge_dagster.build.steps import LAYER_STEPS, LayerStep, StepInput, code_of
 from jobforge_dagster.batches.stamps import batch_of, kept_batch, open_batch
-from jobforge_dagster.catalog import (
-    BatchRecord,
-    CatalogEntry,
-    CatalogManager,
-    TransitionFacts,
-    parquet_row_count,
-    utc_now,
-)
+from jobforge_dagster.catalog.models import BatchRecord, CatalogEntry, TransitionFacts, utc_now
+from jobforge_dagster.catalog.store import CatalogManager
+from jobforge_dagster.catalog.describe import parquet_row_count
 from jobforge_dagster.transforms.lineage import ColumnLineage, carried, identity
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError

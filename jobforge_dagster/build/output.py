@@ -13,14 +13,9 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from jobforge_dagster.batches.stamps import keep_batch, stamp
-from jobforge_dagster.catalog import (
-    CatalogEntry,
-    CatalogManager,
-    LayerTransitionLog,
-    TableMetadata,
-    TransitionFacts,
-    update_catalog_on_transition,
-)
+from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata, TransitionFacts
+from jobforge_dagster.catalog.store import CatalogManager
+from jobforge_dagster.catalog.transitions import update_catalog_on_transition
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.errors import LayerWriteError
 from jobforge_dagster.layers import Layer

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from dagster import MetadataValue, TableColumnDep, TableColumnLineage
 
-from jobforge_dagster.catalog import CatalogManager
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.transforms.lineage import ColumnLineage
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.errors import SourceDataError

@@ -12,7 +12,7 @@ from jobforge_dagster.orchestration.automation import Automation
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
-from jobforge_dagster.orchestration.oasis_attribute import OASIS_ATTRIBUTE, OASIS_RATINGS, oasis_attribute_dimension
+from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
 from jobforge_dagster.orchestration.sensors import (
     NEW_FILES_JOB,
     REFRESH_JOB,
@@ -22,17 +22,13 @@ from jobforge_dagster.orchestration.sensors import (
 )
 from jobforge_dagster.orchestration.source_versions import source_asset
 from jobforge_dagster.query.engine import GoldQueryResource
-from jobforge_dagster.registry.spec import SourceRegistry, SourceTables, TableSpec
-from jobforge_dagster.sources.arrivals import NEW_FILES
-from jobforge_dagster.sources.scan import list_source_files
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.names import OASIS_RATINGS
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.tables import collect_tables, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
 
 MAIN_JOB = "medallion_pipeline"
-#: Names no default table may take: the gold model and the family of files that arrive after loading.
-RESERVED = {
-    OASIS_ATTRIBUTE: f"the model {OASIS_ATTRIBUTE!r}",
-    NEW_FILES: f"the asset family {NEW_FILES!r} (files that arrive after loading)",
-}
 
 
 def in_process_or_multiprocess() -> dg.ExecutorDefinition:
@@ -92,12 +88,6 @@ def resources(root: DataRoot) -> dict[str, object]:
     }
 
 
-def collect_tables(root: DataRoot, registry: SourceRegistry | None) -> SourceTables:
-    """The registry's tables and a default one per other file in source/; a file whose default table would
-    clash with a table, a gold name or a model is refused alone (logged), so the rest still loads."""
-    return (registry or SourceRegistry.load()).collect(root.source_dir(), reserved=RESERVED)
-
-
 def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition) -> list[UnresolvedAssetJobDefinition]:
     """`medallion_pipeline` (tables with a source file at load), `table_refresh` (one loaded table per run) and
     `new_file_refresh` (one partition of the `new_files` family per run: a partitioned job, apart)."""
@@ -131,7 +121,7 @@ def build_definitions(
     """Definitions for a data root (default: from the environment), a registry (default: sources.yaml) and,
     optionally, declarative automation of the layer assets."""
     root = root or DataRoot.from_env()
-    sources = collect_tables(root, registry)
+    sources = collect_tables(registry or SourceRegistry.load(), root.source_dir())
     everything, runnable = table_assets(root, sources.tables)
     observed = [source_asset(spec, automation.observe_cron if automation else None) for spec in sources.tables]
     if automation is not None:

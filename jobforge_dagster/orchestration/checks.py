@@ -16,7 +16,8 @@ from dagster import (
 )
 
 from jobforge_dagster.batches.stamps import layer_stamp, read_stamp
-from jobforge_dagster.catalog import CatalogManager, CheckResult, CheckResults
+from jobforge_dagster.catalog.models import CheckResult, CheckResults
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.lineage.events import ChecksRun, RuleResult, exporter_for
 from jobforge_dagster.orchestration.keys import layer_key

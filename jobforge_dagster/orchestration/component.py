@@ -7,7 +7,7 @@ from pydantic import Field
 
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.automation import Automation
-from jobforge_dagster.registry.spec import REGISTRY_FILE, SourceRegistry
+from jobforge_dagster.registry.file import REGISTRY_FILE, SourceRegistry
 from jobforge_dagster.storage.data_root import DataRoot, resolve_root
 
 

@@ -26,7 +26,8 @@ from pydantic import Field
 from jobforge_dagster.batches.versions import current_batch, table_version
 from jobforge_dagster.build.builders import LayerBuild, TableRun, build_layer
 from jobforge_dagster.build.output import reject_candidate, stage_candidate
-from jobforge_dagster.catalog import BatchRecord, CatalogManager, TransitionFacts, utc_now
+from jobforge_dagster.catalog.models import BatchRecord, TransitionFacts, utc_now
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.lineage import events as lineage_export

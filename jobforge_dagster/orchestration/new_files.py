@@ -32,8 +32,10 @@ from jobforge_dagster.orchestration.keys import table_keys
 from jobforge_dagster.orchestration.medallion import TableRunConfig, forced, layer_deps, layer_outs, materialize_table
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.query.engine import GoldQueryResource
-from jobforge_dagster.registry.spec import SourceTables, TableSpec
-from jobforge_dagster.sources.arrivals import NEW_FILES, partition_table
+from jobforge_dagster.registry.names import NEW_FILES
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.arrivals import partition_table
+from jobforge_dagster.sources.tables import SourceTables
 from jobforge_dagster.storage.data_root import DataRoot
 
 NEW_FILE_PARTITIONS = DynamicPartitionsDefinition(name=NEW_FILES)

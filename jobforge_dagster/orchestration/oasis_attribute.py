@@ -19,7 +19,8 @@ from jobforge_dagster.batches.stamps import layer_stamp
 from jobforge_dagster.batches.versions import table_version
 from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.build.steps import code_of
-from jobforge_dagster.catalog import CatalogEntry, CatalogManager, TransitionFacts, utc_now
+from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts, utc_now
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import (
     BATCH_ID,
     INGESTED_AT,
@@ -32,15 +33,11 @@ from jobforge_dagster.layers import (
 from jobforge_dagster.lineage import events as lineage_export
 from jobforge_dagster.orchestration.checks import CheckLog, announce_checks, check_specs, run_checks
 from jobforge_dagster.orchestration.keys import layer_key, output_name
-from jobforge_dagster.orchestration.medallion import (
-    PRIORITY_TAG,
-    clean_stale_temporaries,
-    forced,
-    with_lineage_deps,
-)
+from jobforge_dagster.orchestration.medallion import PRIORITY_TAG, clean_stale_temporaries, forced, with_lineage_deps
 from jobforge_dagster.quality import checks
 from jobforge_dagster.quality.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
 from jobforge_dagster.query.engine import GoldQueryResource
+from jobforge_dagster.registry.names import OASIS_ATTRIBUTE, OASIS_RATINGS
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.atomic import exclusive_lock
 from jobforge_dagster.storage.data_root import DataRoot
@@ -49,10 +46,7 @@ from jobforge_dagster.transforms.bronze import column_mapping
 from jobforge_dagster.transforms.gold import OASIS_INDEX
 from jobforge_dagster.transforms.lineage import ColumnLineage, identity, transformed
 
-OASIS_ATTRIBUTE = "dim_oasis_attribute"
 OASIS_ATTRIBUTE_KEY = layer_key(Layer.GOLD, OASIS_ATTRIBUTE)
-#: The gold transform that melts an OaSIS rating table; its attributes go into the dimension.
-OASIS_RATINGS = "oasis_long"
 KEY = ["category", "attribute"]
 RULE_GROUPS = [
     RuleGroup(checks.INTEGRITY, "Provenance intact", (PROVENANCE,)),

@@ -40,9 +40,11 @@ from jobforge_dagster.batches.stamps import batch_id_for, read_stamp
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import gold_check_keys, table_keys
 from jobforge_dagster.orchestration.new_files import NEW_FILE_PARTITIONS
-from jobforge_dagster.registry.spec import SourceTables, TableSpec, spec_for
-from jobforge_dagster.sources.arrivals import NEW_FILES, Arrivals
+from jobforge_dagster.registry.names import NEW_FILES
+from jobforge_dagster.registry.spec import TableSpec, spec_for
+from jobforge_dagster.sources.arrivals import Arrivals
 from jobforge_dagster.sources.scan import SourceFile, scan_source
+from jobforge_dagster.sources.tables import SourceTables
 from jobforge_dagster.storage.atomic import sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
 

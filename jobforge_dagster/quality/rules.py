@@ -13,8 +13,7 @@ from typing import Any
 import polars as pl
 from dagster import AssetCheckSeverity
 
-from jobforge_dagster.catalog import parquet_row_count
-from jobforge_dagster.catalog.describe import null_counts
+from jobforge_dagster.catalog.describe import null_counts, parquet_row_count
 from jobforge_dagster.quality import checks
 from jobforge_dagster.registry.spec import Range, Reference, TableSpec
 from jobforge_dagster.storage.object_store import read_footer, scan_parquet

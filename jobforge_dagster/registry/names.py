@@ -1,4 +1,4 @@
-"""Turning headers and file names into safe snake_case SQL identifiers."""
+"""Names: headers and file names made safe snake_case SQL identifiers, and the names JobForge reserves."""
 
 import re
 import unicodedata
@@ -35,3 +35,16 @@ def table_name_for(stem: str) -> str:
     """A safe table name from a file stem: `noc-2021 (v1)` -> `noc_2021_v1`."""
     name = snake_case(stem, fallback="table")
     return name if not name.startswith("col_") else f"t_{name[4:]}"
+
+
+#: The gold model of every OaSIS rating attribute (built across the OaSIS rating tables).
+OASIS_ATTRIBUTE = "dim_oasis_attribute"
+#: The gold transform that melts an OaSIS rating table; its attributes go into `OASIS_ATTRIBUTE`.
+OASIS_RATINGS = "oasis_long"
+#: The asset family of files that arrive after the code location loaded (`staged/new_files` ... `gold/new_files`).
+NEW_FILES = "new_files"
+#: Names no default table may take, and what holds each.
+RESERVED: dict[str, str] = {
+    OASIS_ATTRIBUTE: f"the model {OASIS_ATTRIBUTE!r}",
+    NEW_FILES: f"the asset family {NEW_FILES!r} (files that arrive after loading)",
+}

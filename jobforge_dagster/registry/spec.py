@@ -4,22 +4,15 @@ import codecs
 import fnmatch
 import logging
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.names import table_name_for
-from jobforge_dagster.sources.scan import SourceFile, scan_source
 
 LOG = logging.getLogger(__name__)
-REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
 
 #: Longest table name: it is part of file names such as `catalog/checks/<table>--<table>-<12 hex>.json`.
 MAX_TABLE_NAME = 64
@@ -233,120 +226,3 @@ def spec_for(relative_path: str, tables: list[TableSpec]) -> TableSpec | None:
     return next((table for table in tables if table.matches(relative_path)), None)
 
 
-class SourceRegistry(BaseModel):
-    """All declared tables, loaded from one YAML file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tables: list[TableSpec] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> "SourceRegistry":
-        names = [table.name for table in self.tables] + [t.gold_name for t in self.tables if t.gold_name]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"table names declared twice in the registry (names and gold names): {repeated}")
-        return self
-
-    @classmethod
-    def load(cls, path: Path = REGISTRY_FILE) -> "SourceRegistry":
-        """Load and validate the registry; top-level `x-...` keys hold YAML anchors and are ignored."""
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle) or {}
-        return cls.model_validate({key: value for key, value in document.items() if not key.startswith("x-")})
-
-    @cached_property
-    def by_name(self) -> dict[str, TableSpec]:
-        return {table.name: table for table in self.tables}
-
-    def spec_for(self, relative_path: str) -> TableSpec | None:
-        """The first declared table whose pattern matches a path relative to source/."""
-        return spec_for(relative_path, self.tables)
-
-    def with_unregistered(self, source_dir: Path, reserved: Iterable[str] | Mapping[str, str] = ()) -> list[TableSpec]:
-        """Declared tables plus a default table for each source file that no pattern matches (see `collect`)."""
-        return self.collect(source_dir, reserved).tables
-
-    def collect(self, source_dir: Path, reserved: Iterable[str] | Mapping[str, str] = ()) -> "SourceTables":
-        """Declared tables plus a default table for each source file that no pattern matches. A file refused
-        before any read, or whose default name is taken (by a declared table or gold name, by a `reserved`
-        model, by another file) or too long, gets no table; it is logged with the reason, and the rest load."""
-        taken = claimed_names(self.tables, reserved)
-        candidates: dict[str, list[SourceFile]] = {}
-        refused: dict[str, str] = {}
-        for file in sorted(scan_source(source_dir), key=lambda file: file.key):
-            if self.spec_for(file.relative) is not None or (file.problem is None and not file.path.is_file()):
-                continue  # declared (its run refuses a bad file), or a dangling link
-            name = default_table_name(file.relative)
-            if reason := file.problem or name_refusal(name, taken):
-                refused[file.display] = reason
-            else:
-                candidates.setdefault(name, []).append(file)
-        defaults = default_tables(candidates, refused)
-        for display, reason in refused.items():
-            LOG.warning(f"{display}: {reason}")
-        return SourceTables([*self.tables, *defaults], refused, taken | claimed_names(defaults, ()))
-
-
-def default_table_name(relative: str) -> str:
-    """`sub/My File.csv` -> `sub_my_file`: the path under source/ without its suffix, made a safe identifier."""
-    return table_name_for(str(PurePosixPath(relative).with_suffix("")))
-
-
-def literal_pattern(relative: str) -> str:
-    """A pattern matching exactly `relative`: `[`, `*` and `?` in a file name are taken as they are."""
-    return re.sub(r"([\[*?])", r"[\1]", relative)
-
-
-def claimed_names(tables: Iterable[TableSpec], reserved: Iterable[str] | Mapping[str, str]) -> dict[str, str]:
-    """Table name -> what holds it: a model (or what `reserved` maps the name to), a table (its name in staged,
-    bronze and silver), a gold name."""
-    taken = dict(reserved) if isinstance(reserved, Mapping) else {name: f"the model {name!r}" for name in reserved}
-    for table in tables:
-        taken[table.name] = f"table {table.name!r}"
-        taken.setdefault(table.gold_table, f"the gold name of table {table.name!r}")
-    return taken
-
-
-def name_refusal(name: str, taken: dict[str, str]) -> str | None:
-    """Why a file cannot have the default table `name`, or None."""
-    if len(name) > MAX_TABLE_NAME:
-        return (
-            f"refused: its default table name would be {len(name)} characters long (at most {MAX_TABLE_NAME}); "
-            "rename it or declare it in the registry"
-        )
-    if name in taken:
-        return (
-            f"refused: its default table name {name!r} is {taken[name]}; declare it in the registry under another name"
-        )
-    return None
-
-
-def default_tables(candidates: dict[str, list[SourceFile]], refused: dict[str, str]) -> list[TableSpec]:
-    """A default table per name one file alone would take; files sharing a name are all refused, since which
-    one is meant cannot be told (and a newcomer must not take over a table)."""
-    tables = []
-    for name, files in candidates.items():
-        if len(files) == 1:
-            tables.append(TableSpec(name=name, pattern=literal_pattern(files[0].relative), declared=False))
-            continue
-        for file in files:
-            others = ", ".join(other.display for other in files if other is not file)
-            refused[file.display] = f"refused: its default table name {name!r} is also that of {others}; rename one"
-    return tables
-
-
-@dataclass(frozen=True)
-class SourceTables:
-    """A code location's tables, the files refused one (`source/...` -> why) and the names taken."""
-
-    tables: list[TableSpec]
-    refused: dict[str, str]
-    taken: dict[str, str]
-
-    def refusal(self, file: SourceFile) -> str | None:
-        """Why a file no table matches has none: as found when the tables were collected, else checked now
-        (for a file that arrived since); None for a file a reload would give a default table."""
-        if file.display in self.refused:
-            return self.refused[file.display]
-        return file.problem or name_refusal(default_table_name(file.relative), self.taken)

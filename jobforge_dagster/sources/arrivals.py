@@ -10,18 +10,10 @@ from pathlib import Path
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import SOURCE
-from jobforge_dagster.registry.spec import (
-    SourceTables,
-    TableSpec,
-    default_table_name,
-    literal_pattern,
-    safe_table_name,
-    spec_for,
-)
+from jobforge_dagster.registry.names import NEW_FILES
+from jobforge_dagster.registry.spec import TableSpec, safe_table_name, spec_for
 from jobforge_dagster.sources.scan import SourceFile, scan_source
-
-#: The asset family (`staged/new_files` ... `gold/new_files`) and its dynamic partitions definition.
-NEW_FILES = "new_files"
+from jobforge_dagster.sources.tables import SourceTables, default_table_name, literal_pattern
 
 
 @dataclass

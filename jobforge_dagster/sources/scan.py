@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import SOURCE
 from jobforge_dagster.storage.object_store import is_remote, list_objects
 
 if TYPE_CHECKING:
     from upath import UPath
 
-    from jobforge_dagster.registry.spec import TableSpec
 
 #: Source formats read into the staged layer, by file suffix.
 FORMATS: dict[str, str] = {
@@ -143,23 +141,3 @@ def scan_objects(source_dir: "UPath") -> Iterator[SourceFile]:
         yield SourceFile(listed.relative, path, listed.size, modified, modified, listed.version, remote=True)
 
 
-def list_source_files(source_dir: Path) -> list[str]:
-    """Regular source files (or links to them) that may be read, under `source_dir`, as sorted POSIX paths
-    relative to it."""
-    return sorted(file.relative for file in scan_source(source_dir) if file.problem is None and file.path.is_file())
-
-
-def find_source_file(spec: "TableSpec", source_dir: Path) -> Path | None:
-    """The one source file a table's pattern matches, None if there is none; several is an error, and so is
-    a file refused before any read (a FIFO, a device, a link out of the folder, a name that is not UTF-8)."""
-    matches = sorted((file for file in scan_source(source_dir) if spec.matches(file.relative)), key=lambda f: f.key)
-    if len(matches) > 1:
-        raise ValueError(
-            f"table {spec.name!r}: pattern {spec.pattern!r} matches {len(matches)} files in {source_dir}: "
-            f"{[file.key for file in matches[:5]]}; a table takes one source file"
-        )
-    if not matches:
-        return None
-    if matches[0].problem is not None:
-        raise SourceDataError(matches[0].problem, file=matches[0].display)
-    return matches[0].path

@@ -16,7 +16,8 @@ import polars as pl
 
 from jobforge_dagster.batches.archive import archived_bytes_intact
 from jobforge_dagster.batches.stamps import read_stamp
-from jobforge_dagster.catalog import BatchRecord, CatalogManager, LayerTransitionLog
+from jobforge_dagster.catalog.models import BatchRecord, LayerTransitionLog
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import TraceError
 from jobforge_dagster.layers import (
     BATCH_ID,
@@ -29,11 +30,11 @@ from jobforge_dagster.layers import (
     SOURCE_ROW,
     Layer,
 )
-from jobforge_dagster.orchestration.oasis_attribute import OASIS_ATTRIBUTE
 from jobforge_dagster.query.engine import GoldQueryEngine, quote_literal
-from jobforge_dagster.registry.spec import SourceRegistry, TableSpec
-from jobforge_dagster.sources.arrivals import NEW_FILES
+from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.records import SourceText
+from jobforge_dagster.sources.tables import collect_tables
 from jobforge_dagster.storage.atomic import sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.object_store import scan_parquet
@@ -65,7 +66,7 @@ class Tracer:
 
     @cached_property
     def tables(self) -> list[TableSpec]:
-        return self.registry.with_unregistered(self.root.source_dir(), reserved=[OASIS_ATTRIBUTE, NEW_FILES])
+        return collect_tables(self.registry, self.root.source_dir()).tables
 
     def spec_for_table(self, name: str) -> TableSpec | None:
         """The registry table whose staged name or gold name is `name`."""

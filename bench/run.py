@@ -137,7 +137,8 @@ def query_timings(data_root: Path, queries: list[str], repeats: int) -> list[tup
     """Median seconds per query: GoldQueryEngine, then plain DuckDB on the same files."""
     import duckdb
 
-    from jobforge_dagster.query.engine import GoldQueryEngine, quote_identifier, quote_literal
+    from jobforge_dagster.query.engine import GoldQueryEngine
+    from jobforge_dagster.query.sql import quote_identifier, quote_literal
     from jobforge_dagster.storage.data_root import DataRoot
 
     gold = data_root / "gold"

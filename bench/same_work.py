@@ -21,7 +21,7 @@ from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import collect_tables, find_source_file
-from jobforge_dagster.storage.atomic import sha256_file
+from jobforge_dagster.storage.files import sha256_file
 from jobforge_dagster.storage.parquet import sink_parquet_atomic, stamp_layer
 from jobforge_dagster.transforms import bronze, silver, staged
 from jobforge_dagster.transforms.gold import gold_transform

@@ -10,8 +10,8 @@ import pytest
 from jobforge_dagster.batches.archive import ARCHIVE_ENV, archive_source
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceChangedError
-from jobforge_dagster.storage.atomic import fingerprint
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.files import fingerprint
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job
 
 SAMPLE = "noc_unit_groups_sample.csv"

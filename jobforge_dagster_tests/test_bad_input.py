@@ -19,8 +19,8 @@ from jobforge_dagster.orchestration.io_manager import LayerIOManager
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.storage.atomic import fingerprint, sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.files import fingerprint, sha256_file
 from jobforge_dagster.transforms import staged
 from jobforge_dagster.transforms.staged import SourceRead
 from jobforge_dagster_tests.conftest import bounded, run_job

@@ -1,5 +1,6 @@
 """The gold query engine: views over gold parquet, read-only SQL, no file access beyond gold."""
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,11 +9,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.query.engine import GoldQueryEngine, open_duckdb
 from jobforge_dagster.storage.data_root import DATA_ROOT_ENV, DataRoot
 from jobforge_dagster_tests.conftest import Runner
 
@@ -80,17 +80,15 @@ def test_connection_closes_after_close_and_after_a_failed_start(
 ) -> None:
     config = DataRoot(data_root=str(tmp_path / "data"))
     opened: list[duckdb.DuckDBPyConnection] = []
-    original = DuckDBResource.get_connection
 
     @contextmanager
-    def recording(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
-        with original(resource) as connection:
+    def recording() -> Iterator[duckdb.DuckDBPyConnection]:
+        with open_duckdb(":memory:") as connection:
             opened.append(connection)
             yield connection
 
-    monkeypatch.setattr(DuckDBResource, "get_connection", recording)
     before = watchdogs()
-    engine = GoldQueryEngine(config)
+    engine = GoldQueryEngine(config, recording)
     engine.close()
     engine.close()  # a second close does nothing
     with pytest.raises(duckdb.ConnectionException):
@@ -101,7 +99,7 @@ def test_connection_closes_after_close_and_after_a_failed_start(
 
     monkeypatch.setattr(GoldQueryEngine, "register_gold_tables", broken)
     with pytest.raises(RuntimeError, match="views failed"):
-        GoldQueryEngine(config)
+        GoldQueryEngine(config, recording)
     with pytest.raises(duckdb.ConnectionException):
         opened[1].execute("SELECT 1")
     assert watchdogs() == before
@@ -184,4 +182,4 @@ def test_db_path_lets_other_tools_open_gold_read_only(config: DataRoot, run: Run
         names = {row[0] for row in outside.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         assert "oasis_skills_sample" not in names and "noc_unit_groups" in names
     with pytest.raises(ValueError, match="not both"):
-        GoldQueryEngine(config, DuckDBResource(database=":memory:"), db_path=db_path)
+        GoldQueryEngine(config, functools.partial(open_duckdb, ":memory:"), db_path=db_path)

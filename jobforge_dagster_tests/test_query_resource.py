@@ -8,8 +8,8 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.errors import QueryError
-from jobforge_dagster.query.engine import GoldQueryEngine, GoldQueryResource
-from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
+from jobforge_dagster.query.engine import GoldQueryEngine
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_distinct_values_inside_an_asset(gold: Path) -> None:
         seen["engine"] = gold_query.engine
 
     resource = GoldQueryResource(
-        data_root=DataRoot(data_root=str(gold.parent)),
+        data_root=DataRootResource(data_root=str(gold.parent)),
         duckdb=DuckDBResource(database=":memory:"),
         timeout_seconds=10,
         max_rows=100,
@@ -53,7 +53,7 @@ def test_distinct_values_inside_an_asset(gold: Path) -> None:
 
 def test_build_resources_and_errors(gold: Path) -> None:
     resource = GoldQueryResource(
-        data_root=DataRoot(data_root=str(gold.parent)), duckdb=DuckDBResource(database=":memory:")
+        data_root=DataRootResource(data_root=str(gold.parent)), duckdb=DuckDBResource(database=":memory:")
     )
     with pytest.raises(QueryError, match="inside a Dagster run"):
         resource.distinct_values("dim_noc", "noc_code")

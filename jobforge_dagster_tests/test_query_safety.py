@@ -13,7 +13,8 @@ import pytest
 
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query.engine import GoldQueryEngine, quote_identifier
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.query.sql import quote_identifier
 from jobforge_dagster.storage.data_root import DataRoot
 
 

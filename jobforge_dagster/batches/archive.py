@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 from jobforge_dagster.errors import SourceChangedError
-from jobforge_dagster.storage.atomic import atomic_path, fingerprint, same_but_ctime, sha256_file
+from jobforge_dagster.storage.atomic import atomic_path
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.object_store import is_remote
+from jobforge_dagster.storage.files import fingerprint, same_but_ctime, sha256_file
+from jobforge_dagster.storage.paths import is_remote
 
 ARCHIVE_ENV = "JOBFORGE_RAW_ARCHIVE"
 ArchiveMode = Literal["link", "copy", "off"]
@@ -32,7 +33,7 @@ def archive_mode(table_mode: ArchiveMode | None = None) -> ArchiveMode:
 
 
 def archive_path(root: DataRoot, table: str, sha256: str, suffix: str) -> Path:
-    return root.root / "raw" / table / f"{sha256}{suffix.lower()}"
+    return root.raw_dir(table) / f"{sha256}{suffix.lower()}"
 
 
 def copy_hashing(source: Path, target: Path, chunk_size: int = 1 << 20) -> str:

@@ -14,9 +14,12 @@ from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import find_source_file
-from jobforge_dagster.storage.atomic import fingerprint, link_atomic, sha256_file
+from jobforge_dagster.storage import storage_of
+from jobforge_dagster.storage.atomic import link_atomic
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.object_store import fetch, is_remote, read_footer
+from jobforge_dagster.storage.files import fingerprint, sha256_file
+from jobforge_dagster.storage.object_store import fetch
+from jobforge_dagster.storage.parquet import read_footer
 from jobforge_dagster.transforms import staged
 
 if TYPE_CHECKING:
@@ -119,15 +122,16 @@ def open_batch(spec: TableSpec, root: DataRoot, catalog: CatalogManager) -> Open
     source = find_source_file(spec, root.source_dir())
     if source is None:
         return None
+    storage = storage_of(source)
     display = root.relative(source)
     before = fingerprint(source)
     bytes_at, sha, read = (
-        fetch_and_read(source, spec, display) if is_remote(source) else read_hashing(source, spec, display)
+        fetch_and_read(source, spec, display) if storage.remote else read_hashing(source, spec, display)
     )
     if fingerprint(source) != before:
         raise SourceChangedError(f"{display} changed while it was being read; run again once it is complete")
     mode = archive_mode(spec.archive)
-    if is_remote(source) and mode == "link":  # the local copy is archived: an object has no hard links
+    if storage.remote and mode == "link":  # the local copy is archived: an object has no hard links
         mode = "copy"
     archived, guard = archive_source(root, spec.name, bytes_at, sha, before, mode)
     batch = BatchRecord(
@@ -171,7 +175,7 @@ def fetch_and_read(source: "UPath", spec: TableSpec, display: str) -> tuple[Path
 
 def kept_batch(root: DataRoot, layer: Layer, table: str, batch_id: str) -> Path:
     """The kept file of one batch of a staged, bronze or silver table; a clear error listing the kept ones."""
-    folder = root.layer_dir(layer) / table
+    folder = root.batches_dir(layer, table)
     path = folder / f"batch={batch_id}.parquet"
     well_formed = re.fullmatch(rf"{re.escape(table)}-[0-9a-f]{{12}}", batch_id) is not None
     if well_formed and path.exists():
@@ -186,8 +190,6 @@ def keep_batch(root: DataRoot, layer: Layer, table: str, batch_id: str, retentio
     """Keep the file just written as `<layer>/<table>/batch=<id>.parquet` (a hard link: no copy; on object
     storage a server-side copy) and drop the oldest batch files beyond `retention` (None: keep all)."""
     kept = root.batch_path(layer, table, batch_id)
-    if not root.remote:
-        kept.parent.mkdir(parents=True, exist_ok=True)
     link_atomic(root.table_path(layer, table), kept)
     if retention:
         history = sorted(kept.parent.glob("batch=*.parquet"), key=lambda path: path.stat().st_mtime_ns)

@@ -15,9 +15,8 @@ from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import find_source_file
-from jobforge_dagster.storage.atomic import fingerprint, sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.object_store import fetch, is_remote
+from jobforge_dagster.storage.files import fingerprint, sha256_file
 
 PACKAGE = Path(__file__).resolve().parents[1]
 #: The modules whose code decides what a layer file holds (paths relative to the package).
@@ -74,7 +73,7 @@ def unchanged(record: BatchRecord, path: Path) -> bool:
 
 
 def hash_of(path: Path) -> str:
-    return fetch(path)[1] if is_remote(path) else sha256_file(path)
+    return sha256_file(path)
 
 
 def holds_batch(root: DataRoot, spec: TableSpec, batch_id: str, sha256: str) -> bool:

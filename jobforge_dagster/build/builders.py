@@ -23,7 +23,7 @@ from jobforge_dagster.errors import SourceChangedError
 from jobforge_dagster.orchestration.keys import table_keys
 from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
-from jobforge_dagster.storage.object_store import scan_parquet
+from jobforge_dagster.storage.parquet import scan_parquet
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.quality.rules import Lookup
 from jobforge_dagster.transforms import staged

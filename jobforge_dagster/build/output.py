@@ -94,9 +94,7 @@ def stage_candidate(root: DataRoot, layer: Layer, table: str, output: LayerOutpu
 
 def reject_candidate(root: DataRoot, table: str, candidate: Path, batch_id: str) -> Path:
     """Set a candidate that failed its blocking checks aside as `rejected/<table>/<batch>.parquet`."""
-    rejected = root.root / "rejected" / table / f"{batch_id}.parquet"
-    if not root.remote:
-        rejected.parent.mkdir(parents=True, exist_ok=True)
+    rejected = root.rejected_path(table, batch_id)
     move_into_place(candidate, rejected)
     return rejected
 

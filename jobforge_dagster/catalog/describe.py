@@ -3,7 +3,6 @@
 from collections.abc import Collection
 from pathlib import Path
 
-import polars as pl
 import pyarrow.parquet as pq
 from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableSchema
 
@@ -14,7 +13,8 @@ from jobforge_dagster.catalog.models import (
     TableMetadata,
     TransitionFacts,
 )
-from jobforge_dagster.storage.object_store import is_remote, read_footer, scan_parquet
+from jobforge_dagster.storage.parquet import read_footer, scan_parquet
+from jobforge_dagster.storage.paths import as_path
 
 
 def parquet_row_count(path: Path) -> int:
@@ -39,7 +39,7 @@ def null_counts(footer: pq.FileMetaData) -> list[int | None]:
 def describe_columns(path: Path, footer: pq.FileMetaData, inferred: Collection[str] = ()) -> list[ColumnMetadata]:
     """Each column's type and nulls; `inferred` names the columns whose type silver inferred from text."""
     nulls = null_counts(footer)
-    schema = scan_parquet(path).collect_schema() if is_remote(path) else pl.read_parquet_schema(path)
+    schema = scan_parquet(path).collect_schema()
     return [
         ColumnMetadata(
             name=name,
@@ -66,7 +66,7 @@ def describe_parquet(
     batch and source sha256 from the transition's facts or log. `table_name` names a file written under a
     temporary name (default: the file's stem).
     """
-    path = path if is_remote(path) else Path(path)
+    path = as_path(path)
     footer = footer or read_footer(path)
     columns = describe_columns(path, footer, facts.inferred_types if facts else ())
     return TableMetadata(

@@ -8,7 +8,7 @@ from jobforge_dagster.catalog.describe import describe_parquet
 from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.storage.atomic import AtomicGroup
-from jobforge_dagster.storage.object_store import is_remote
+from jobforge_dagster.storage.paths import as_path
 
 
 def update_catalog_on_transition(
@@ -29,7 +29,7 @@ def update_catalog_on_transition(
     two JSON files join that atomic group, committed with the layer file written at `written_at`; the caller
     announces the transition once the group is committed.
     """
-    target_path = target_path if is_remote(target_path) else Path(target_path)
+    target_path = as_path(target_path)
     entry = domain if isinstance(domain, CatalogEntry) else CatalogEntry(domain=domain)
     relative = catalog.root.relative(target_path)
     metadata = describe_parquet(

@@ -56,8 +56,9 @@ from openlineage.client.uuid import generate_new_uuid
 
 from jobforge_dagster.catalog.models import LayerTransitionLog, TableMetadata, TransitionFacts, utc_now
 from jobforge_dagster.layers import SOURCE
+from jobforge_dagster.storage import storage_of
 from jobforge_dagster.storage.atomic import atomic_path
-from jobforge_dagster.storage.object_store import as_path, is_remote
+from jobforge_dagster.storage.paths import as_path
 from jobforge_dagster.transforms.lineage import ColumnLineage, ColumnOrigin
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def run_id_for(transition_id: str) -> str:
 def dataset_namespace(root: Path) -> str:
     """Datasets are named by their path relative to the data root, in the namespace `file://<data root>` (or
     the data root's URL, `s3://bucket/prefix`, on object storage)."""
-    return str(root) if is_remote(root) else Path(root).resolve().as_uri()
+    return storage_of(root).uri(root)
 
 
 def job_name(table: str, layer: str) -> str:
@@ -424,18 +425,8 @@ class AtomicFileTransport(Transport):
         self.folder = as_path(config.folder)
 
     def emit(self, event: Any) -> None:
-        if is_remote(self.folder):  # one upload to the final key: the object appears whole
-            with atomic_path(self.folder / event_file_name(event)) as spool:
-                spool.write_text(Serde.to_json(event) + "\n", encoding="utf-8")
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        final = self.folder / event_file_name(event)
-        temporary = self.folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
-        try:
+        with atomic_path(self.folder / event_file_name(event), durable=False) as temporary:
             temporary.write_text(Serde.to_json(event) + "\n", encoding="utf-8")
-            os.replace(temporary, final)
-        finally:
-            temporary.unlink(missing_ok=True)
 
 
 class BackgroundWorker:

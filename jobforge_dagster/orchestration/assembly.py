@@ -13,6 +13,7 @@ from jobforge_dagster.orchestration.io_manager import LayerIOManager
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
 from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
 from jobforge_dagster.orchestration.sensors import (
     NEW_FILES_JOB,
     REFRESH_JOB,
@@ -21,7 +22,6 @@ from jobforge_dagster.orchestration.sensors import (
     source_sensor,
 )
 from jobforge_dagster.orchestration.source_versions import source_asset
-from jobforge_dagster.query.engine import GoldQueryResource
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.names import OASIS_RATINGS
 from jobforge_dagster.registry.spec import TableSpec
@@ -81,10 +81,10 @@ def resources(root: DataRoot) -> dict[str, object]:
     """The data root; the IO manager that writes layers under it; DuckDB serving gold to checks and queries."""
     duckdb = DuckDBResource(database=":memory:")
     return {
-        "data_root": root,
-        "io_manager": LayerIOManager(data_root=root),
+        "data_root": (data_root := DataRootResource.of(root)),
+        "io_manager": LayerIOManager(data_root=data_root),
         "duckdb": duckdb,
-        "gold": GoldQueryResource(data_root=root, duckdb=duckdb),
+        "gold": GoldQueryResource(data_root=data_root, duckdb=duckdb),
     }
 
 

@@ -25,7 +25,7 @@ from jobforge_dagster.quality import checks
 from jobforge_dagster.quality.rules import GoldFacts, Lookup, Rule, RuleGroup
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.object_store import scan_parquet
+from jobforge_dagster.storage.parquet import scan_parquet
 
 
 def check_specs(groups: list[RuleGroup], gold_key: AssetKey) -> list[AssetCheckSpec]:

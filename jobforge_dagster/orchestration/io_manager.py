@@ -12,33 +12,35 @@ from jobforge_dagster.build.output import LayerOutput, write_layer
 from jobforge_dagster.catalog.describe import table_metadata_for_dagster, transition_metadata_for_dagster
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import layer_and_table
+from jobforge_dagster.orchestration.resources import DataRootResource
 from jobforge_dagster.registry.spec import safe_table_name
-from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.object_store import scan_parquet
+from jobforge_dagster.storage.parquet import scan_parquet
 
 
 class LayerIOManager(ConfigurableIOManager):
     """Writes each layer atomically with `_layer` stamped, keeps its batch, and records catalog and lineage."""
 
-    data_root: ResourceDependency[DataRoot]
+    data_root: ResourceDependency[DataRootResource]
 
     def handle_output(self, context: OutputContext, obj: LayerOutput) -> None:
         if not isinstance(obj, LayerOutput):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a LayerOutput, got {type(obj).__name__}")
         layer, table = layer_table(context)
-        written = write_layer(self.data_root, layer, table, obj, context.run_id)
+        root = self.data_root.get()
+        written = write_layer(root, layer, table, obj, context.run_id)
         metadata = table_metadata_for_dagster(written.table, uri=written.path.as_uri())
         metadata |= transition_metadata_for_dagster(obj.facts)
         metadata |= {"rows_out": MetadataValue.int(written.table.row_count), "transition_id": written.log.transition_id}
         if written.kept is not None:
-            metadata["batch_file"] = MetadataValue.path(self.data_root.relative(written.kept))
+            metadata["batch_file"] = MetadataValue.path(root.relative(written.kept))
         context.add_output_metadata(metadata)
 
     def load_input(self, context: InputContext) -> pl.LazyFrame:
         layer, table = layer_table(context)
-        path = self.data_root.table_path(layer, table)
+        root = self.data_root.get()
+        path = root.table_path(layer, table)
         if not path.exists():
-            raise FileNotFoundError(f"{self.data_root.relative(path)} does not exist: materialize it first")
+            raise FileNotFoundError(f"{root.relative(path)} does not exist: materialize it first")
         return scan_parquet(path)
 
 

@@ -42,11 +42,11 @@ from jobforge_dagster.orchestration.checks import (
     table_gold_facts,
 )
 from jobforge_dagster.orchestration.keys import layer_key, output_name, source_key, table_keys
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
 from jobforge_dagster.quality.rules import table_rule_groups
-from jobforge_dagster.query.engine import GoldQueryResource
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.storage.atomic import exclusive_lock, remove_stale_temporaries
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.files import exclusive_lock, remove_stale_temporaries
 
 PRIORITY_TAG = "dagster/priority"
 
@@ -307,10 +307,10 @@ def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinit
         op_tags={PRIORITY_TAG: "1"} if referenced else None,
     )
     def _medallion(
-        context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
+        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
         try:
-            yield from materialize_table(context, data_root, gold, spec, config, forced(context, config))
+            yield from materialize_table(context, data_root.get(), gold, spec, config, forced(context, config))
         finally:  # the table's lineage events are on disk when its step ends
             lineage_export.flush(files_only=True)
 

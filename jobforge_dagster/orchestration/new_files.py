@@ -30,8 +30,8 @@ from jobforge_dagster.lineage import events as lineage_export
 from jobforge_dagster.orchestration.checks import check_specs
 from jobforge_dagster.orchestration.keys import table_keys
 from jobforge_dagster.orchestration.medallion import TableRunConfig, forced, layer_deps, layer_outs, materialize_table
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
 from jobforge_dagster.quality.rules import table_rule_groups
-from jobforge_dagster.query.engine import GoldQueryResource
 from jobforge_dagster.registry.names import NEW_FILES
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.arrivals import partition_table
@@ -93,11 +93,12 @@ def new_file_assets(sources: SourceTables) -> AssetsDefinition:
         pool=f"table_{NEW_FILES}",
     )
     def _new_files(
-        context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource, config: TableRunConfig
+        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
-        spec = partition_spec(context, sources, data_root)
+        root = data_root.get()
+        spec = partition_spec(context, sources, root)
         try:
-            yield from materialize_table(context, data_root, gold, spec, config, forced(context, config), keys)
+            yield from materialize_table(context, root, gold, spec, config, forced(context, config), keys)
         finally:  # the table's lineage events are on disk when its step ends
             lineage_export.flush(files_only=True)
 

@@ -34,14 +34,14 @@ from jobforge_dagster.lineage import events as lineage_export
 from jobforge_dagster.orchestration.checks import CheckLog, announce_checks, check_specs, run_checks
 from jobforge_dagster.orchestration.keys import layer_key, output_name
 from jobforge_dagster.orchestration.medallion import PRIORITY_TAG, clean_stale_temporaries, forced, with_lineage_deps
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
 from jobforge_dagster.quality import checks
 from jobforge_dagster.quality.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
-from jobforge_dagster.query.engine import GoldQueryResource
 from jobforge_dagster.registry.names import OASIS_ATTRIBUTE, OASIS_RATINGS
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.storage.atomic import exclusive_lock
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.object_store import scan_parquet
+from jobforge_dagster.storage.files import exclusive_lock
+from jobforge_dagster.storage.parquet import scan_parquet
 from jobforge_dagster.transforms.bronze import column_mapping
 from jobforge_dagster.transforms.gold import OASIS_INDEX
 from jobforge_dagster.transforms.lineage import ColumnLineage, identity, transformed
@@ -184,15 +184,16 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         op_tags={PRIORITY_TAG: "-1"},  # after the rating tables of the same run
     )
     def dim_oasis_attribute(
-        context: AssetExecutionContext, data_root: DataRoot, gold: GoldQueryResource
+        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource
     ) -> Iterator[Output[LayerOutput] | AssetCheckResult | AssetObservation]:
-        with exclusive_lock(data_root.lock_path(OASIS_ATTRIBUTE)):
-            clean_stale_temporaries(context, data_root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
-            if (batch := attribute_current(data_root, ratings)) is not None and not forced(context):
+        root = data_root.get()
+        with exclusive_lock(root.lock_path(OASIS_ATTRIBUTE)):
+            clean_stale_temporaries(context, root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
+            if (batch := attribute_current(root, ratings)) is not None and not forced(context):
                 context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); nothing rewritten")
                 yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={"jobforge/status": "current"})
                 return
-            yield from build_dimension(context, data_root, gold, ratings)
+            yield from build_dimension(context, root, gold, ratings)
             lineage_export.flush(files_only=True)
 
     staged = [layer_key(Layer.STAGED, spec.name) for spec in ratings]

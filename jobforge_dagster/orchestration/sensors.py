@@ -40,13 +40,14 @@ from jobforge_dagster.batches.stamps import batch_id_for, read_stamp
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import gold_check_keys, table_keys
 from jobforge_dagster.orchestration.new_files import NEW_FILE_PARTITIONS
+from jobforge_dagster.orchestration.resources import DataRootResource
 from jobforge_dagster.registry.names import NEW_FILES
 from jobforge_dagster.registry.spec import TableSpec, spec_for
 from jobforge_dagster.sources.arrivals import Arrivals
 from jobforge_dagster.sources.scan import SourceFile, scan_source
 from jobforge_dagster.sources.tables import SourceTables
-from jobforge_dagster.storage.atomic import sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.files import sha256_file
 
 SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
 #: The sensor's jobs: one loaded table per run; one partition of the `new_files` family per run.
@@ -280,10 +281,11 @@ def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition
         default_status=DefaultSensorStatus.STOPPED,
         description="Loads a new or changed file in source/ (stable over two ticks) through its table's layers.",
     )
-    def new_source_files(context: SensorEvaluationContext, data_root: DataRoot) -> SensorResult | SkipReason:
+    def new_source_files(context: SensorEvaluationContext, data_root: DataRootResource) -> SensorResult | SkipReason:
+        root = data_root.get()
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
-        ready, next_cursor = plan_tick(scan_source(data_root.source_dir()), cursor)
-        requests, refused = plan_requests(context, data_root, sources, ready, next_cursor)
+        ready, next_cursor = plan_tick(scan_source(root.source_dir()), cursor)
+        requests, refused = plan_requests(context, root, sources, ready, next_cursor)
         report(context, refused)
         waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
         context.log.info(f"{len(requests)} run(s) requested{waiting}")

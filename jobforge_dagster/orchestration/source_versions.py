@@ -19,6 +19,7 @@ from jobforge_dagster.batches.stamps import layer_stamp
 from jobforge_dagster.batches.versions import source_sha256
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import source_key
+from jobforge_dagster.orchestration.resources import DataRootResource
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
 
@@ -40,8 +41,8 @@ def observe_source(root: DataRoot, spec: TableSpec) -> ObserveResult:
 def source_asset(spec: TableSpec, observe_cron: str | None = None) -> SourceAsset:
     """`source/<table>`: observed from the UI, by the `new_source_files` sensor, or on `observe_cron`."""
 
-    def observe(data_root: DataRoot) -> ObserveResult:
-        return observe_source(data_root, spec)
+    def observe(data_root: DataRootResource) -> ObserveResult:
+        return observe_source(data_root.get(), spec)
 
     with warnings.catch_warnings():  # observable source assets are beta in Dagster 1.13
         warnings.simplefilter("ignore", BetaWarning)

@@ -16,7 +16,7 @@ from dagster import AssetCheckSeverity
 from jobforge_dagster.catalog.describe import null_counts, parquet_row_count
 from jobforge_dagster.quality import checks
 from jobforge_dagster.registry.spec import Range, Reference, TableSpec
-from jobforge_dagster.storage.object_store import read_footer, scan_parquet
+from jobforge_dagster.storage.parquet import read_footer, scan_parquet
 from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
 
 #: Values of `table.column` in gold: how a foreign-key rule reads the table it refers to.

@@ -1,5 +1,6 @@
 """Read-only SQL over the gold layer with DuckDB, returning polars frames."""
 
+import functools
 import json
 import logging
 import shutil
@@ -7,7 +8,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -15,17 +16,17 @@ from typing import Any, TypeVar
 import duckdb
 import polars as pl
 import pyarrow as pa
-from dagster import ConfigurableResource, InitResourceContext, ResourceDependency
-from dagster_duckdb import DuckDBResource
-from pydantic import Field, PrivateAttr
 
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
-from jobforge_dagster.storage.atomic import fingerprint
+from jobforge_dagster.query.sql import named_tables, quote_identifier, quote_literal
+from jobforge_dagster.query.watchdog import Watchdog
 from jobforge_dagster.storage.data_root import DataRoot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Opens the DuckDB connection an engine runs on, as a context manager (e.g. `DuckDBResource.get_connection`).
+Connector = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -34,72 +35,25 @@ DEFAULT_THREADS = 2
 DEFAULT_MAX_TEMP_DIRECTORY_SIZE = "1GB"
 DEFAULT_MAX_ROWS = 1_000_000
 LOCK_GRACE_SECONDS = 30.0
+#: How long an engine waits for a database file another process holds.
+DB_LOCK_WAIT_SECONDS = 30.0
 PROVENANCE = (SOURCE_FILE, BATCH_ID, INGESTED_AT, SOURCE_ROW)
 
 
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def named_tables(sql: str) -> set[str]:
-    """Lower-cased names of the tables a query reads.
-
-    `duckdb.get_table_names` binds the query and fails on some valid ones (a join `USING` a column);
-    then every identifier in the query counts, which can only over-count.
-    """
-    try:
-        return {name.lower() for name in duckdb.get_table_names(sql, qualified=False)}
-    except duckdb.Error:
-        tokens = duckdb.tokenize(sql)
-        ends = [start for start, _ in tokens[1:]] + [len(sql)]
-        words = (
-            sql[start:end].strip()
-            for (start, kind), end in zip(tokens, ends, strict=True)
-            if kind == duckdb.token_type.identifier
-        )
-        return {word[1:-1].replace('""', '"').lower() if word.startswith('"') else word.lower() for word in words}
-
-
-class Watchdog:
-    """One thread that calls `interrupt` when an armed deadline passes (cheaper than a timer per query)."""
-
-    def __init__(self, interrupt: Callable[[], None]) -> None:
-        self._interrupt = interrupt
-        self._deadline: float | None = None
-        self._stopped = False
-        self._condition = threading.Condition()
-        self._thread = threading.Thread(target=self._watch, name="gold-query-watchdog", daemon=True)
-        self._thread.start()
-
-    def arm(self, seconds: float | None) -> None:
-        with self._condition:
-            self._deadline = time.monotonic() + seconds if seconds else None
-            self._condition.notify()
-
-    def disarm(self) -> None:
-        with self._condition:
-            self._deadline = None
-
-    def stop(self) -> None:
-        with self._condition:
-            self._stopped = True
-            self._condition.notify()
-        self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
-        with self._condition:
-            while not self._stopped:
-                if self._deadline is None:
-                    self._condition.wait()
-                elif time.monotonic() >= self._deadline:
-                    self._deadline = None
-                    self._interrupt()
-                else:
-                    self._condition.wait(self._deadline - time.monotonic())
+def open_duckdb(
+    database: str, lock_wait: float = DB_LOCK_WAIT_SECONDS
+) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection to `database` (a file, or `:memory:`), closed when the block ends. A file another
+    process holds is waited for, `lock_wait` seconds at most (logged); any other error is raised at once."""
+    deadline = time.monotonic() + lock_wait
+    while True:
+        try:
+            return closing(duckdb.connect(database))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                raise
+            log.warning("%s is locked by another process; waiting (at most %.0f s)", database, lock_wait)
+            time.sleep(0.5)
 
 
 class GoldQueryEngine:
@@ -117,7 +71,7 @@ class GoldQueryEngine:
     def __init__(
         self,
         config: DataRoot | None = None,
-        duckdb_resource: DuckDBResource | None = None,
+        connect: Connector | None = None,
         timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
         *,
         db_path: str | Path | None = None,
@@ -127,12 +81,10 @@ class GoldQueryEngine:
         max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
         """`config` None reads `$JOBFORGE_DATA_ROOT`; `db_path` keeps the views in that DuckDB file."""
-        if duckdb_resource is not None and db_path is not None:
-            raise ValueError("pass duckdb_resource or db_path, not both")
+        if connect is not None and db_path is not None:
+            raise ValueError("pass connect or db_path, not both")
         self.data_root = config if config is not None else DataRoot.from_env()
         self.gold_dir = self.data_root.layer_dir(Layer.GOLD)
-        if not self.data_root.remote:  # object storage has no folders
-            self.gold_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = Path(db_path).resolve() if db_path is not None else None
         self.timeout_seconds, self.max_rows = timeout_seconds, max_rows
         self.skipped_tables: dict[str, str] = {}
@@ -146,14 +98,14 @@ class GoldQueryEngine:
             "max_temp_directory_size": quote_literal(max_temp_directory_size),
         }
         try:
-            self._start(duckdb_resource or DuckDBResource(database=str(self.db_path or ":memory:")), limits)
+            self._start(connect or functools.partial(open_duckdb, str(self.db_path or ":memory:")), limits)
         except BaseException:
             self._stack.close()
             raise
 
-    def _start(self, resource: DuckDBResource, limits: dict[str, str]) -> None:
+    def _start(self, connect: Connector, limits: dict[str, str]) -> None:
         """Open and sandbox the connection, start the watchdog, create the views."""
-        self._connection = self._open(resource)
+        self._connection = self._open(connect)
         self._configure(limits)
         self._watchdog = Watchdog(self._connection.interrupt)
         self._stack.callback(self._watchdog.stop)
@@ -170,10 +122,10 @@ class GoldQueryEngine:
         self._stack.callback(shutil.rmtree, path, ignore_errors=True)
         return path
 
-    def _open(self, resource: DuckDBResource) -> duckdb.DuckDBPyConnection:
-        """Enter the resource's connection on the stack; also close it directly, as dagster_duckdb
-        closes only when its context exits without an exception."""
-        connection = self._stack.enter_context(resource.get_connection())
+    def _open(self, connect: Connector) -> duckdb.DuckDBPyConnection:
+        """Enter the connection on the stack; also close it directly, as a connection context (dagster_duckdb's)
+        may close it only when it exits without an exception."""
+        connection = self._stack.enter_context(connect())
         self._stack.callback(connection.close)
         return connection
 
@@ -186,8 +138,8 @@ class GoldQueryEngine:
             except duckdb.Error as error:
                 raise QueryError(f"invalid {name} {value}: {error}") from error
         allowed = quote_literal(self._gold_prefix())
-        if self.data_root.remote:  # DuckDB reads the gold objects through fsspec (no httpfs extension offline)
-            self._connection.register_filesystem(self.gold_dir.fs)
+        if (filesystem := self.data_root.storage.duckdb_filesystem(self.gold_dir)) is not None:
+            self._connection.register_filesystem(filesystem)
         for statement in (
             "SET python_enable_replacements = false",
             "SET autoinstall_known_extensions = false",
@@ -200,7 +152,7 @@ class GoldQueryEngine:
 
     def _gold_prefix(self) -> str:
         """The one folder (or object-store prefix) DuckDB may read, with a trailing slash."""
-        return (str(self.gold_dir) if self.data_root.remote else str(self.gold_dir.resolve())) + "/"
+        return str(self.data_root.storage.resolved(self.gold_dir)) + "/"
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -269,7 +221,7 @@ class GoldQueryEngine:
     def _create_view(self, name: str, path: Path) -> str | None:
         """Create or replace the view of one gold file; the reason it cannot be read, or None."""
         shown = Path(self.gold_dir.name, path.name).as_posix()
-        target = path if self.data_root.remote else path.resolve()  # an object is never a link
+        target = self.data_root.storage.resolved(path)
         if not str(target).startswith(self._gold_prefix()):
             return f"{shown} leads outside gold/ (to {target})"
         try:
@@ -476,69 +428,3 @@ class GoldQueryEngine:
             "first_ingested_at": summary["first_ingested"],
             "last_ingested_at": summary["last_ingested"],
         }
-
-
-class GoldQueryResource(ConfigurableResource):
-    """Read-only SQL over gold inside Dagster: one GoldQueryEngine per run on the `duckdb` resource's
-    connection, closed when the run ends."""
-
-    data_root: ResourceDependency[DataRoot]
-    duckdb: ResourceDependency[DuckDBResource]
-    timeout_seconds: float | None = Field(default=DEFAULT_TIMEOUT_SECONDS, description="Per query; None: no limit.")
-    memory_limit: str = Field(default=DEFAULT_MEMORY_LIMIT, description="DuckDB memory_limit, e.g. '2GB'.")
-    threads: int = Field(default=DEFAULT_THREADS, description="DuckDB threads per query.")
-    max_temp_directory_size: str = Field(default=DEFAULT_MAX_TEMP_DIRECTORY_SIZE, description="Spill cap.")
-    max_rows: int = Field(default=DEFAULT_MAX_ROWS, description="Most rows one result may have.")
-
-    _engine: GoldQueryEngine | None = PrivateAttr(default=None)
-    _distinct: dict[tuple[str, str, str], pl.DataFrame] = PrivateAttr(default_factory=dict)
-
-    @contextmanager
-    def yield_for_execution(self, context: InitResourceContext) -> Iterator["GoldQueryResource"]:
-        """Open the engine for the run and close it after."""
-        with self.open_engine() as engine:
-            self._engine = engine
-            try:
-                yield self
-            finally:
-                self._engine, self._distinct = None, {}
-
-    def open_engine(self) -> GoldQueryEngine:
-        """A new GoldQueryEngine with this resource's settings (the caller closes it)."""
-        return GoldQueryEngine(
-            self.data_root,
-            self.duckdb,
-            timeout_seconds=self.timeout_seconds,
-            memory_limit=self.memory_limit,
-            threads=self.threads,
-            max_temp_directory_size=self.max_temp_directory_size,
-            max_rows=self.max_rows,
-        )
-
-    @property
-    def engine(self) -> GoldQueryEngine:
-        """The run's engine; only inside a Dagster run (or `dagster.build_resources`)."""
-        if self._engine is None:
-            raise QueryError(
-                "GoldQueryResource opens its engine only inside a Dagster run (or dagster.build_resources)"
-            )
-        return self._engine
-
-    def query(self, sql: str) -> pl.DataFrame:
-        """`GoldQueryEngine.query` on the run's engine."""
-        return self.engine.query(sql)
-
-    def distinct_values(self, table: str, column: str) -> pl.DataFrame:
-        """`SELECT DISTINCT <column> FROM <table>` over the table's current gold file (its view refreshed first).
-
-        Answers are kept for the run while the file is the same (same inode, size and modification time).
-        """
-        engine = self.engine
-        path = engine.gold_dir / f"{table}.parquet"
-        key = (table, column, fingerprint(path) if path.exists() else "")
-        if key not in self._distinct:
-            engine.register_gold_table(table)
-            self._distinct[key] = engine.query(
-                f"SELECT DISTINCT {quote_identifier(column)} FROM {quote_identifier(table)}"
-            )
-        return self._distinct[key]

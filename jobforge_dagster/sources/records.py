@@ -14,7 +14,8 @@ from typing import Any
 
 from jobforge_dagster.errors import TraceError
 from jobforge_dagster.sources.scan import FORMATS
-from jobforge_dagster.storage.object_store import open_bytes, scan_parquet
+from jobforge_dagster.storage.files import open_regular
+from jobforge_dagster.storage.parquet import scan_parquet
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,14 @@ class SourceText:
     def line_count(self) -> int:
         """Physical lines: `\\n` characters, plus one for a last line without one."""
         lines, last = 0, b"\n"
-        with open_bytes(self.path) as handle:
+        with open_regular(self.path) as handle:
             while chunk := handle.read(1 << 20):
                 lines, last = lines + chunk.count(b"\n"), chunk[-1:]
         return lines + (last != b"\n")
 
     def lines_from(self, line: int) -> Iterator[str]:
         """Decoded physical lines from `line` on (1-based), each with its `\\n`."""
-        handle = open_bytes(self.path)  # closed when the generator is
+        handle = open_regular(self.path)  # closed when the generator is
         try:
             for raw in itertools.islice(handle, line - 1, None):
                 yield raw.decode(self.encoding)

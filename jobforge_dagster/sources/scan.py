@@ -8,7 +8,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from jobforge_dagster.layers import SOURCE
-from jobforge_dagster.storage.object_store import is_remote, list_objects
+from jobforge_dagster.storage.object_store import list_objects
+from jobforge_dagster.storage.paths import is_remote
 
 if TYPE_CHECKING:
     from upath import UPath

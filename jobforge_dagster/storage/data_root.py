@@ -1,18 +1,19 @@
-"""The data root: the one folder JobForge keeps every layer, catalog and batch in, one method per folder.
+"""The data root: the one folder JobForge keeps every layer, catalog and batch in, with a method per folder.
 
-A local folder (paths are `pathlib.Path`) or an object-store prefix such as `s3://bucket/prefix` (paths are
-`upath.UPath`, see `object_store`); the source folder likewise.
+A local folder or an object-store prefix such as `s3://bucket/prefix`; the source folder likewise. No other
+module builds a path under the data root by hand.
 """
 
 import os
+from functools import cached_property
 from pathlib import Path
 
-from dagster import ConfigurableResource, DagsterInstance, InitResourceContext
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from jobforge_dagster.errors import ConfigurationError
 from jobforge_dagster.layers import SOURCE, Layer
-from jobforge_dagster.storage.object_store import DataPath, as_path, is_url, relative_part
+from jobforge_dagster.storage import storage_of
+from jobforge_dagster.storage.base import Storage
+from jobforge_dagster.storage.paths import DataPath, as_path, is_url, relative_part
 
 DATA_ROOT_ENV = "JOBFORGE_DATA_ROOT"
 SOURCE_ROOT_ENV = "JOBFORGE_SOURCE_ROOT"
@@ -34,24 +35,14 @@ def default_source_root() -> str | None:
     return resolve_root(value) if value else None
 
 
-def require_pool_limits(instance: DagsterInstance, data_root: str) -> None:
-    """Object storage has no file locks: refuse to run unless the instance limits Dagster's pools (the
-    `table_<name>` pool of each table), which then keep one step per table at a time."""
-    if instance.global_op_concurrency_default_limit:
-        return
-    raise ConfigurationError(
-        f"{DATA_ROOT_ENV}={data_root} is on object storage, which has no file locks, and this Dagster instance sets "
-        "no pool limit: add `concurrency: {pools: {default_limit: 1}}` to dagster.yaml (as the repository's "
-        "dagster.yaml and deploy/postgres/dagster.yaml do) so each table's pool runs one step at a time"
-    )
-
-
-class DataRoot(ConfigurableResource):
-    """The data root (and optionally a separate source folder), as a Dagster resource.
+class DataRoot(BaseModel):
+    """The data root (and optionally a separate source folder).
 
     `source_root` lets a team read sources in place (a shared mount, a read-only folder) instead of
     `<data root>/source`; provenance still names them `source/<file>`.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     data_root: str = Field(description="Folder holding every layer (absolute path, or `s3://bucket/prefix`).")
     source_root: str | None = Field(
@@ -63,52 +54,75 @@ class DataRoot(ConfigurableResource):
         """`$JOBFORGE_DATA_ROOT` (default `./data`) and `$JOBFORGE_SOURCE_ROOT`."""
         return cls(data_root=default_data_root(), source_root=default_source_root())
 
-    def setup_for_execution(self, context: InitResourceContext) -> None:
-        """A run on object storage refuses to start without pool limits (`require_pool_limits`)."""
-        if is_url(self.data_root) and context.instance is not None and context.run is not None:
-            require_pool_limits(context.instance, self.data_root)
+    @cached_property
+    def root(self) -> DataPath:
+        return as_path(self.data_root)
+
+    @property
+    def storage(self) -> Storage:
+        """Where the data root lives: a local folder or an object store."""
+        return storage_of(self.root)
 
     @property
     def remote(self) -> bool:
         """Whether the data root is on object storage."""
-        return is_url(self.data_root)
-
-    @property
-    def root(self) -> DataPath:
-        return as_path(self.data_root)
+        return self.storage.remote
 
     def source_dir(self) -> DataPath:
         return as_path(self.source_root) if self.source_root else self.root / SOURCE
 
-    def layer_dir(self, layer: Layer) -> Path:
+    def layer_dir(self, layer: Layer) -> DataPath:
         return self.root / layer.value
 
-    def table_path(self, layer: Layer, table: str) -> Path:
+    def table_path(self, layer: Layer, table: str) -> DataPath:
         return self.layer_dir(layer) / f"{table}.parquet"
 
-    def batch_path(self, layer: Layer, table: str, batch_id: str) -> Path:
-        """One kept batch of a staged, bronze or silver table, beside the current file."""
-        return self.layer_dir(layer) / table / f"batch={batch_id}.parquet"
+    def batches_dir(self, layer: Layer, table: str) -> DataPath:
+        """The kept batches of a staged, bronze or silver table, beside its current file."""
+        return self.layer_dir(layer) / table
 
-    def quarantine_path(self, table: str, batch_id: str) -> Path:
-        return self.root / "quarantine" / table / f"{batch_id}.parquet"
+    def batch_path(self, layer: Layer, table: str, batch_id: str) -> DataPath:
+        return self.batches_dir(layer, table) / f"batch={batch_id}.parquet"
 
-    def lock_path(self, table: str) -> Path:
+    def quarantine_dir(self, table: str) -> DataPath:
+        return self.root / "quarantine" / table
+
+    def quarantine_path(self, table: str, batch_id: str) -> DataPath:
+        return self.quarantine_dir(table) / f"{batch_id}.parquet"
+
+    def rejected_path(self, table: str, batch_id: str) -> DataPath:
+        """Where a gold candidate that failed a blocking check is set aside."""
+        return self.root / "rejected" / table / f"{batch_id}.parquet"
+
+    def raw_dir(self, table: str) -> DataPath:
+        """The raw archive of a table: the exact bytes of each batch, named by their sha256."""
+        return self.root / "raw" / table
+
+    def lock_path(self, table: str) -> DataPath:
         return self.root / ".locks" / f"{table}.lock"
 
-    def catalog_dir(self) -> Path:
+    def catalog_dir(self) -> DataPath:
         return self.root / "catalog"
 
-    def catalog_tables_dir(self) -> Path:
-        return self.catalog_dir() / "tables"
+    def catalog_tables_dir(self, layer: str | None = None) -> DataPath:
+        folder = self.catalog_dir() / "tables"
+        return folder / layer if layer else folder
 
-    def catalog_lineage_dir(self) -> Path:
+    def catalog_lineage_dir(self) -> DataPath:
         return self.catalog_dir() / "lineage"
 
-    def catalog_batches_dir(self) -> Path:
+    def catalog_batches_dir(self) -> DataPath:
         return self.catalog_dir() / "batches"
 
-    def relative(self, path: Path) -> str:
+    def checks_dir(self) -> DataPath:
+        """Check results, one file per gold table and batch."""
+        return self.catalog_dir() / "checks"
+
+    def openlineage_dir(self) -> DataPath:
+        """OpenLineage events, one JSON file each."""
+        return self.catalog_dir() / "openlineage"
+
+    def relative(self, path: DataPath) -> str:
         """A path as written into data: relative to the data root (sources as `source/...`), POSIX style."""
         if (inside := relative_part(path, self.source_dir())) is not None:
             return f"{SOURCE}/{inside}" if inside != "." else SOURCE

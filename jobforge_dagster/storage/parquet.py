@@ -1,19 +1,16 @@
-"""Layer parquet files: the `_layer` stamp and the atomic zstd write every layer (and quarantine) goes through.
+"""Layer parquet files: the `_layer` stamp, the atomic zstd write every layer (and quarantine) goes through, and
+reading a file or its footer wherever it lives."""
 
-Free of Dagster, so the IO manager, the builds and the benchmark's same-work reference share one write.
-"""
-
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, Layer
+from jobforge_dagster.storage import storage_of
 from jobforge_dagster.storage.atomic import atomic_path
-from jobforge_dagster.storage.object_store import is_remote
+from jobforge_dagster.storage.paths import DataPath
 
 
 def stamp_layer(frame: pl.LazyFrame, layer: Layer) -> pl.LazyFrame:
@@ -32,7 +29,7 @@ def sink_parquet(frame: pl.LazyFrame | pl.DataFrame, path: Path, metadata: dict[
 
 def sink_parquet_atomic(
     frame: pl.LazyFrame | pl.DataFrame,
-    path: Path | Any,
+    path: DataPath,
     metadata: dict[str, str],
     keep_empty: bool = True,
     before_commit: Callable[[int], None] | None = None,
@@ -49,10 +46,17 @@ def sink_parquet_atomic(
         if footer.num_rows or keep_empty:
             return footer
         temporary.unlink()
-    if is_remote(path):  # object storage has no folders to remove
-        path.unlink(missing_ok=True)
-        return None
-    Path(path).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        Path(path).parent.rmdir()
+    storage_of(path).remove(path)
     return None
+
+
+def scan_parquet(path: DataPath) -> pl.LazyFrame:
+    """`pl.scan_parquet` of a layer file where it lives (an object through polars' own object store)."""
+    return pl.scan_parquet(str(path), storage_options=storage_of(path).polars_options(path))
+
+
+def read_footer(path: DataPath) -> pq.FileMetaData:
+    """The parquet footer of a file (an object's read by ranged requests); anything but a regular file is an
+    OSError, raised without blocking."""
+    with storage_of(path).open_regular(path) as handle:
+        return pq.read_metadata(handle)

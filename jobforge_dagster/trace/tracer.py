@@ -30,14 +30,15 @@ from jobforge_dagster.layers import (
     SOURCE_ROW,
     Layer,
 )
-from jobforge_dagster.query.engine import GoldQueryEngine, quote_literal
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.query.sql import quote_literal
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.records import SourceText
 from jobforge_dagster.sources.tables import collect_tables
-from jobforge_dagster.storage.atomic import sha256_file
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.object_store import scan_parquet
+from jobforge_dagster.storage.files import sha256_file
+from jobforge_dagster.storage.parquet import scan_parquet
 from jobforge_dagster.transforms.bronze import column_mapping
 from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
 

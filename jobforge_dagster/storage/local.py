@@ -1,0 +1,126 @@
+"""A local folder: writes go to a hidden temporary beside the final name and are renamed into place."""
+
+import contextlib
+import errno
+import fcntl
+import glob
+import os
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from jobforge_dagster.storage.base import Storage
+from jobforge_dagster.storage.paths import DataPath
+
+
+def hidden_name(final: Path) -> Path:
+    """A hidden temporary name beside `final`: `.<name>.<random>.tmp`, removed by the next run if left."""
+    return final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+class LocalStorage(Storage):
+    """Paths are `pathlib.Path`; renames are atomic, locks are advisory `flock`s released when a process dies."""
+
+    remote = False
+
+    @contextlib.contextmanager
+    def atomic_path(self, final: DataPath, durable: bool = True) -> Iterator[Path]:
+        """A block that deletes the temporary file leaves `final` as it was; `durable` fsyncs before the rename."""
+        final = Path(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = hidden_name(final)
+        try:
+            yield temporary
+            if not temporary.exists():
+                return
+            if durable:
+                fsync_file(temporary)
+            os.replace(temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def temporary_for(self, final: DataPath) -> Path:
+        final = Path(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return hidden_name(final)
+
+    def move_into_place(self, temporary: Path, final: DataPath) -> None:
+        Path(final).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temporary, final)
+
+    def link(self, existing: DataPath, link: DataPath) -> None:
+        """A hard link, replacing any file already there atomically."""
+        link = Path(link)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        temporary = hidden_name(link)
+        try:
+            os.link(existing, temporary)
+            os.replace(temporary, link)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def fingerprint(self, path: DataPath) -> str:
+        """Size, modification time, inode and change time: changes when a file is replaced or rewritten, in place
+        too (even with its modification time put back), and when a hard link to it is made."""
+        status = os.stat(path)
+        return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}:{status.st_ctime_ns}"
+
+    def open_regular(self, path: DataPath) -> BinaryIO:
+        """A FIFO, a device or a folder is refused before it is opened (and again once opened, if replaced)."""
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # replaced since the stat above
+                raise OSError(errno.EINVAL, "not a regular file", str(path))
+            os.set_blocking(descriptor, True)
+            return os.fdopen(descriptor, "rb")
+        except BaseException:
+            os.close(descriptor)
+            raise
+
+    @contextlib.contextmanager
+    def lock(self, path: DataPath) -> Iterator[None]:
+        """Waits for other holders; the operating system releases it when the process dies."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def remove_stale_temporaries(self, folder: DataPath, prefix: str, within: bool = False) -> list[Path]:
+        """Call only while holding the lock that covers those files."""
+        folder = Path(folder)
+        pattern = f".*{glob.escape(prefix)}*.tmp" if within else f".{glob.escape(prefix)}*.tmp"
+        stale = list(folder.glob(pattern)) if folder.is_dir() else []
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
+    def remove(self, path: DataPath) -> None:
+        path = Path(path)
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+
+    def polars_options(self, path: DataPath) -> dict[str, str] | None:
+        return None
+
+    def uri(self, path: DataPath) -> str:
+        return Path(path).resolve().as_uri()
+
+    def resolved(self, path: DataPath) -> DataPath:
+        return Path(path).resolve()
+
+    def duckdb_filesystem(self, root: DataPath) -> Any | None:
+        return None

@@ -9,16 +9,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from jobforge_dagster.batches.stamps import OpenedSource, open_batch
+from jobforge_dagster.batches.opening import OpenedSource, open_batch
 from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.catalog.models import BatchRecord, CatalogEntry, TransitionFacts
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.layers import QUARANTINE_REASON, Layer
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
+from jobforge_dagster.orchestration.resources import DataRootResource
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import fingerprint, sha256_file
 from jobforge_dagster.transforms import staged
@@ -209,7 +211,8 @@ def test_symlink_out_of_the_data_root_is_refused(tmp_path: Path, caplog: pytest.
     assert not case.config.table_path(Layer.STAGED, "link").exists()
     case.registry = SourceRegistry(tables=[TableSpec(name="link", pattern="link.csv")])
     with pytest.raises(SourceDataError, match="source/link.csv: refused: a symbolic link to .*elsewhere.csv, outside"):
-        open_batch(case.registry.tables[0], case.config, CatalogManager(case.config))
+        files = TableFiles(case.registry.tables[0], case.config.source_dir())
+        open_batch(files, case.config, CatalogManager(case.config))
 
 
 def test_value_that_fails_its_type(tmp_path: Path) -> None:
@@ -263,7 +266,7 @@ def test_file_replaced_while_it_is_read(tmp_path: Path) -> None:
 
     result = dg.materialize(
         [staged_noc],
-        resources={"io_manager": LayerIOManager(data_root=case.config)},
+        resources={"io_manager": LayerIOManager(data_root=DataRootResource.of(case.config))},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
@@ -437,10 +440,11 @@ def test_fifo_or_device_matching_a_table_is_refused_without_blocking(tmp_path: P
         "pipe": "source/pipe.csv: refused: not a regular file (a FIFO)",
         "zero": "source/zero.csv: refused: a symbolic link to /dev/zero, outside the source folder",
     }
+    catalog = CatalogManager(case.config)
     for table, message in expected.items():
-        spec = TableSpec(name=table, pattern=f"{table}.csv")
+        files = TableFiles(TableSpec(name=table, pattern=f"{table}.csv"), case.config.source_dir())
         with pytest.raises(SourceDataError) as raised:
-            bounded(lambda spec=spec: open_batch(spec, case.config, CatalogManager(case.config)))
+            bounded(lambda files=files: open_batch(files, case.config, catalog))
         assert str(raised.value).startswith(message)
     with pytest.raises(OSError, match="not a regular file"):
         bounded(lambda: sha256_file(source / "pipe.csv"))

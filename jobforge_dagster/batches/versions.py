@@ -14,7 +14,7 @@ from jobforge_dagster.catalog.models import BatchRecord
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.sources.tables import find_source_file
+from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import fingerprint, sha256_file
 
@@ -57,10 +57,10 @@ def table_version(spec: TableSpec, code: str | None = None) -> str:
     return hashlib.sha256(f"{code or output_code_version()}\n{entry}".encode()).hexdigest()[:16]
 
 
-def source_sha256(root: DataRoot, spec: TableSpec, known: str | None) -> tuple[Path, str] | None:
+def source_sha256(root: DataRoot, files: TableFiles, known: str | None) -> tuple[Path, str] | None:
     """(the table's source file, its sha256); the file is hashed only when its size, modification time, inode or
     change time differ from those recorded with batch `known`. None when no file matches."""
-    path = find_source_file(spec, root.source_dir())
+    path = files.source
     if path is None:
         return None
     record = CatalogManager(root).get_batch(known) if known else None
@@ -76,10 +76,10 @@ def hash_of(path: Path) -> str:
     return sha256_file(path)
 
 
-def holds_batch(root: DataRoot, spec: TableSpec, batch_id: str, sha256: str) -> bool:
+def holds_batch(root: DataRoot, files: TableFiles, batch_id: str, sha256: str) -> bool:
     """Whether the table's source file holds the bytes of batch `batch_id` now. A file of another size is not
     hashed (the build that follows hashes it once); an unchanged fingerprint reuses the recorded sha256."""
-    path = find_source_file(spec, root.source_dir())
+    path = files.source
     if path is None:
         return False
     record = CatalogManager(root).get_batch(batch_id)
@@ -90,12 +90,13 @@ def holds_batch(root: DataRoot, spec: TableSpec, batch_id: str, sha256: str) -> 
     return hash_of(path) == sha256
 
 
-def current_batch(root: DataRoot, spec: TableSpec, layers: list[Layer]) -> str | None:
+def current_batch(root: DataRoot, files: TableFiles, layers: list[Layer]) -> str | None:
     """The batch every one of `layers` already holds when the source's bytes, the registry entry and the code
     are those it was built from; None when any of them must be rebuilt."""
+    spec = files.spec
     version = table_version(spec)
     stamps = [layer_stamp(root.table_path(layer, spec.layer_table(layer))) for layer in layers]
     built = [stamp for stamp in stamps if stamp is not None and stamp.table_version == version]
     if not stamps or len(built) != len(stamps) or len({(s.batch_id, s.source_sha256) for s in built}) != 1:
         return None
-    return built[0].batch_id if holds_batch(root, spec, built[0].batch_id, built[0].source_sha256) else None
+    return built[0].batch_id if holds_batch(root, files, built[0].batch_id, built[0].source_sha256) else None

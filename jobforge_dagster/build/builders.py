@@ -10,24 +10,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from dagster import MetadataValue
 
-from jobforge_dagster.build.steps import LAYER_STEPS, LayerStep, StepInput, code_of
-from jobforge_dagster.batches.stamps import batch_of, kept_batch, open_batch
+from jobforge_dagster.batches.history import kept_batch
+from jobforge_dagster.batches.opening import open_batch
+from jobforge_dagster.batches.stamps import batch_of
+from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.build.output import LayerOutput
+from jobforge_dagster.build.steps import LAYER_STEPS, LayerStep, StepInput, StepReport, code_of
+from jobforge_dagster.catalog.describe import parquet_row_count
 from jobforge_dagster.catalog.models import BatchRecord, CatalogEntry, TransitionFacts, utc_now
 from jobforge_dagster.catalog.store import CatalogManager
-from jobforge_dagster.catalog.describe import parquet_row_count
-from jobforge_dagster.transforms.lineage import ColumnLineage, carried, identity
-from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.errors import SourceChangedError
-from jobforge_dagster.orchestration.keys import table_keys
-from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
-from jobforge_dagster.storage.parquet import scan_parquet
-from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.quality.rules import Lookup
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.tables import TableFiles
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.parquet import scan_parquet
 from jobforge_dagster.transforms import staged
-from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.transforms.lineage import ColumnLineage, carried, identity
 
 STAGED_CODE = code_of(staged.add_provenance)
 STAGED_TRANSFORMS = ["strict CSV validation", "read every column as text, no type inference", "provenance added"]
@@ -38,7 +39,7 @@ class TableRun:
     """One table's step: where it reads and writes, the batch it is building, and the layers built so far."""
 
     root: DataRoot
-    spec: TableSpec
+    files: TableFiles
     run_id: str
     lookup: Lookup
     backfill: str | None = None  # a kept batch id to rebuild from instead of the source file
@@ -47,12 +48,17 @@ class TableRun:
     built: set[Layer] = field(default_factory=set)
 
     @property
+    def spec(self) -> TableSpec:
+        return self.files.spec
+
+    @property
     def catalog(self) -> CatalogManager:
         return CatalogManager(self.root)
 
     def entry(self, layer: Layer) -> CatalogEntry:
         spec = self.spec
-        upstream = table_keys(spec)[layer.previous].to_user_string() if layer.previous else f"{SOURCE}/{spec.pattern}"
+        previous = layer.previous
+        upstream = f"{previous.value}/{spec.layer_table(previous)}" if previous else f"{SOURCE}/{spec.pattern}"
         return CatalogEntry(
             domain=spec.domain,
             description=spec.description,
@@ -69,10 +75,10 @@ class TableRun:
 
 @dataclass(frozen=True)
 class LayerBuild:
-    """A layer ready for the IO manager, and the display metadata its transform produced."""
+    """A layer ready for the IO manager, and what its transform found."""
 
     output: LayerOutput
-    display: dict[str, MetadataValue]
+    report: StepReport
 
 
 def start(run: TableRun, layer: Layer, source_layer: str, files: list[str], rows_in: int | None) -> TransitionFacts:
@@ -116,12 +122,12 @@ def finish(
         done.code,
         done.inferred_types,
     )
-    return LayerBuild(LayerOutput(done.frame, facts, run.entry(layer), guard), done.display)
+    return LayerBuild(LayerOutput(done.frame, facts, run.entry(layer), guard), done.report)
 
 
 def from_source(run: TableRun) -> LayerBuild | None:
     """Staged from the source file; None when no file in source/ matches the table."""
-    opened = open_batch(run.spec, run.root, run.catalog)
+    opened = open_batch(run.files, run.root, run.catalog)
     if opened is None:
         return None
     run.batch = batch = opened.batch
@@ -177,7 +183,7 @@ def from_previous(run: TableRun, layer: Layer) -> LayerBuild:
     previous_layer = layer.previous
     previous = run.root.table_path(previous_layer, run.spec.layer_table(previous_layer))
     if not previous.exists():
-        key = table_keys(run.spec)[previous_layer].to_user_string()
+        key = f"{previous_layer.value}/{run.spec.layer_table(previous_layer)}"
         raise FileNotFoundError(f"{run.root.relative(previous)} does not exist: materialize {key} first")
     return from_file(run, layer, previous, LAYER_STEPS[layer])
 

@@ -12,15 +12,16 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from jobforge_dagster.batches.stamps import keep_batch, stamp
+from jobforge_dagster.batches.history import keep_batch
+from jobforge_dagster.batches.stamps import stamp
 from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata, TransitionFacts
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.catalog.transitions import update_catalog_on_transition
-from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.errors import LayerWriteError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.storage.parquet import sink_parquet, stamp_layer
 from jobforge_dagster.storage.atomic import AtomicGroup, atomic_group, hidden_temporary, move_into_place
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.parquet import sink_parquet, stamp_layer
 
 
 @dataclass(frozen=True)

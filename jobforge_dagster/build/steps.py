@@ -4,19 +4,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
-from dagster import MetadataValue, TableColumnDep, TableColumnLineage
 
 from jobforge_dagster.catalog.store import CatalogManager
-from jobforge_dagster.transforms.lineage import ColumnLineage
-from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.errors import SourceDataError
-from jobforge_dagster.orchestration.keys import layer_key
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
-from jobforge_dagster.storage.parquet import sink_parquet_atomic
-from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.quality.rules import Lookup
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.parquet import sink_parquet_atomic
 from jobforge_dagster.transforms import bronze, inference, silver
 from jobforge_dagster.transforms.gold import gold_lineage, gold_transform
+from jobforge_dagster.transforms.lineage import ColumnLineage
 
 
 def code_of(function: Callable) -> str:
@@ -25,12 +23,28 @@ def code_of(function: Callable) -> str:
 
 
 @dataclass(frozen=True)
+class StepReport:
+    """What a layer's transform found, for the people watching a run (None: not this layer's concern)."""
+
+    column_mapping: dict[str, str] | None = None  # bronze: staged header -> bronze column
+    schema_drift: dict[str, list[str]] | None = None  # bronze: columns added and removed since the last bronze
+    null_tokens: dict[str, int] | None = None  # bronze: cells set to null per column
+    repaired_codes: dict[str, int] | None = None  # silver: cells whose code was repaired, per column
+    inferred_types: dict[str, str] | None = None  # silver of an undeclared table: column -> inferred type
+    input_batches: list[str] | None = None  # a model across tables: the batches it was built from
+
+    @property
+    def renamed_columns(self) -> dict[str, str]:
+        return {old: new for old, new in (self.column_mapping or {}).items() if old != new}
+
+
+@dataclass(frozen=True)
 class LayerStep:
     """A layer's frame, what its transform did to the rows, and where each column came from."""
 
     frame: pl.LazyFrame
     transforms: list[str]
-    display: dict[str, MetadataValue] = field(default_factory=dict)
+    report: StepReport = field(default_factory=StepReport)
     quarantined_rows: int = 0
     quarantine_file: str | None = None
     rows_in: int | None = None
@@ -101,23 +115,12 @@ def bronze_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
     transforms = bronze_transforms(given.spec, plan, null_tokens)
     if drift:
         transforms.append(f"schema drift reported: added {drift['added']}, removed {drift['removed']}")
-    staged_key = layer_key(Layer.STAGED, given.spec.name)
-    lineage = TableColumnLineage(
-        deps_by_column={
-            new: [TableColumnDep(asset_key=staged_key, column_name=old)] for old, new in plan.mapping.items()
-        }
-    )
-    display = {
-        "schema_drift": MetadataValue.json(drift),
-        "dagster/column_lineage": MetadataValue.column_lineage(lineage),
-        "renamed_columns": MetadataValue.json({old: new for old, new in plan.mapping.items() if old != new}),
-        "null_tokens": MetadataValue.json(null_tokens),
-    }
+    report = StepReport(column_mapping=dict(plan.mapping), schema_drift=drift, null_tokens=null_tokens)
     columns = bronze.lineage(plan, upstream.collect_schema().names())
     return LayerStep(
         bronze.standardise(upstream, plan),
         transforms,
-        display,
+        report,
         column_lineage=columns,
         code=code_of(bronze.standardise),
     )
@@ -144,7 +147,6 @@ class SilverTypes:
     frame: pl.LazyFrame
     inferred: dict[str, str] = field(default_factory=dict)
     transforms: list[str] = field(default_factory=list)
-    display: dict[str, MetadataValue] = field(default_factory=dict)
 
 
 def silver_types(spec: TableSpec, passed: pl.LazyFrame) -> SilverTypes:
@@ -154,8 +156,7 @@ def silver_types(spec: TableSpec, passed: pl.LazyFrame) -> SilverTypes:
         return SilverTypes(passed)
     found = inference.infer_types(passed)
     names = inference.inferred_names(found)
-    display = {"inferred_types": MetadataValue.json(names)}
-    return SilverTypes(inference.cast_inferred(passed, found), names, inference.inference_transforms(found), display)
+    return SilverTypes(inference.cast_inferred(passed, found), names, inference.inference_transforms(found))
 
 
 def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
@@ -174,12 +175,13 @@ def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
         quarantined = footer.num_rows if footer is not None else 0
     quarantine_file = given.root.relative(path) if quarantined else None
     typed = silver_types(spec, result.passed)
-    display = {"repaired_codes": MetadataValue.json(changed)} if changed else {}
+    inferred = None if spec.declared else typed.inferred
+    report = StepReport(repaired_codes=changed or None, inferred_types=inferred)
     columns = silver_lineage(given, upstream, typed.inferred)
     return LayerStep(
         typed.frame,
         result.transforms + typed.transforms,
-        display | typed.display,
+        report,
         quarantined,
         quarantine_file,
         column_lineage=columns,

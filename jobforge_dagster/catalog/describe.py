@@ -1,10 +1,9 @@
-"""A written parquet file described from its footer, and catalog facts as metadata Dagster's UI shows."""
+"""A written parquet file described from its footer: rows, columns, types, null counts."""
 
 from collections.abc import Collection
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableSchema
 
 from jobforge_dagster.catalog.models import (
     CatalogEntry,
@@ -84,44 +83,3 @@ def describe_parquet(
         batch_id=facts.batch_id if facts else None,
         source_sha256=facts.source_sha256 if facts else None,
     )
-
-
-def table_metadata_for_dagster(table: TableMetadata, uri: str) -> dict[str, MetadataValue]:
-    """The catalog facts of a written table as metadata Dagster's UI understands."""
-    schema = TableSchema(
-        columns=[
-            TableColumn(
-                name=column.name,
-                type=column.data_type,
-                description=column.shown_description(),
-                constraints=TableColumnConstraints(nullable=column.nullable),
-            )
-            for column in table.columns
-        ]
-    )
-    return {
-        "dagster/row_count": MetadataValue.int(table.row_count),
-        "dagster/column_schema": MetadataValue.table_schema(schema),
-        "dagster/uri": MetadataValue.url(uri),
-        "dagster/table_name": MetadataValue.text(f"{table.layer}.{table.table_name}"),
-        "dagster/storage_kind": MetadataValue.text("parquet"),
-        "path": MetadataValue.path(table.file_path),
-        "file_size_bytes": MetadataValue.int(table.file_size_bytes),
-    }
-
-
-def transition_metadata_for_dagster(facts: TransitionFacts) -> dict[str, MetadataValue]:
-    """A transition's facts as display metadata (written by the IO manager after the file is in place)."""
-    metadata: dict[str, MetadataValue] = {
-        "batch_id": MetadataValue.text(facts.batch_id),
-        "source_sha256": MetadataValue.text(facts.source_sha256),
-        "source_layer": MetadataValue.text(facts.source_layer),
-        "source_files": MetadataValue.json(facts.source_files),
-        "transforms": MetadataValue.json(facts.transforms),
-        "quarantined_rows": MetadataValue.int(facts.quarantined_rows),
-    }
-    if facts.rows_in is not None:
-        metadata["rows_in"] = MetadataValue.int(facts.rows_in)
-    if facts.quarantine_file is not None:
-        metadata["quarantine_file"] = MetadataValue.text(facts.quarantine_file)
-    return metadata

@@ -9,9 +9,9 @@ import polars as pl
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext, ResourceDependency
 
 from jobforge_dagster.build.output import LayerOutput, write_layer
-from jobforge_dagster.catalog.describe import table_metadata_for_dagster, transition_metadata_for_dagster
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import layer_and_table
+from jobforge_dagster.orchestration.metadata import table_metadata_for_dagster, transition_metadata_for_dagster
 from jobforge_dagster.orchestration.resources import DataRootResource
 from jobforge_dagster.registry.spec import safe_table_name
 from jobforge_dagster.storage.parquet import scan_parquet

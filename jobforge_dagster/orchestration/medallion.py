@@ -42,9 +42,11 @@ from jobforge_dagster.orchestration.checks import (
     table_gold_facts,
 )
 from jobforge_dagster.orchestration.keys import layer_key, output_name, source_key, table_keys
+from jobforge_dagster.orchestration.metadata import step_metadata
 from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import exclusive_lock, remove_stale_temporaries
 
@@ -130,10 +132,11 @@ def materialize_table(
         if not layers:
             yield from check_published(context, root, gold, spec, keys[Layer.GOLD])
             return
-        if not (force or config.batch_id) and (batch := current_batch(root, spec, layers)) is not None:
+        files = TableFiles(spec, root.source_dir())
+        if not (force or config.batch_id) and (batch := current_batch(root, files, layers)) is not None:
             yield from report_current(context, spec, [keys[layer] for layer in layers], batch)
             return
-        run = TableRun(root, spec, context.run.run_id, gold.distinct_values, config.batch_id, config.sha256)
+        run = TableRun(root, files, context.run.run_id, gold.distinct_values, config.batch_id, config.sha256)
         yield from build_layers(context, run, layers, keys)
 
 
@@ -156,7 +159,8 @@ def build_layers(
         if layer is Layer.GOLD:
             yield from check_then_publish(context, run, build, keys[Layer.GOLD])
             return
-        yield Output(build.output, output_name=output_name(keys[layer]), metadata=build.display)
+        metadata = step_metadata(build.report, keys[Layer.STAGED])
+        yield Output(build.output, output_name=output_name(keys[layer]), metadata=metadata)
         run.built.add(layer)
 
 
@@ -223,7 +227,8 @@ def check_then_publish(
         run.catalog.record_failure(output.facts, run.run_id, BlockingChecksFailed(reason))
         context.log.error(f"gold/{spec.gold_table}: {reason}")
     else:
-        yield Output(replace(output, prewritten=candidate), output_name=output_name(key), metadata=build.display)
+        metadata = step_metadata(build.report, table_keys(spec)[Layer.STAGED])
+        yield Output(replace(output, prewritten=candidate), output_name=output_name(key), metadata=metadata)
         rejected = root.table_path(Layer.GOLD, spec.gold_table)
     announce_checks(root, spec.name, replace(facts, gold_path=rejected), run.run_id, started, results)
     for name, outcome in outcomes.items():

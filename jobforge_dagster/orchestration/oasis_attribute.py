@@ -10,7 +10,6 @@ from dagster import (
     AssetObservation,
     AssetOut,
     AssetsDefinition,
-    MetadataValue,
     Output,
     multi_asset,
 )
@@ -18,7 +17,7 @@ from dagster import (
 from jobforge_dagster.batches.stamps import layer_stamp
 from jobforge_dagster.batches.versions import table_version
 from jobforge_dagster.build.output import LayerOutput
-from jobforge_dagster.build.steps import code_of
+from jobforge_dagster.build.steps import StepReport, code_of
 from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts, utc_now
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import (
@@ -34,6 +33,7 @@ from jobforge_dagster.lineage import events as lineage_export
 from jobforge_dagster.orchestration.checks import CheckLog, announce_checks, check_specs, run_checks
 from jobforge_dagster.orchestration.keys import layer_key, output_name
 from jobforge_dagster.orchestration.medallion import PRIORITY_TAG, clean_stale_temporaries, forced, with_lineage_deps
+from jobforge_dagster.orchestration.metadata import step_metadata
 from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
 from jobforge_dagster.quality import checks
 from jobforge_dagster.quality.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
@@ -207,7 +207,7 @@ def build_dimension(
     output = attribute_output(root, ratings)
     CatalogManager(root).record_start(output.facts, context.run.run_id)
     batches = sorted(output.frame[BATCH_ID].unique().to_list())
-    metadata = {"input_batches": MetadataValue.json(batches)}
+    metadata = step_metadata(StepReport(input_batches=batches), OASIS_ATTRIBUTE_KEY)
     yield Output(output, output_name=output_name(OASIS_ATTRIBUTE_KEY), metadata=metadata)
     gold_path = root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
     facts, started = GoldFacts(gold_path, gold.distinct_values), utc_now()

@@ -21,6 +21,7 @@ from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import source_key
 from jobforge_dagster.orchestration.resources import DataRootResource
 from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 
 #: The data version of a table whose file is absent.
@@ -30,7 +31,7 @@ NO_FILE = "no-file"
 def observe_source(root: DataRoot, spec: TableSpec) -> ObserveResult:
     """The file's sha256 as a data version; hashed only when it differs from the file staged was built from."""
     staged = layer_stamp(root.table_path(Layer.STAGED, spec.name))
-    found = source_sha256(root, spec, staged.batch_id if staged else None)
+    found = source_sha256(root, TableFiles(spec, root.source_dir()), staged.batch_id if staged else None)
     if found is None:
         return ObserveResult(data_version=DataVersion(NO_FILE), metadata={"pattern": spec.pattern})
     path, sha = found

@@ -5,6 +5,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from jobforge_dagster.errors import SourceDataError
@@ -12,6 +13,7 @@ from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.names import RESERVED, table_name_for
 from jobforge_dagster.registry.spec import MAX_TABLE_NAME, TableSpec
 from jobforge_dagster.sources.scan import SourceFile, scan_source
+from jobforge_dagster.storage.paths import DataPath
 
 LOG = logging.getLogger(__name__)
 
@@ -123,3 +125,17 @@ def collect_tables(
     for display, reason in refused.items():
         LOG.warning(f"{display}: {reason}")
     return SourceTables([*registry.tables, *defaults], refused, taken | claimed_names(defaults, ()))
+
+
+@dataclass
+class TableFiles:
+    """One table's source file, looked for once per step and shared by change detection and the batch."""
+
+    spec: TableSpec
+    source_dir: DataPath
+
+    @cached_property
+    def source(self) -> DataPath | None:
+        """The one file the table's pattern matches, None if there is none (several, or a refused file, is an
+        error; see `find_source_file`)."""
+        return find_source_file(self.spec, self.source_dir)

@@ -34,5 +34,14 @@ SOURCE_LINE = "_source_line"
 #: Provenance columns, in the order they are appended to every layer's table.
 PROVENANCE_COLUMNS: tuple[str, ...] = (SOURCE_FILE, SOURCE_ROW, SOURCE_LINE, INGESTED_AT, BATCH_ID, LAYER)
 
-#: Column added to quarantined rows: why the row was set aside.
+#: Column added to quarantined rows: why the row was set aside (`; `-joined reasons, each naming its kind).
 QUARANTINE_REASON = "_quarantine_reason"
+
+
+class QuarantineReason(StrEnum):
+    """The kinds of reason silver sets a row aside for; each reason's text starts with (or names) its kind."""
+
+    RULE_FAILED = "rule failed"
+    NO_MATCH = "has no match in"
+    NULL_KEY = "null key"
+    DUPLICATE_KEY = "duplicate key"

@@ -32,7 +32,7 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
-from jobforge_dagster.lineage.events import EVENTS_DIR, BatchDatasetFacet, ChecksRunFacet, TransitionRunFacet, flush
+from jobforge_dagster.lineage.facets import BatchDatasetFacet, ChecksRunFacet, TransitionRunFacet
 from jobforge_dagster.storage.data_root import DataRoot
 
 #: Every facet JobForge's events carry, by key, with the model that parses it.
@@ -92,12 +92,12 @@ def parse_event(data: dict[str, Any]) -> RunEvent:
 
 
 def events_dir(root: DataRoot) -> Path:
-    return root.root.joinpath(*EVENTS_DIR)
+    return root.openlineage_dir()
 
 
 def read_events(root: DataRoot) -> list[dict[str, Any]]:
-    """Every event file under `<data root>/catalog/openlineage/`, in file-name (time) order (once written)."""
-    assert flush(files_only=True)
+    """Every event file under `<data root>/catalog/openlineage/`, in file-name (time) order (a run's exporter
+    has written them all when the run ends)."""
     return [json.loads(path.read_text("utf-8")) for path in sorted(events_dir(root).glob("*.json"))]
 
 

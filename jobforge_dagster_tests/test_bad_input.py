@@ -16,7 +16,7 @@ from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceChangedError, SourceDataError
 from jobforge_dagster.layers import QUARANTINE_REASON, Layer
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
-from jobforge_dagster.orchestration.resources import DataRootResource
+from jobforge_dagster.orchestration.resources import DataRootResource, LineageResource
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
@@ -264,9 +264,10 @@ def test_file_replaced_while_it_is_read(tmp_path: Path) -> None:
         frame = pl.scan_csv(case.source, infer_schema=False).map_batches(replace_source)
         return LayerOutput(frame, facts, CatalogEntry(), guard=source.guard)
 
+    root = DataRootResource.of(case.config)
     result = dg.materialize(
         [staged_noc],
-        resources={"io_manager": LayerIOManager(data_root=DataRootResource.of(case.config))},
+        resources={"io_manager": LayerIOManager(data_root=root, lineage=LineageResource(data_root=root))},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

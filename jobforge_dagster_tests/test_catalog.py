@@ -15,6 +15,7 @@ from jobforge_dagster.catalog.models import (
 )
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.catalog.transitions import update_catalog_on_transition
+from jobforge_dagster.lineage.exporter import LineageExporter
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.openlineage_events import read_events
 
@@ -103,9 +104,11 @@ def test_batches_are_recorded_once(tmp_path: Path) -> None:
 
 
 def test_update_catalog_on_transition_saves_metadata_and_log(tmp_path: Path) -> None:
-    """The seed's catalog API: one call records a transition whose file is in place."""
+    """The seed's catalog API: one call records a transition whose file is in place, and announces it to the
+    catalog's lineage sink."""
     root = DataRoot(data_root=str(tmp_path))
-    catalog = CatalogManager(root)
+    exporter = LineageExporter(root.root, root.openlineage_dir())
+    catalog = CatalogManager(root, exporter)
     path = tmp_path / "silver" / "noc.parquet"
     path.parent.mkdir()
     pl.DataFrame({"code": ["00010", "00011"]}).write_parquet(path)
@@ -125,5 +128,6 @@ def test_update_catalog_on_transition_saves_metadata_and_log(tmp_path: Path) -> 
         "silver/noc.parquet",
         2,
     )
+    exporter.close()
     [event] = read_events(root)
     assert (event["eventType"], event["outputs"][0]["name"]) == ("COMPLETE", "silver/noc.parquet")

@@ -5,8 +5,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from jobforge_dagster.build.oasis_attribute import RULE_GROUPS as OASIS_ATTRIBUTE_GROUPS
 from jobforge_dagster.layers import SOURCE_ROW
-from jobforge_dagster.orchestration.oasis_attribute import RULE_GROUPS as OASIS_ATTRIBUTE_GROUPS
 from jobforge_dagster.quality import checks, rules
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.transforms import gold
@@ -40,7 +40,7 @@ def test_a_melted_table_reconciles_cell_for_cell() -> None:
     silver = cops_silver()
     outcome = checks.cell_reconciliation_check(silver, gold.cops_long(silver), COPS)
     assert outcome.passed, outcome.description
-    assert outcome.metadata == {
+    assert outcome.figures == {
         "measure_columns": 3,
         "cells_expected": 9,
         "cells_found": 9,
@@ -62,8 +62,8 @@ def test_one_deleted_cell_fails_naming_its_row_and_column() -> None:
     assert checks.reconciliation_check(3, 3, 0, broken).passed
     outcome = checks.cell_reconciliation_check(silver, broken, COPS)
     assert not outcome.passed
-    assert outcome.metadata["missing"] == 1 and outcome.metadata["cells_found"] == 8
-    assert outcome.metadata["examples"] == {"missing": [{SOURCE_ROW: 2, "source_column": "col_2025"}]}
+    assert outcome.figures["missing"] == 1 and outcome.figures["cells_found"] == 8
+    assert outcome.figures["examples"] == {"missing": [{SOURCE_ROW: 2, "source_column": "col_2025"}]}
     assert "1 missing, e.g. row 2 col_2025" in outcome.description
 
 
@@ -71,14 +71,14 @@ def test_a_deleted_null_cell_is_missing_too() -> None:
     silver = cops_silver()
     broken = without(gold.cops_long(silver), 3, pl.col("year") == 2024)  # the source said N/A there
     outcome = checks.cell_reconciliation_check(silver, broken, COPS)
-    assert not outcome.passed and outcome.metadata["missing"] == 1
+    assert not outcome.passed and outcome.figures["missing"] == 1
 
 
 def test_a_deleted_oasis_rating_names_the_attribute() -> None:
     silver = oasis_silver()
     broken = without(gold.oasis_long(silver), 1, pl.col("attribute") == "numeracy")
     outcome = checks.cell_reconciliation_check(silver, broken, OASIS)
-    assert outcome.metadata["examples"]["missing"] == [{SOURCE_ROW: 1, "source_column": "numeracy"}]
+    assert outcome.figures["examples"]["missing"] == [{SOURCE_ROW: 1, "source_column": "numeracy"}]
 
 
 def test_a_duplicated_cell_fails() -> None:
@@ -86,8 +86,8 @@ def test_a_duplicated_cell_fails() -> None:
     long = gold.cops_long(silver)
     outcome = checks.cell_reconciliation_check(silver, pl.concat([long, long.slice(4, 1)]), COPS)
     assert not outcome.passed
-    assert outcome.metadata["duplicated"] == 1 and outcome.metadata["cells_found"] == 9
-    assert outcome.metadata["examples"]["duplicated"] == [{SOURCE_ROW: 2, "source_column": "col_2025", "gold_rows": 2}]
+    assert outcome.figures["duplicated"] == 1 and outcome.figures["cells_found"] == 9
+    assert outcome.figures["examples"]["duplicated"] == [{SOURCE_ROW: 2, "source_column": "col_2025", "gold_rows": 2}]
 
 
 @pytest.mark.parametrize("value", [7, None])
@@ -96,8 +96,8 @@ def test_a_changed_value_fails(value: int | None) -> None:
     cell = (pl.col(SOURCE_ROW) == 1) & (pl.col("year") == 2026)
     changed = gold.cops_long(silver).with_columns(pl.when(cell).then(value).otherwise(pl.col("value")).alias("value"))
     outcome = checks.cell_reconciliation_check(silver, changed, COPS)
-    assert not outcome.passed and outcome.metadata["changed"] == 1
-    assert outcome.metadata["examples"]["changed"] == [
+    assert not outcome.passed and outcome.figures["changed"] == 1
+    assert outcome.figures["examples"]["changed"] == [
         {SOURCE_ROW: 1, "source_column": "col_2026", "silver": 12, "gold": value}
     ]
 
@@ -107,8 +107,8 @@ def test_a_gold_row_from_no_silver_cell_fails() -> None:
     long = gold.cops_long(silver)
     stray = long.head(1).with_columns(pl.lit(2099, dtype=pl.Int16).alias("year"))
     outcome = checks.cell_reconciliation_check(silver, pl.concat([long, stray]), COPS)
-    assert not outcome.passed and outcome.metadata["unexpected"] == 1
-    assert outcome.metadata["examples"]["unexpected"][0]["source_column"] == "col_2099"
+    assert not outcome.passed and outcome.figures["unexpected"] == 1
+    assert outcome.figures["examples"]["unexpected"][0]["source_column"] == "col_2099"
 
 
 def test_null_cells_a_transform_drops_are_a_counted_filter() -> None:
@@ -117,10 +117,10 @@ def test_null_cells_a_transform_drops_are_a_counted_filter() -> None:
     dropping = gold.LongForm(COPS.measures, COPS.value, COPS.source_column, drops_nulls=True)
     outcome = checks.cell_reconciliation_check(silver, filtered, dropping)
     assert outcome.passed, outcome.description
-    assert outcome.metadata["documented_filters"] == 2 and outcome.metadata["cells_found"] == 7
+    assert outcome.figures["documented_filters"] == 2 and outcome.figures["cells_found"] == 7
     assert "(2 null cells left out by the transform)" in outcome.description
     # a transform that does not declare the filter: the same gold has two missing cells
-    assert checks.cell_reconciliation_check(silver, filtered, COPS).metadata["missing"] == 2
+    assert checks.cell_reconciliation_check(silver, filtered, COPS).figures["missing"] == 2
 
 
 def test_silver_without_measure_columns_fails() -> None:
@@ -158,5 +158,5 @@ def test_the_rule_reads_silver_and_gold_from_disk(tmp_path: Path) -> None:
     assert group.evaluate(facts).passed
     long.slice(1).write_parquet(gold_path)
     outcome = group.evaluate(rules.GoldFacts(gold_path, lookup=facts.lookup, staged_path=silver, silver_path=silver))
-    assert outcome.metadata["failed_rules"] == ["cell_reconciliation"]
+    assert outcome.failed_rules == ["cell_reconciliation"]
     assert "row 1 col_2024" in outcome.description

@@ -1,10 +1,11 @@
 """Gold transforms and check functions on small frames, without Dagster."""
 
 import polars as pl
-from dagster import AssetCheckSeverity
 
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_LINE, SOURCE_ROW
+from jobforge_dagster.orchestration.checks import rules_table
 from jobforge_dagster.quality import checks
+from jobforge_dagster.quality.outcome import CheckOutcome, GroupOutcome, RuleOutcome, Severity
 from jobforge_dagster.registry.spec import Range, Reference
 from jobforge_dagster.transforms import gold, silver
 
@@ -120,37 +121,40 @@ def test_check_functions() -> None:
     assert checks.provenance_check(frame).passed
     assert not checks.provenance_check(frame.drop("_layer")).passed
     fmt = checks.code_format_check(frame, "noc_code", r"\d{5}")
-    assert not fmt.passed and fmt.metadata["examples"] == ["0001X"]  # TEER_0 is an aggregate, out of scope
+    assert not fmt.passed and fmt.figures["examples"] == ["0001X"]  # TEER_0 is an aggregate, out of scope
     fk = checks.foreign_key_check(frame, Reference(column="noc_code"), pl.LazyFrame({"noc_code": ["00010"]}))
-    assert not fk.passed and fk.metadata["unresolved"] == 1 and fk.metadata["null_keys"] == 1
-    assert fk.metadata["unresolved_share"] == 0.5
+    assert not fk.passed and fk.figures["unresolved"] == 1 and fk.figures["null_keys"] == 1
+    assert fk.figures["unresolved_share"] == 0.5
     ratings = pl.LazyFrame({"rating": [0, 3, 6]})
     assert not checks.range_check(ratings, "rating", Range(min=0, max=5)).passed
     assert checks.range_check(ratings, "rating", Range(min=0, max=6)).passed
     unique = pl.LazyFrame({"k": [1, 2]})
     assert checks.key_unique_check(unique, ["k"]).passed
     warned = checks.key_unique_check(unique, ["k"], duplicates_quarantined=2)
-    assert not warned.passed and warned.severity is AssetCheckSeverity.WARN
+    assert not warned.passed and warned.severity is Severity.WARN
     repeated = checks.key_unique_check(pl.LazyFrame({"k": [1, 1]}), ["k"])
-    assert not repeated.passed and repeated.severity is AssetCheckSeverity.ERROR
+    assert not repeated.passed and repeated.severity is Severity.ERROR
     assert checks.reconciliation_check(5, 4, 1, frame).passed  # 5 source rows = 4 in silver + 1 quarantined
     assert not checks.reconciliation_check(5, 4, 0, frame).passed  # one source row unaccounted for
     assert not checks.reconciliation_check(6, 5, 1, frame).passed  # a silver row did not reach gold
 
 
 def test_rules_combine_into_one_check_with_the_worst_severity() -> None:
-    passing = checks.CheckOutcome(True, "ok", {"rows": 3})
-    warned = checks.CheckOutcome(False, "source repeated a key", {"duplicates": 1}, AssetCheckSeverity.WARN)
-    failed = checks.CheckOutcome(False, "2 codes do not resolve", {"unresolved": 2})
-    assert checks.combine({"a": passing}).passed
-    only_warned = checks.combine({"a": passing, "key_unique": warned})
-    assert not only_warned.passed and only_warned.severity is AssetCheckSeverity.WARN
-    both = checks.combine({"key_unique": warned, "a": passing, "foreign_key": failed})
-    assert not both.passed and both.severity is AssetCheckSeverity.ERROR
-    assert both.metadata["failed_rules"] == ["key_unique", "foreign_key"]
-    assert both.metadata["foreign_key"] == {"unresolved": 2} and both.metadata["a"] == {"rows": 3}
+    def group(**outcomes: CheckOutcome) -> GroupOutcome:
+        return GroupOutcome("check", tuple(RuleOutcome(name, name, name, result) for name, result in outcomes.items()))
+
+    passing = CheckOutcome(True, "ok", {"rows": 3})
+    warned = CheckOutcome(False, "source repeated a key", {"duplicates": 1}, Severity.WARN)
+    failed = CheckOutcome(False, "2 codes do not resolve", {"unresolved": 2})
+    assert group(a=passing).passed
+    only_warned = group(a=passing, key_unique=warned)
+    assert not only_warned.passed and only_warned.severity is Severity.WARN and not only_warned.blocking
+    both = group(key_unique=warned, a=passing, foreign_key=failed)
+    assert not both.passed and both.severity is Severity.ERROR and both.blocking
+    assert both.failed_rules == ["key_unique", "foreign_key"]
+    assert both.figures["foreign_key"] == {"unresolved": 2} and both.figures["a"] == {"rows": 3}
     assert both.description == "key_unique: source repeated a key; foreign_key: 2 codes do not resolve"
-    assert "| foreign_key | ERROR | 2 codes do not resolve |" in both.metadata["rules"].value
+    assert "| foreign_key | ERROR | 2 codes do not resolve |" in rules_table(both).value
 
 
 def test_distinct_source_rows_in_order_and_out_of_order() -> None:
@@ -184,5 +188,5 @@ def test_provenance_rule_reads_statistics_and_scans_only_when_they_do_not_settle
     passed = provenance(GoldFacts(clean, lookup))
     assert passed.passed and "parquet statistics" in passed.description
     failed = provenance(GoldFacts(broken, lookup))
-    assert not failed.passed and failed.metadata["null_counts"]["_ingested_at"] == 2
+    assert not failed.passed and failed.figures["null_counts"]["_ingested_at"] == 2
     assert checks.provenance_from_statistics({column: 0 for column in PROVENANCE_COLUMNS[:-1]}) is None

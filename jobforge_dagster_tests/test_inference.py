@@ -145,10 +145,9 @@ def test_silver_infers_for_undeclared_tables_only() -> None:
     assert undeclared.frame.collect_schema()["rating"] == pl.Int64
     assert undeclared.inferred == {"rating": "int64"}
     assert undeclared.transforms == ["inferred type: rating -> int64 (2 values)"]
-    assert undeclared.display["inferred_types"].data == {"rating": "int64"}
     declared = silver_types(TableSpec(name="t", pattern="t.csv"), frame)
     assert declared.frame.collect_schema()["rating"] == pl.String
-    assert (declared.inferred, declared.transforms, declared.display) == ({}, [], {})
+    assert (declared.inferred, declared.transforms) == ({}, [])
 
 
 UNDECLARED = (

@@ -11,7 +11,7 @@ from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts, Trans
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import LAYER, Layer
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
-from jobforge_dagster.orchestration.resources import DataRootResource
+from jobforge_dagster.orchestration.resources import DataRootResource, LineageResource
 from jobforge_dagster.storage.data_root import DataRoot
 
 
@@ -19,7 +19,10 @@ def materialize(root: DataRoot, assets: list, raise_on_error: bool = True) -> dg
     data_root = DataRootResource.of(root)
     return dg.materialize(
         assets,
-        resources={"io_manager": LayerIOManager(data_root=data_root), "data_root": data_root},
+        resources={
+            "io_manager": LayerIOManager(data_root=data_root, lineage=LineageResource(data_root=data_root)),
+            "data_root": data_root,
+        },
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )

@@ -19,7 +19,7 @@ import pytest
 from jobforge_dagster.batches.stamps import read_stamp
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
-from jobforge_dagster.orchestration.checks import table_gold_facts
+from jobforge_dagster.quality.evaluation import table_gold_facts
 from jobforge_dagster.quality.rules import GoldFacts, table_rule_groups
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
@@ -349,9 +349,9 @@ def test_one_cell_deleted_from_real_gold_fails_the_integrity_check(
     gold.filter(((pl.col(SOURCE_ROW) == row) & (pl.col(where) == cell[where])).not_()).write_parquet(broken)
     damaged = GoldFacts(broken, facts.lookup, facts.staged_path, facts.silver_path, facts.quarantine_path)
     outcome = table_rule_groups(spec)[0].evaluate(damaged)
-    assert outcome.metadata["failed_rules"] == ["cell_reconciliation"]  # row_reconciliation still passes
+    assert outcome.failed_rules == ["cell_reconciliation"]  # row_reconciliation still passes
     column = f"col_{cell['year']}" if where == "year" else cell["attribute"]
-    assert outcome.metadata["cell_reconciliation"]["examples"] == {
+    assert outcome.figures["cell_reconciliation"]["examples"] == {
         "missing": [{SOURCE_ROW: row, "source_column": column}]
     }
     assert f"1 missing, e.g. row {row} {column}" in outcome.description

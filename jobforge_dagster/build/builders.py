@@ -8,6 +8,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -19,9 +20,11 @@ from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.build.steps import LAYER_STEPS, LayerStep, StepInput, StepReport, code_of
 from jobforge_dagster.catalog.describe import parquet_row_count
 from jobforge_dagster.catalog.models import BatchRecord, CatalogEntry, TransitionFacts, utc_now
+from jobforge_dagster.catalog.sink import LineageSink
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceChangedError
 from jobforge_dagster.layers import LAYER, PROVENANCE_COLUMNS, SOURCE, Layer
+from jobforge_dagster.quality.outcome import ChecksSink
 from jobforge_dagster.quality.rules import Lookup
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import TableFiles
@@ -34,6 +37,10 @@ STAGED_CODE = code_of(staged.add_provenance)
 STAGED_TRANSFORMS = ["strict CSV validation", "read every column as text, no type inference", "provenance added"]
 
 
+class Announcer(LineageSink, ChecksSink, Protocol):
+    """Announces a table's transitions and its checks (an OpenLineage exporter)."""
+
+
 @dataclass
 class TableRun:
     """One table's step: where it reads and writes, the batch it is building, and the layers built so far."""
@@ -42,6 +49,7 @@ class TableRun:
     files: TableFiles
     run_id: str
     lookup: Lookup
+    lineage: Announcer | None = None  # where transitions and checks are announced (OpenLineage)
     backfill: str | None = None  # a kept batch id to rebuild from instead of the source file
     expected_sha256: str | None = None  # the bytes the run was requested for; other bytes are refused
     batch: BatchRecord | None = None
@@ -53,7 +61,7 @@ class TableRun:
 
     @property
     def catalog(self) -> CatalogManager:
-        return CatalogManager(self.root)
+        return CatalogManager(self.root, self.lineage)
 
     def entry(self, layer: Layer) -> CatalogEntry:
         spec = self.spec

@@ -45,22 +45,24 @@ class WrittenLayer:
     kept: Path | None
 
 
-def write_layer(root: DataRoot, layer: Layer, table: str, output: LayerOutput, run_id: str | None) -> WrittenLayer:
+def write_layer(
+    catalog: CatalogManager, layer: Layer, table: str, output: LayerOutput, run_id: str | None
+) -> WrittenLayer:
     """Write `<layer>/<table>.parquet` with its catalog entry and lineage log, all or none, then keep the batch.
 
     The parquet, the catalog JSON and the lineage log are written to temporaries first and renamed into place
     together, so a failure (a full disk included) leaves the previous files, consistent with each other, and is
     logged as a failed transition.
     """
+    root = catalog.root
     path = root.table_path(layer, table)
     relative = root.relative(path)
     output = replace(output, facts=output.facts.model_copy(update={"target_file": relative}))
-    catalog = CatalogManager(root)
     try:
         with atomic_group() as group:
             metadata, log = write_transition(catalog, group, layer, path, output, run_id)
     except Exception as error:
-        raise write_failure(root, path, output, run_id, error) from error
+        raise write_failure(catalog, path, output, run_id, error) from error
     catalog.lineage.completed(log, metadata)
     kept = None
     if layer is not Layer.GOLD:  # gold holds the current version only
@@ -69,27 +71,29 @@ def write_layer(root: DataRoot, layer: Layer, table: str, output: LayerOutput, r
 
 
 def write_failure(
-    root: DataRoot, path: Path, output: LayerOutput, run_id: str | None, error: Exception
+    catalog: CatalogManager, path: Path, output: LayerOutput, run_id: str | None, error: Exception
 ) -> LayerWriteError:
     """Log a failed write as a failed transition (when there is room) and describe it."""
     origin = output.facts.source_files[0] if output.facts.source_files else output.facts.source_layer
-    message = f"{origin} -> {root.relative(path)}: {error}"
+    message = f"{origin} -> {catalog.root.relative(path)}: {error}"
     try:
-        CatalogManager(root).record_failure(output.facts, run_id, error)
+        catalog.record_failure(output.facts, run_id, error)
     except OSError as unlogged:  # e.g. the disk is still full: the write's own error matters more
         message += f" (the failed transition could not be logged either: {unlogged})"
     return LayerWriteError(message)
 
 
-def stage_candidate(root: DataRoot, layer: Layer, table: str, output: LayerOutput, run_id: str | None) -> Path:
+def stage_candidate(
+    catalog: CatalogManager, layer: Layer, table: str, output: LayerOutput, run_id: str | None
+) -> Path:
     """Write a layer's new file under a hidden temporary name beside the current one, to be checked first."""
-    path = root.table_path(layer, table)
+    path = catalog.root.table_path(layer, table)
     candidate = hidden_temporary(path)
     try:
         sink_parquet(stamp_layer(output.frame.lazy(), layer), candidate, stamp(output.facts))
     except Exception as error:
         candidate.unlink(missing_ok=True)
-        raise write_failure(root, path, output, run_id, error) from error
+        raise write_failure(catalog, path, output, run_id, error) from error
     return candidate
 
 

@@ -1,7 +1,6 @@
 """The catalog on disk, `<data root>/catalog/`: table JSON per layer, one lineage log per transition, batches."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jobforge_dagster.catalog.models import (
     BatchRecord,
@@ -10,28 +9,21 @@ from jobforge_dagster.catalog.models import (
     TableMetadata,
     TransitionFacts,
 )
+from jobforge_dagster.catalog.sink import LineageSink, NoLineage
 from jobforge_dagster.storage.atomic import write_model
 from jobforge_dagster.storage.data_root import DataRoot
-
-if TYPE_CHECKING:
-    from jobforge_dagster.lineage.events import LineageExporter
 
 
 class CatalogManager:
     """Reads and writes the JSON catalog; every write is atomic. Each transition it records (started, done,
-    failed) is also announced as an OpenLineage event (`lineage_export`)."""
+    failed) is also announced to its lineage sink (an OpenLineage exporter in a Dagster run; none by default)."""
 
-    def __init__(self, root: DataRoot) -> None:
+    def __init__(self, root: DataRoot, lineage: LineageSink | None = None) -> None:
         self.root = root
-
-    @property
-    def lineage(self) -> "LineageExporter":
-        from jobforge_dagster.lineage.events import exporter_for  # imported here: it imports the catalog's models
-
-        return exporter_for(self.root.root)
+        self.lineage: LineageSink = lineage or NoLineage()
 
     def table_file(self, layer: str, table: str) -> Path:
-        return self.root.catalog_tables_dir() / layer / f"{table}.json"
+        return self.root.catalog_tables_dir(layer) / f"{table}.json"
 
     def save_table_metadata(self, metadata: TableMetadata) -> Path:
         path = self.table_file(metadata.layer, metadata.table_name)
@@ -98,13 +90,13 @@ class CatalogManager:
         return path
 
     def save_check_results(self, results: CheckResults) -> Path:
-        path = self.root.catalog_dir() / "checks" / f"{results.table}--{results.batch_id}.json"
+        path = self.root.checks_dir() / f"{results.table}--{results.batch_id}.json"
         write_model(path, results)
         return path
 
     def get_check_results(self, table: str, batch_id: str) -> CheckResults | None:
         """The latest evaluation of a gold table's checks for one batch."""
-        path = self.root.catalog_dir() / "checks" / f"{table}--{batch_id}.json"
+        path = self.root.checks_dir() / f"{table}--{batch_id}.json"
         return CheckResults.model_validate_json(path.read_text("utf-8")) if path.exists() else None
 
     def list_batches(self, table: str | None = None) -> list[BatchRecord]:

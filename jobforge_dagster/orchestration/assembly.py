@@ -13,7 +13,7 @@ from jobforge_dagster.orchestration.io_manager import LayerIOManager
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
 from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
 from jobforge_dagster.orchestration.sensors import (
     NEW_FILES_JOB,
     REFRESH_JOB,
@@ -82,7 +82,8 @@ def resources(root: DataRoot) -> dict[str, object]:
     duckdb = DuckDBResource(database=":memory:")
     return {
         "data_root": (data_root := DataRootResource.of(root)),
-        "io_manager": LayerIOManager(data_root=data_root),
+        "lineage": (lineage := LineageResource(data_root=data_root)),
+        "io_manager": LayerIOManager(data_root=data_root, lineage=lineage),
         "duckdb": duckdb,
         "gold": GoldQueryResource(data_root=data_root, duckdb=duckdb),
     }

@@ -9,10 +9,11 @@ import polars as pl
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext, ResourceDependency
 
 from jobforge_dagster.build.output import LayerOutput, write_layer
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import layer_and_table
 from jobforge_dagster.orchestration.metadata import table_metadata_for_dagster, transition_metadata_for_dagster
-from jobforge_dagster.orchestration.resources import DataRootResource
+from jobforge_dagster.orchestration.resources import DataRootResource, LineageResource
 from jobforge_dagster.registry.spec import safe_table_name
 from jobforge_dagster.storage.parquet import scan_parquet
 
@@ -21,13 +22,14 @@ class LayerIOManager(ConfigurableIOManager):
     """Writes each layer atomically with `_layer` stamped, keeps its batch, and records catalog and lineage."""
 
     data_root: ResourceDependency[DataRootResource]
+    lineage: ResourceDependency[LineageResource]
 
     def handle_output(self, context: OutputContext, obj: LayerOutput) -> None:
         if not isinstance(obj, LayerOutput):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a LayerOutput, got {type(obj).__name__}")
         layer, table = layer_table(context)
         root = self.data_root.get()
-        written = write_layer(root, layer, table, obj, context.run_id)
+        written = write_layer(CatalogManager(root, self.lineage.exporter), layer, table, obj, context.run_id)
         metadata = table_metadata_for_dagster(written.table, uri=written.path.as_uri())
         metadata |= transition_metadata_for_dagster(obj.facts)
         metadata |= {"rows_out": MetadataValue.int(written.table.row_count), "transition_id": written.log.transition_id}

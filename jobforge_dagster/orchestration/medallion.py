@@ -6,7 +6,7 @@ subset of them can be selected.
 """
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from dagster import (
     AssetCheckResult,
@@ -30,20 +30,12 @@ from jobforge_dagster.catalog.models import BatchRecord, TransitionFacts, utc_no
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
-from jobforge_dagster.lineage import events as lineage_export
-from jobforge_dagster.orchestration.checks import (
-    CheckLog,
-    announce_checks,
-    blocking_failures,
-    check_result,
-    check_specs,
-    evaluate_checks,
-    run_checks,
-    table_gold_facts,
-)
+from jobforge_dagster.lineage.exporter import LineageExporter
+from jobforge_dagster.orchestration.checks import check_result, check_specs, run_checks
 from jobforge_dagster.orchestration.keys import layer_key, output_name, source_key, table_keys
 from jobforge_dagster.orchestration.metadata import step_metadata
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
+from jobforge_dagster.quality.evaluation import CheckLog, blocking_failures, evaluate_checks, table_gold_facts
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import TableFiles
@@ -107,10 +99,26 @@ def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name
         context.log.warning(f"removed {path.name}, left by an interrupted write")
 
 
+@dataclass(frozen=True)
+class StepResources:
+    """What a table's step works with: the data root, gold lookups, and the run's lineage exporter."""
+
+    root: DataRoot
+    gold: GoldQueryResource
+    lineage: LineageExporter
+
+    @classmethod
+    def of(cls, data_root: DataRootResource, gold: GoldQueryResource, lineage: LineageResource) -> "StepResources":
+        return cls(data_root.get(), gold, lineage.exporter)
+
+    @property
+    def catalog(self) -> CatalogManager:
+        return CatalogManager(self.root, self.lineage)
+
+
 def materialize_table(
     context: AssetExecutionContext,
-    root: DataRoot,
-    gold: GoldQueryResource,
+    step: StepResources,
     spec: TableSpec,
     config: TableRunConfig,
     force: bool = False,
@@ -125,18 +133,19 @@ def materialize_table(
     lock on `<data root>/.locks/<table>.lock` is held throughout (the `table_<name>` pool queues steps too).
     `keys` are the step's layer assets when they are not the table's own (a partition of `new_files`).
     """
-    keys = keys or table_keys(spec)
+    keys, root = keys or table_keys(spec), step.root
     layers = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
     with exclusive_lock(root.lock_path(spec.name)):
         clean_stale_temporaries(context, root, spec.name, spec.gold_table)
         if not layers:
-            yield from check_published(context, root, gold, spec, keys[Layer.GOLD])
+            yield from check_published(context, step, spec, keys[Layer.GOLD])
             return
         files = TableFiles(spec, root.source_dir())
         if not (force or config.batch_id) and (batch := current_batch(root, files, layers)) is not None:
             yield from report_current(context, spec, [keys[layer] for layer in layers], batch)
             return
-        run = TableRun(root, files, context.run.run_id, gold.distinct_values, config.batch_id, config.sha256)
+        lookup, run_id = step.gold.distinct_values, context.run.run_id
+        run = TableRun(root, files, run_id, lookup, step.lineage, config.batch_id, config.sha256)
         yield from build_layers(context, run, layers, keys)
 
 
@@ -189,18 +198,18 @@ def report_current(
 
 
 def check_published(
-    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, spec: TableSpec, key: AssetKey
+    context: AssetExecutionContext, step: StepResources, spec: TableSpec, key: AssetKey
 ) -> Iterator[AssetCheckResult]:
     """A check-only step: evaluate the selected checks on the published gold (nothing is rewritten)."""
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
-    path = root.table_path(Layer.GOLD, spec.gold_table)
+    path = step.root.table_path(Layer.GOLD, spec.gold_table)
     if not selected or not path.exists():
         context.log.warning(f"gold/{spec.gold_table} has not been built: no check to run")
         return
-    facts, started = table_gold_facts(root, spec, gold.distinct_values), utc_now()
-    log = CheckLog(CatalogManager(root), spec.gold_table, context.run.run_id)
-    results = yield from run_checks(table_rule_groups(spec), key, facts, selected, log)
-    announce_checks(root, spec.name, facts, context.run.run_id, started, results)
+    facts, started = table_gold_facts(step.root, spec, step.gold.distinct_values), utc_now()
+    log = CheckLog(step.catalog, spec.gold_table, context.run.run_id, step.lineage)
+    outcomes = yield from run_checks(table_rule_groups(spec), key, facts, selected, log)
+    log.announce(spec.name, facts, started, outcomes)
 
 
 def check_then_publish(
@@ -214,10 +223,10 @@ def check_then_publish(
     spec, root = run.spec, run.root
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
     output = build.output
-    candidate = stage_candidate(root, Layer.GOLD, spec.gold_table, output, run.run_id)
+    candidate = stage_candidate(run.catalog, Layer.GOLD, spec.gold_table, output, run.run_id)
     facts, started = table_gold_facts(root, spec, run.lookup, gold_path=candidate), utc_now()
-    log = CheckLog(run.catalog, spec.gold_table, run.run_id)
-    outcomes, results = evaluate_checks(table_rule_groups(spec), facts, selected, log)
+    log = CheckLog(run.catalog, spec.gold_table, run.run_id, run.lineage)
+    outcomes = evaluate_checks(table_rule_groups(spec), facts, selected, log)
     if failed := blocking_failures(outcomes):
         rejected = reject_candidate(root, spec.gold_table, candidate, output.facts.batch_id)
         reason = (
@@ -230,9 +239,9 @@ def check_then_publish(
         metadata = step_metadata(build.report, table_keys(spec)[Layer.STAGED])
         yield Output(replace(output, prewritten=candidate), output_name=output_name(key), metadata=metadata)
         rejected = root.table_path(Layer.GOLD, spec.gold_table)
-    announce_checks(root, spec.name, replace(facts, gold_path=rejected), run.run_id, started, results)
-    for name, outcome in outcomes.items():
-        yield check_result(key, name, outcome)
+    log.announce(spec.name, replace(facts, gold_path=rejected), started, outcomes)
+    for outcome in outcomes:
+        yield check_result(key, outcome)
 
 
 def build_or_fail(run: TableRun, layer: Layer) -> LayerBuild | None:
@@ -312,11 +321,16 @@ def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinit
         op_tags={PRIORITY_TAG: "1"} if referenced else None,
     )
     def _medallion(
-        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource, config: TableRunConfig
+        context: AssetExecutionContext,
+        data_root: DataRootResource,
+        gold: GoldQueryResource,
+        lineage: LineageResource,
+        config: TableRunConfig,
     ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
+        step = StepResources.of(data_root, gold, lineage)
         try:
-            yield from materialize_table(context, data_root.get(), gold, spec, config, forced(context, config))
+            yield from materialize_table(context, step, spec, config, forced(context, config))
         finally:  # the table's lineage events are on disk when its step ends
-            lineage_export.flush(files_only=True)
+            step.lineage.flush(files_only=True)
 
     return with_lineage_deps(_medallion, lineage_deps(spec))

@@ -26,11 +26,17 @@ from dagster import (
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.lineage import events as lineage_export
 from jobforge_dagster.orchestration.checks import check_specs
 from jobforge_dagster.orchestration.keys import table_keys
-from jobforge_dagster.orchestration.medallion import TableRunConfig, forced, layer_deps, layer_outs, materialize_table
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
+from jobforge_dagster.orchestration.medallion import (
+    StepResources,
+    TableRunConfig,
+    forced,
+    layer_deps,
+    layer_outs,
+    materialize_table,
+)
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.names import NEW_FILES
 from jobforge_dagster.registry.spec import TableSpec
@@ -93,13 +99,17 @@ def new_file_assets(sources: SourceTables) -> AssetsDefinition:
         pool=f"table_{NEW_FILES}",
     )
     def _new_files(
-        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource, config: TableRunConfig
+        context: AssetExecutionContext,
+        data_root: DataRootResource,
+        gold: GoldQueryResource,
+        lineage: LineageResource,
+        config: TableRunConfig,
     ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
-        root = data_root.get()
-        spec = partition_spec(context, sources, root)
+        step = StepResources.of(data_root, gold, lineage)
+        spec = partition_spec(context, sources, step.root)
         try:
-            yield from materialize_table(context, root, gold, spec, config, forced(context, config), keys)
+            yield from materialize_table(context, step, spec, config, forced(context, config), keys)
         finally:  # the table's lineage events are on disk when its step ends
-            lineage_export.flush(files_only=True)
+            step.lineage.flush(files_only=True)
 
     return _new_files

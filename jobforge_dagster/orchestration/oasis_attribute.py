@@ -1,9 +1,7 @@
 """Gold models built across registry tables."""
 
-import hashlib
 from collections.abc import Iterator
 
-import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
@@ -14,150 +12,32 @@ from dagster import (
     multi_asset,
 )
 
-from jobforge_dagster.batches.stamps import layer_stamp
-from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.build.oasis_attribute import RULE_GROUPS, attribute_current, attribute_output, model_version
 from jobforge_dagster.build.output import LayerOutput
-from jobforge_dagster.build.steps import StepReport, code_of
-from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts, utc_now
-from jobforge_dagster.catalog.store import CatalogManager
+from jobforge_dagster.build.steps import StepReport
+from jobforge_dagster.catalog.models import utc_now
 from jobforge_dagster.layers import (
     BATCH_ID,
-    INGESTED_AT,
-    PROVENANCE_COLUMNS,
-    SOURCE_FILE,
-    SOURCE_LINE,
-    SOURCE_ROW,
     Layer,
 )
-from jobforge_dagster.lineage import events as lineage_export
-from jobforge_dagster.orchestration.checks import CheckLog, announce_checks, check_specs, run_checks
+from jobforge_dagster.orchestration.checks import check_specs, run_checks
 from jobforge_dagster.orchestration.keys import layer_key, output_name
-from jobforge_dagster.orchestration.medallion import PRIORITY_TAG, clean_stale_temporaries, forced, with_lineage_deps
+from jobforge_dagster.orchestration.medallion import (
+    PRIORITY_TAG,
+    StepResources,
+    clean_stale_temporaries,
+    forced,
+    with_lineage_deps,
+)
 from jobforge_dagster.orchestration.metadata import step_metadata
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
-from jobforge_dagster.quality import checks
-from jobforge_dagster.quality.rules import PROVENANCE, GoldFacts, Rule, RuleGroup, key_unique
+from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
+from jobforge_dagster.quality.evaluation import CheckLog
+from jobforge_dagster.quality.rules import GoldFacts
 from jobforge_dagster.registry.names import OASIS_ATTRIBUTE, OASIS_RATINGS
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import exclusive_lock
-from jobforge_dagster.storage.parquet import scan_parquet
-from jobforge_dagster.transforms.bronze import column_mapping
-from jobforge_dagster.transforms.gold import OASIS_INDEX
-from jobforge_dagster.transforms.lineage import ColumnLineage, identity, transformed
 
 OASIS_ATTRIBUTE_KEY = layer_key(Layer.GOLD, OASIS_ATTRIBUTE)
-KEY = ["category", "attribute"]
-RULE_GROUPS = [
-    RuleGroup(checks.INTEGRITY, "Provenance intact", (PROVENANCE,)),
-    RuleGroup(
-        checks.CONFORMANCE,
-        "Declared data rules hold",
-        (Rule("key_unique", f"({', '.join(KEY)}) unique", key_unique, {"key": KEY}),),
-    ),
-]
-
-
-def rating_headers(spec: TableSpec, staged: pl.LazyFrame) -> dict[str, str]:
-    """Staged header -> gold attribute, for the rating columns of a staged OaSIS table."""
-    names = [name for name in staged.collect_schema().names() if name not in PROVENANCE_COLUMNS]
-    return {header: name for header, name in column_mapping(names, spec.renames).items() if name not in OASIS_INDEX}
-
-
-def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
-    """One row per rating column of a staged OaSIS table: the gold attribute and the header it came from.
-
-    `_source_row` is 0 and `_source_line` 1: the row comes from the header record.
-    """
-    headers = rating_headers(spec, staged)
-    origin = staged.select(SOURCE_FILE, INGESTED_AT, BATCH_ID).head(1).collect().row(0, named=True)
-    rows = [
-        {
-            "category": spec.name.removeprefix("oasis_"),
-            "attribute": attribute,
-            "attribute_name": " ".join(header.split()),
-            "source_header": header,
-            "position": position,
-        }
-        for position, (header, attribute) in enumerate(headers.items(), start=1)
-    ]
-    return pl.DataFrame(rows).with_columns(
-        pl.lit(origin[SOURCE_FILE]).alias(SOURCE_FILE),
-        pl.lit(0, dtype=pl.Int64).alias(SOURCE_ROW),
-        pl.lit(1, dtype=pl.Int64).alias(SOURCE_LINE),
-        pl.lit(origin[INGESTED_AT]).alias(INGESTED_AT),
-        pl.lit(origin[BATCH_ID]).alias(BATCH_ID),
-    )
-
-
-#: How each column of the dimension derives from a rating column's header.
-HEADER_DERIVED = {
-    "attribute": "the header's bronze name (snake_case, declared renames)",
-    "attribute_name": "the header with its whitespace trimmed",
-    "source_header": "the header as spelled in the file",
-    "position": "the header's position among the table's rating columns",
-}
-
-
-def attribute_lineage(headers_by_file: dict[str, list[str]]) -> ColumnLineage:
-    """Each column from the rating headers of every staged file; provenance from each file's own columns."""
-    fields = {
-        column: [transformed(header, how, file) for file, headers in headers_by_file.items() for header in headers]
-        for column, how in HEADER_DERIVED.items()
-    }
-    for column in (SOURCE_FILE, INGESTED_AT, BATCH_ID):
-        fields[column] = [identity(column, "the file's first row", file) for file in headers_by_file]
-    return ColumnLineage(fields=fields)
-
-
-def attribute_batch(batches: list[str]) -> tuple[str, str]:
-    """(batch id, digest) of the dimension built from these staged batches."""
-    digest = hashlib.sha256("\n".join(sorted(batches)).encode()).hexdigest()
-    return f"{OASIS_ATTRIBUTE}-{digest[:12]}", digest
-
-
-def model_version(ratings: list[TableSpec]) -> str:
-    """The rating tables' versions together: the dimension is rebuilt when any of them changes."""
-    return hashlib.sha256(" ".join(table_version(spec) for spec in ratings).encode()).hexdigest()[:16]
-
-
-def attribute_current(root: DataRoot, ratings: list[TableSpec]) -> str | None:
-    """The dimension's batch when it was built from the staged batches there now, under the same versions."""
-    staged = [layer_stamp(root.table_path(Layer.STAGED, spec.name)) for spec in ratings]
-    built = layer_stamp(root.table_path(Layer.GOLD, OASIS_ATTRIBUTE))
-    if built is None or any(stamp is None for stamp in staged) or built.table_version != model_version(ratings):
-        return None
-    batch_id, _ = attribute_batch([stamp.batch_id for stamp in staged if stamp is not None])
-    return batch_id if built.batch_id == batch_id else None
-
-
-def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
-    """The dimension from the staged rating tables, with its transition facts (one header record per table)."""
-    started = utc_now()
-    paths = [root.table_path(Layer.STAGED, spec.name) for spec in ratings]
-    frame = pl.concat([attribute_rows(spec, scan_parquet(path)) for spec, path in zip(ratings, paths, strict=True)])
-    headers = {
-        root.relative(path): list(rating_headers(spec, scan_parquet(path)))
-        for spec, path in zip(ratings, paths, strict=True)
-    }
-    batch_id, digest = attribute_batch(sorted(frame[BATCH_ID].unique().to_list()))
-    facts = TransitionFacts(
-        table=OASIS_ATTRIBUTE,
-        target_layer=Layer.GOLD.value,
-        batch_id=batch_id,
-        source_sha256=digest,
-        table_version=model_version(ratings),
-        source_layer=Layer.STAGED.value,
-        source_files=[root.relative(path) for path in paths],
-        rows_in=len(paths),
-        transforms=["rating headers of each OaSIS table: bronze name, whitespace-trimmed name, exact header"],
-        started_at=started,
-        target_file=root.relative(root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)),
-        column_lineage=attribute_lineage(headers),
-        code=code_of(attribute_rows),
-    )
-    entry = CatalogEntry(domain="oasis", upstream_tables=[f"staged/{spec.name}" for spec in ratings])
-    return LayerOutput(frame, facts, entry)
 
 
 def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | None:
@@ -184,34 +64,36 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         op_tags={PRIORITY_TAG: "-1"},  # after the rating tables of the same run
     )
     def dim_oasis_attribute(
-        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource
+        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource, lineage: LineageResource
     ) -> Iterator[Output[LayerOutput] | AssetCheckResult | AssetObservation]:
-        root = data_root.get()
+        step = StepResources.of(data_root, gold, lineage)
+        root = step.root
         with exclusive_lock(root.lock_path(OASIS_ATTRIBUTE)):
             clean_stale_temporaries(context, root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             if (batch := attribute_current(root, ratings)) is not None and not forced(context):
                 context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); nothing rewritten")
                 yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={"jobforge/status": "current"})
                 return
-            yield from build_dimension(context, root, gold, ratings)
-            lineage_export.flush(files_only=True)
+            yield from build_dimension(context, step, ratings)
+            step.lineage.flush(files_only=True)
 
     staged = [layer_key(Layer.STAGED, spec.name) for spec in ratings]
     return with_lineage_deps(dim_oasis_attribute, {OASIS_ATTRIBUTE_KEY: staged})
 
 
 def build_dimension(
-    context: AssetExecutionContext, root: DataRoot, gold: GoldQueryResource, ratings: list[TableSpec]
+    context: AssetExecutionContext, step: StepResources, ratings: list[TableSpec]
 ) -> Iterator[Output[LayerOutput] | AssetCheckResult]:
     """Write the dimension, then run its selected checks on the file written."""
+    root = step.root
     output = attribute_output(root, ratings)
-    CatalogManager(root).record_start(output.facts, context.run.run_id)
+    step.catalog.record_start(output.facts, context.run.run_id)
     batches = sorted(output.frame[BATCH_ID].unique().to_list())
     metadata = step_metadata(StepReport(input_batches=batches), OASIS_ATTRIBUTE_KEY)
     yield Output(output, output_name=output_name(OASIS_ATTRIBUTE_KEY), metadata=metadata)
     gold_path = root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
-    facts, started = GoldFacts(gold_path, gold.distinct_values), utc_now()
+    facts, started = GoldFacts(gold_path, step.gold.distinct_values), utc_now()
     selected = {key.name for key in context.selected_asset_check_keys}
-    log = CheckLog(CatalogManager(root), OASIS_ATTRIBUTE, context.run.run_id)
-    results = yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
-    announce_checks(root, OASIS_ATTRIBUTE, facts, context.run.run_id, started, results)
+    log = CheckLog(step.catalog, OASIS_ATTRIBUTE, context.run.run_id, step.lineage)
+    outcomes = yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
+    log.announce(OASIS_ATTRIBUTE, facts, started, outcomes)

@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from jobforge_dagster.errors import ConfigurationError, QueryError
+from jobforge_dagster.lineage.exporter import LineageExporter
 from jobforge_dagster.query.engine import (
     DEFAULT_MAX_ROWS,
     DEFAULT_MAX_TEMP_DIRECTORY_SIZE,
@@ -125,3 +126,29 @@ class GoldQueryResource(ConfigurableResource):
                 f"SELECT DISTINCT {quote_identifier(column)} FROM {quote_identifier(table)}"
             )
         return self._distinct[key]
+
+
+class LineageResource(ConfigurableResource):
+    """The run's OpenLineage exporter: opened when the run (or a step's process) starts, closed when it ends,
+    which writes and sends what is waiting and logs the events the configured client did not receive."""
+
+    data_root: ResourceDependency[DataRootResource]
+
+    _exporter: LineageExporter | None = PrivateAttr(default=None)
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator["LineageResource"]:
+        root = self.data_root.get()
+        with LineageExporter(root.root, root.openlineage_dir()) as exporter:
+            self._exporter = exporter
+            try:
+                yield self
+            finally:
+                self._exporter = None
+
+    @property
+    def exporter(self) -> LineageExporter:
+        """The run's exporter; only inside a Dagster run (or `dagster.build_resources`)."""
+        if self._exporter is None:
+            raise RuntimeError("LineageResource opens its exporter only inside a Dagster run")
+        return self._exporter

@@ -1,12 +1,19 @@
-"""Gold data checks as pure functions over polars frames; the asset factory turns them into Dagster asset checks."""
+"""Gold data checks as pure functions over polars frames, each returning a `CheckOutcome`."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from dagster import AssetCheckSeverity, MetadataValue
 
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
+from jobforge_dagster.layers import (
+    PROVENANCE_COLUMNS,
+    QUARANTINE_REASON,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    SOURCE_ROW,
+    QuarantineReason,
+)
+from jobforge_dagster.quality.outcome import CheckOutcome, Severity
 from jobforge_dagster.registry.spec import Range, Reference
 from jobforge_dagster.transforms.gold import LongForm, data_columns
 
@@ -16,14 +23,6 @@ CONFORMANCE = "conformance"
 
 #: How many offending values a failed check lists.
 EXAMPLES = 10
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    passed: bool
-    description: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
 
 
 def _in_scope(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -92,7 +91,7 @@ def key_unique_check(gold: pl.LazyFrame, key: list[str], duplicates_quarantined:
             False,
             f"gold keys are unique, but the source repeated a key in {duplicates_quarantined} rows (quarantined)",
             metadata,
-            AssetCheckSeverity.WARN,
+            Severity.WARN,
         )
     return CheckOutcome(True, f"({', '.join(key)}) is unique", metadata)
 
@@ -333,29 +332,8 @@ def cell_description(metadata: dict[str, Any], failures: dict[str, int]) -> str:
     return f"{summary}: {detail}"
 
 
-def combine(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:
-    """Several rules as one check: it passes if every rule passes; its severity is the worst failing rule's.
-
-    Metadata: `failed_rules`, a markdown table of every rule, and each rule's own metadata under its name.
-    """
-    failed = {name: outcome for name, outcome in outcomes.items() if not outcome.passed}
-    errors = [name for name, outcome in failed.items() if outcome.severity is AssetCheckSeverity.ERROR]
-    rows = "\n".join(
-        f"| {name} | {'pass' if outcome.passed else outcome.severity.value} | {outcome.description.replace('|', '/')} |"
-        for name, outcome in outcomes.items()
-    )
-    metadata: dict[str, Any] = {
-        "failed_rules": list(failed),
-        "rules": MetadataValue.md(f"| rule | result | detail |\n| --- | --- | --- |\n{rows}"),
-    } | {name: outcome.metadata for name, outcome in outcomes.items()}
-    if not failed:
-        return CheckOutcome(True, f"all {len(outcomes)} rules pass: {', '.join(outcomes)}", metadata)
-    description = "; ".join(f"{name}: {outcome.description}" for name, outcome in failed.items())
-    severity = AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN
-    return CheckOutcome(False, description, metadata, severity)
-
-
 def duplicates_in_quarantine(quarantine: pl.LazyFrame | None) -> int:
     if quarantine is None:
         return 0
-    return quarantine.filter(pl.col(QUARANTINE_REASON).str.contains("duplicate key")).select(pl.len()).collect().item()
+    duplicate = pl.col(QUARANTINE_REASON).str.contains(QuarantineReason.DUPLICATE_KEY, literal=True)
+    return quarantine.filter(duplicate).select(pl.len()).collect().item()

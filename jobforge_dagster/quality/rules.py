@@ -1,20 +1,20 @@
 """Data rules as named objects, grouped into the two checks every gold table gets.
 
-A rule is a pure function over `GoldFacts` plus its parameters; the asset layer turns each group of rules
-into one Dagster asset check (see `assets/checks.py`).
+A rule is a pure function over `GoldFacts` plus its parameters; each group of rules is reported as one check
+(`evaluation`), which orchestration turns into one Dagster asset check.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from dagster import AssetCheckSeverity
 
 from jobforge_dagster.catalog.describe import null_counts, parquet_row_count
 from jobforge_dagster.quality import checks
+from jobforge_dagster.quality.outcome import CheckOutcome, GroupOutcome, RuleOutcome, Severity
 from jobforge_dagster.registry.spec import Range, Reference, TableSpec
 from jobforge_dagster.storage.parquet import read_footer, scan_parquet
 from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
@@ -80,16 +80,26 @@ class Rule:
 
     name: str
     description: str
-    fn: Callable[..., checks.CheckOutcome]
+    fn: Callable[..., CheckOutcome]
     params: Mapping[str, Any] = field(default_factory=dict)
     reads_tables: tuple[str, ...] = ()
+    compares_batches: bool = False  # a foreign-key rule: its outcome names the referenced gold batch
 
-    def evaluate(self, facts: GoldFacts) -> checks.CheckOutcome:
+    @property
+    def column(self) -> str | None:
+        """The one gold column the rule tests, if it tests one."""
+        if "reference" in self.params:
+            return self.params["reference"].column
+        key = self.params.get("key") or []
+        return self.params.get("column") or (key[0] if len(key) == 1 else None)
+
+    def evaluate(self, facts: GoldFacts) -> RuleOutcome:
         """The rule's outcome; a rule that cannot run has failed, with the reason."""
         try:
-            return self.fn(facts, **self.params)
+            outcome = self.fn(facts, **self.params)
         except Exception as error:
-            return checks.CheckOutcome(False, f"could not run: {type(error).__name__}: {error}")
+            outcome = CheckOutcome(False, f"could not run: {type(error).__name__}: {error}")
+        return RuleOutcome(self.name, self.fn.__name__, self.description, outcome, self.column, self.compares_batches)
 
 
 @dataclass(frozen=True)
@@ -108,49 +118,45 @@ class RuleGroup:
     def reads_tables(self) -> list[str]:
         return sorted({table for rule in self.rules for table in rule.reads_tables})
 
-    def outcomes(self, facts: GoldFacts) -> dict[str, checks.CheckOutcome]:
-        """Each rule's outcome, by rule name."""
-        return {rule.name: rule.evaluate(facts) for rule in self.rules}
-
-    def evaluate(self, facts: GoldFacts) -> checks.CheckOutcome:
-        return checks.combine(self.outcomes(facts))
+    def evaluate(self, facts: GoldFacts) -> GroupOutcome:
+        """Every rule's outcome, as one check."""
+        return GroupOutcome(self.name, tuple(rule.evaluate(facts) for rule in self.rules))
 
 
-def provenance(facts: GoldFacts) -> checks.CheckOutcome:
+def provenance(facts: GoldFacts) -> CheckOutcome:
     """From the gold file's statistics when they settle it, else one pass over the data."""
     return checks.provenance_from_statistics(facts.null_counts) or checks.provenance_check(facts.gold)
 
 
-def row_reconciliation(facts: GoldFacts) -> checks.CheckOutcome:
+def row_reconciliation(facts: GoldFacts) -> CheckOutcome:
     return checks.reconciliation_check(facts.staged_rows, facts.silver_rows, facts.quarantined_rows, facts.gold)
 
 
-def cell_reconciliation(facts: GoldFacts, form: LongForm) -> checks.CheckOutcome:
+def cell_reconciliation(facts: GoldFacts, form: LongForm) -> CheckOutcome:
     return checks.cell_reconciliation_check(facts.silver, facts.gold, form)
 
 
-def key_unique(facts: GoldFacts, key: list[str]) -> checks.CheckOutcome:
+def key_unique(facts: GoldFacts, key: list[str]) -> CheckOutcome:
     return checks.key_unique_check(facts.gold, key, checks.duplicates_in_quarantine(facts.quarantine))
 
 
-def code_format(facts: GoldFacts, column: str, pattern: str) -> checks.CheckOutcome:
+def code_format(facts: GoldFacts, column: str, pattern: str) -> CheckOutcome:
     return checks.code_format_check(facts.gold, column, pattern)
 
 
-def value_range(facts: GoldFacts, column: str, bounds: Range) -> checks.CheckOutcome:
+def value_range(facts: GoldFacts, column: str, bounds: Range) -> CheckOutcome:
     return checks.range_check(facts.gold, column, bounds)
 
 
-def foreign_key(facts: GoldFacts, reference: Reference) -> checks.CheckOutcome:
+def foreign_key(facts: GoldFacts, reference: Reference) -> CheckOutcome:
     """Against the referenced table's last good gold, naming its batch; a WARN when it has no gold yet."""
     batch = facts.gold_batch(reference.table)
     if batch is None:
         description = f"gold/{reference.table} does not exist yet: {reference.column} was not checked"
-        return checks.CheckOutcome(False, description, {"compared_with_batch": None}, AssetCheckSeverity.WARN)
+        return CheckOutcome(False, description, {}, Severity.WARN)
     allowed = facts.lookup(reference.table, reference.table_column).lazy()
     outcome = checks.foreign_key_check(facts.gold, reference, allowed)
-    outcome.metadata["compared_with_batch"] = batch
-    return outcome
+    return replace(outcome, compared_with_batch=batch)
 
 
 PROVENANCE = Rule("provenance", "provenance columns present and non-null", provenance)
@@ -185,7 +191,8 @@ def conformance_rules(spec: TableSpec) -> list[Rule]:
     for reference in spec.checks.foreign_keys:
         description = f"{reference.column} resolves in {reference.table}.{reference.table_column} (nulls counted)"
         reads = () if reference.table == spec.gold_table else (reference.table,)
-        found.append(Rule(f"foreign_key_{reference.column}", description, foreign_key, {"reference": reference}, reads))
+        params = {"reference": reference}
+        found.append(Rule(f"foreign_key_{reference.column}", description, foreign_key, params, reads, True))
     return found
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON, QuarantineReason
 from jobforge_dagster.registry.spec import SilverRule, TableSpec
 from jobforge_dagster.transforms.lineage import ColumnLineage, ColumnOrigin, carried, indirect, transformed
 
@@ -110,7 +110,7 @@ def join_references(
         )
         reasons.append(
             pl.when(pl.col(column).is_not_null() & pl.col(marker).is_null()).then(
-                pl.lit(f"{column} has no match in {target}")
+                pl.lit(f"{column} {QuarantineReason.NO_MATCH} {target}")
             )
         )
         transforms.append(f"reference: {column} must exist in {target}")
@@ -122,8 +122,8 @@ def key_reasons(key_columns: list[str]) -> list[pl.Expr]:
     key = ", ".join(key_columns)
     first = pl.struct(key_columns).is_first_distinct()
     return [
-        pl.when(pl.any_horizontal(pl.col(key_columns).is_null())).then(pl.lit(f"null key ({key})")),
-        pl.when(first.not_()).then(pl.lit(f"duplicate key ({key}): an earlier row has it")),
+        pl.when(pl.any_horizontal(pl.col(key_columns).is_null())).then(pl.lit(f"{QuarantineReason.NULL_KEY} ({key})")),
+        pl.when(first.not_()).then(pl.lit(f"{QuarantineReason.DUPLICATE_KEY} ({key}): an earlier row has it")),
     ]
 
 
@@ -147,7 +147,9 @@ def split(
     )
     if missing:
         raise ValueError(f"rules or key name columns the table does not have: {missing}")
-    reasons: list[pl.Expr] = [pl.when(rule_failure(rule)).then(pl.lit(f"rule failed: {rule.name}")) for rule in rules]
+    reasons: list[pl.Expr] = [
+        pl.when(rule_failure(rule)).then(pl.lit(f"{QuarantineReason.RULE_FAILED}: {rule.name}")) for rule in rules
+    ]
     emptied = "empty strings to null" + (f": {blanks} cells" if blanks is not None else "")
     transforms = ["trim strings", emptied, *(repairs or [])] + [f"rule: {rule.name}" for rule in rules]
     frame, reference_reasons, reference_transforms = join_references(frame, references)

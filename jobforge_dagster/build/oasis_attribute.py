@@ -1,0 +1,143 @@
+"""`gold/dim_oasis_attribute`: every OaSIS rating attribute across the rating tables, from their staged headers."""
+
+import hashlib
+
+import polars as pl
+
+from jobforge_dagster.batches.stamps import layer_stamp
+from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.build.output import LayerOutput
+from jobforge_dagster.build.steps import code_of
+from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts, utc_now
+from jobforge_dagster.layers import (
+    BATCH_ID,
+    INGESTED_AT,
+    PROVENANCE_COLUMNS,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    SOURCE_ROW,
+    Layer,
+)
+from jobforge_dagster.quality import checks
+from jobforge_dagster.quality.rules import PROVENANCE, Rule, RuleGroup, key_unique
+from jobforge_dagster.registry.names import OASIS_ATTRIBUTE
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.parquet import scan_parquet
+from jobforge_dagster.transforms.bronze import column_mapping
+from jobforge_dagster.transforms.gold import OASIS_INDEX
+from jobforge_dagster.transforms.lineage import ColumnLineage, identity, transformed
+
+KEY = ["category", "attribute"]
+
+
+RULE_GROUPS = [
+    RuleGroup(checks.INTEGRITY, "Provenance intact", (PROVENANCE,)),
+    RuleGroup(
+        checks.CONFORMANCE,
+        "Declared data rules hold",
+        (Rule("key_unique", f"({', '.join(KEY)}) unique", key_unique, {"key": KEY}),),
+    ),
+]
+
+
+def rating_headers(spec: TableSpec, staged: pl.LazyFrame) -> dict[str, str]:
+    """Staged header -> gold attribute, for the rating columns of a staged OaSIS table."""
+    names = [name for name in staged.collect_schema().names() if name not in PROVENANCE_COLUMNS]
+    return {header: name for header, name in column_mapping(names, spec.renames).items() if name not in OASIS_INDEX}
+
+
+def attribute_rows(spec: TableSpec, staged: pl.LazyFrame) -> pl.DataFrame:
+    """One row per rating column of a staged OaSIS table: the gold attribute and the header it came from.
+
+    `_source_row` is 0 and `_source_line` 1: the row comes from the header record.
+    """
+    headers = rating_headers(spec, staged)
+    origin = staged.select(SOURCE_FILE, INGESTED_AT, BATCH_ID).head(1).collect().row(0, named=True)
+    rows = [
+        {
+            "category": spec.name.removeprefix("oasis_"),
+            "attribute": attribute,
+            "attribute_name": " ".join(header.split()),
+            "source_header": header,
+            "position": position,
+        }
+        for position, (header, attribute) in enumerate(headers.items(), start=1)
+    ]
+    return pl.DataFrame(rows).with_columns(
+        pl.lit(origin[SOURCE_FILE]).alias(SOURCE_FILE),
+        pl.lit(0, dtype=pl.Int64).alias(SOURCE_ROW),
+        pl.lit(1, dtype=pl.Int64).alias(SOURCE_LINE),
+        pl.lit(origin[INGESTED_AT]).alias(INGESTED_AT),
+        pl.lit(origin[BATCH_ID]).alias(BATCH_ID),
+    )
+
+
+#: How each column of the dimension derives from a rating column's header.
+HEADER_DERIVED = {
+    "attribute": "the header's bronze name (snake_case, declared renames)",
+    "attribute_name": "the header with its whitespace trimmed",
+    "source_header": "the header as spelled in the file",
+    "position": "the header's position among the table's rating columns",
+}
+
+
+def attribute_lineage(headers_by_file: dict[str, list[str]]) -> ColumnLineage:
+    """Each column from the rating headers of every staged file; provenance from each file's own columns."""
+    fields = {
+        column: [transformed(header, how, file) for file, headers in headers_by_file.items() for header in headers]
+        for column, how in HEADER_DERIVED.items()
+    }
+    for column in (SOURCE_FILE, INGESTED_AT, BATCH_ID):
+        fields[column] = [identity(column, "the file's first row", file) for file in headers_by_file]
+    return ColumnLineage(fields=fields)
+
+
+def attribute_batch(batches: list[str]) -> tuple[str, str]:
+    """(batch id, digest) of the dimension built from these staged batches."""
+    digest = hashlib.sha256("\n".join(sorted(batches)).encode()).hexdigest()
+    return f"{OASIS_ATTRIBUTE}-{digest[:12]}", digest
+
+
+def model_version(ratings: list[TableSpec]) -> str:
+    """The rating tables' versions together: the dimension is rebuilt when any of them changes."""
+    return hashlib.sha256(" ".join(table_version(spec) for spec in ratings).encode()).hexdigest()[:16]
+
+
+def attribute_current(root: DataRoot, ratings: list[TableSpec]) -> str | None:
+    """The dimension's batch when it was built from the staged batches there now, under the same versions."""
+    staged = [layer_stamp(root.table_path(Layer.STAGED, spec.name)) for spec in ratings]
+    built = layer_stamp(root.table_path(Layer.GOLD, OASIS_ATTRIBUTE))
+    if built is None or any(stamp is None for stamp in staged) or built.table_version != model_version(ratings):
+        return None
+    batch_id, _ = attribute_batch([stamp.batch_id for stamp in staged if stamp is not None])
+    return batch_id if built.batch_id == batch_id else None
+
+
+def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
+    """The dimension from the staged rating tables, with its transition facts (one header record per table)."""
+    started = utc_now()
+    paths = [root.table_path(Layer.STAGED, spec.name) for spec in ratings]
+    frame = pl.concat([attribute_rows(spec, scan_parquet(path)) for spec, path in zip(ratings, paths, strict=True)])
+    headers = {
+        root.relative(path): list(rating_headers(spec, scan_parquet(path)))
+        for spec, path in zip(ratings, paths, strict=True)
+    }
+    batch_id, digest = attribute_batch(sorted(frame[BATCH_ID].unique().to_list()))
+    facts = TransitionFacts(
+        table=OASIS_ATTRIBUTE,
+        target_layer=Layer.GOLD.value,
+        batch_id=batch_id,
+        source_sha256=digest,
+        table_version=model_version(ratings),
+        source_layer=Layer.STAGED.value,
+        source_files=[root.relative(path) for path in paths],
+        rows_in=len(paths),
+        transforms=["rating headers of each OaSIS table: bronze name, whitespace-trimmed name, exact header"],
+        started_at=started,
+        target_file=root.relative(root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)),
+        column_lineage=attribute_lineage(headers),
+        code=code_of(attribute_rows),
+    )
+    entry = CatalogEntry(domain="oasis", upstream_tables=[f"staged/{spec.name}" for spec in ratings])
+    return LayerOutput(frame, facts, entry)

@@ -23,8 +23,8 @@ from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import fingerprint, sha256_file
-from jobforge_dagster.transforms import staged
-from jobforge_dagster.transforms.staged import SourceRead
+from jobforge_dagster.transforms import source_csv, staged
+from jobforge_dagster.transforms.source_read import SourceRead
 from jobforge_dagster_tests.conftest import bounded, run_job
 
 NOC = "Code,Title,Employment\n00010,Legislators,4700\n00011,Senior government managers,9000\n"
@@ -105,7 +105,7 @@ def test_too_few_fields(tmp_path: Path) -> None:
 
 def test_large_file_path_validates_on_its_own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files over SHARED_VALIDATION_MAX_BYTES get a DuckDB database of their own: same errors."""
-    monkeypatch.setattr(staged, "SHARED_VALIDATION_MAX_BYTES", 0)
+    monkeypatch.setattr(source_csv, "SHARED_VALIDATION_MAX_BYTES", 0)
     case = Case(tmp_path, "short.csv", "Code,Title,Teer\n00010,Legislators,0\n00011,Senior\n")
     assert case.error() == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '00011,Senior')"
     assert Case(tmp_path / "good", "noc.csv", NOC).run().success
@@ -323,7 +323,7 @@ def test_csv_with_thousands_of_columns(tmp_path: Path) -> None:
     path.write_text(f"{header}\n{rows}\n")
     read = staged.read_source(path, TableSpec(name="wide", pattern="wide.csv"), "source/wide.csv")
     assert read.records == 3 and read.frame.collect().width == columns + 1  # with _source_line
-    path.write_text(",".join(f"c{i}" for i in range(staged.MAX_COLUMNS + 1)) + "\n1\n")
+    path.write_text(",".join(f"c{i}" for i in range(source_csv.MAX_COLUMNS + 1)) + "\n1\n")
     with pytest.raises(
         SourceDataError, match=r"source/wide.csv, line 1: the header has 10001 columns; .* at most 10000"
     ):

@@ -1,7 +1,6 @@
 """Change-aware runs: unchanged sources do no work; a source, registry or code change, `force` and backfills do."""
 
 import os
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +9,7 @@ from dagster._core.definitions.observe import observe
 
 from jobforge_dagster.batches import versions
 from jobforge_dagster.batches.stamps import layer_stamp
-from jobforge_dagster.batches.versions import code_digest, table_version
+from jobforge_dagster.batches.versions import table_version
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.keys import source_key
@@ -99,18 +98,6 @@ def test_a_code_change_rebuilds_every_table(config: DataRoot, run, monkeypatch: 
     assert {f"gold/{SAMPLE}", f"gold/{UNDECLARED}"} <= materialized(again)
     stamp = layer_stamp(config.table_path(Layer.GOLD, SAMPLE))
     assert stamp is not None and stamp.table_version == table_version(SourceRegistry.load().by_name[SAMPLE])
-
-
-def test_the_code_digest_follows_the_transform_source(tmp_path: Path) -> None:
-    package = tmp_path / "package"
-    shutil.copytree(versions.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    before = code_digest(package)
-    assert before == code_digest(versions.PACKAGE)
-    silver = package / "transforms" / "silver.py"
-    silver.write_text(silver.read_text() + "\n# a change\n")
-    assert code_digest(package) != before
-    (package / "sensors.py").write_text("# not output code\n")
-    assert code_digest(package) == code_digest(package)
 
 
 def test_force_and_backfill_rebuild_current_layers(config: DataRoot, run) -> None:

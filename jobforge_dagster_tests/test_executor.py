@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from jobforge_dagster.orchestration.assembly import MAIN_JOB, build_definitions
-from jobforge_dagster.orchestration.sensors import NEW_FILES_JOB, REFRESH_JOB
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.orchestration.keys import MAIN_JOB, NEW_FILES_JOB, REFRESH_JOB
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.dagster_cli import DagsterCli

@@ -15,7 +15,8 @@ from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.orchestration import sensors
 from jobforge_dagster.orchestration.assembly import build_definitions
-from jobforge_dagster.orchestration.sensors import NEW_FILES_JOB, REFRESH_JOB, SourceCursor
+from jobforge_dagster.orchestration.keys import NEW_FILES_JOB, REFRESH_JOB
+from jobforge_dagster.orchestration.sensors import SourceCursor
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.sources.arrivals import partition_table

@@ -19,6 +19,7 @@ from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.scan import scan_source
 from jobforge_dagster.storage.atomic import atomic_group
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.trace.tracer import Tracer
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
 from jobforge_dagster_tests.s3_server import S3Server, throwaway_s3, unavailable
 
@@ -78,7 +79,7 @@ def test_pipeline_writes_every_layer_to_s3(s3: S3Server) -> None:
     gold = pl.read_parquet(root.table_path(Layer.GOLD, "noc_unit_groups").read_bytes())
     assert gold.height > 0 and "_batch_id" in gold.columns
     with GoldQueryEngine(root) as engine:  # the trace reads every layer, the catalog and the archive on S3
-        (found,) = engine.trace("noc_unit_groups", "noc_code = '00012'")
+        (found,) = Tracer(root, engine).trace("noc_unit_groups", "noc_code = '00012'")
     assert found["source"]["file"] == "source/noc_unit_groups_sample.csv" and found["source"]["line"] == 4
     assert found["source"]["cells"]["Code - NOC 2021 V1.0"] == "00012"
     assert found["source"]["read_from"].startswith("raw/noc_unit_groups/")

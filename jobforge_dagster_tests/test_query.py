@@ -12,11 +12,12 @@ import pytest
 
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.query.engine import GoldQueryEngine, open_duckdb
+from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.query.sandbox import open_duckdb
 from jobforge_dagster.storage.data_root import DATA_ROOT_ENV, DataRoot
 from jobforge_dagster_tests.conftest import Runner
 
-PROVENANCE = ["_source_file", "_batch_id", "_ingested_at", "_source_row"]
+WITH_PROVENANCE = ["_source_file", "_batch_id", "_ingested_at", "_source_row"]
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_config_defaults_to_the_environment(tmp_path: Path, monkeypatch: pytest.
 
 def test_query_with_provenance_adds_missing_columns(engine: GoldQueryEngine) -> None:
     result = engine.query_with_provenance("SELECT noc_code AS code FROM noc AS n WHERE noc_code <> '21211' ORDER BY 1")
-    assert result.columns == ["code", *PROVENANCE]
+    assert result.columns == ["code", *WITH_PROVENANCE]
     assert result["code"].to_list() == ["00010", "00011"]
     assert result["_source_row"].to_list() == [1, 2]
     assert result["_source_file"].to_list() == ["source/noc.csv", "source/noc.csv"]
@@ -131,7 +132,7 @@ def test_query_with_provenance_adds_source_line_when_gold_has_it(engine: GoldQue
     ).with_columns(_ingested_at=pl.lit("2026-01-01T00:00:00").str.to_datetime(time_zone="UTC"))
     frame.write_parquet(engine.gold_dir / "lined.parquet")
     engine.register_gold_tables()
-    assert engine.query_with_provenance("SELECT x FROM lined").columns == ["x", *PROVENANCE, "_source_line"]
+    assert engine.query_with_provenance("SELECT x FROM lined").columns == ["x", *WITH_PROVENANCE, "_source_line"]
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,7 @@ def test_db_path_lets_other_tools_open_gold_read_only(config: DataRoot, run: Run
         assert "noc_unit_groups" in engine.list_tables()
         count = engine.query("SELECT count(*) AS n FROM noc_unit_groups")["n"][0]
         traced = engine.query_with_provenance("SELECT noc_code FROM noc_unit_groups")
-        assert traced.columns == ["noc_code", *PROVENANCE, "_source_line"] and traced["_source_row"].min() == 1
+        assert traced.columns == ["noc_code", *WITH_PROVENANCE, "_source_line"] and traced["_source_row"].min() == 1
         with pytest.raises(QueryError, match="(?i)permission|access|disabled"):
             engine.query("SELECT * FROM read_csv('/etc/passwd')")
         assert engine.query("SELECT current_setting('lock_configuration') AS l")["l"][0] is True

@@ -1,14 +1,15 @@
 """What "current" means for a table's layer files: the same source bytes, registry entry and transform code.
 
 Every layer file carries its batch (the source's sha256) and the table version it was built under in its
-parquet key-value metadata. A table version is a digest of the table's registry entry and of the source text
-of the modules that shape layer output, so a registry or code change makes every layer out of date.
+parquet key-value metadata. A table version is a digest of the table's registry entry and of the code that
+shapes layer output (`code`), so a registry or code change makes every layer out of date.
 """
 
 import functools
 import hashlib
 from pathlib import Path
 
+from jobforge_dagster.batches.code import code_digest
 from jobforge_dagster.batches.stamps import layer_stamp
 from jobforge_dagster.catalog.models import BatchRecord
 from jobforge_dagster.catalog.store import CatalogManager
@@ -17,33 +18,6 @@ from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import fingerprint, sha256_file
-
-PACKAGE = Path(__file__).resolve().parents[1]
-#: The modules whose code decides what a layer file holds (paths relative to the package).
-OUTPUT_CODE = (
-    "transforms",
-    "quality/rules.py",
-    "quality/checks.py",
-    "registry/spec.py",
-    "layers.py",
-    "registry/names.py",
-    "storage/parquet.py",
-    "batches/stamps.py",
-    "build/output.py",
-    "build/builders.py",
-    "build/steps.py",
-    "orchestration/oasis_attribute.py",
-)
-
-
-def code_digest(package: Path = PACKAGE, parts: tuple[str, ...] = OUTPUT_CODE) -> str:
-    """sha256 over the source text of `parts` (files, or every .py file under a folder), in a fixed order."""
-    digest = hashlib.sha256()
-    for part in parts:
-        path = package / part
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from jobforge_dagster.layers import (
     Layer,
 )
 from jobforge_dagster.quality import checks
-from jobforge_dagster.quality.rules import PROVENANCE, Rule, RuleGroup, key_unique
+from jobforge_dagster.quality.rules import PROVENANCE_RULE, Rule, RuleGroup, key_unique
 from jobforge_dagster.registry.names import OASIS_ATTRIBUTE
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
@@ -32,7 +32,7 @@ KEY = ["category", "attribute"]
 
 
 RULE_GROUPS = [
-    RuleGroup(checks.INTEGRITY, "Provenance intact", (PROVENANCE,)),
+    RuleGroup(checks.INTEGRITY, "Provenance intact", (PROVENANCE_RULE,)),
     RuleGroup(
         checks.CONFORMANCE,
         "Declared data rules hold",

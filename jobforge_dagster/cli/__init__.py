@@ -12,7 +12,8 @@ import sys
 from jobforge_dagster.errors import QueryError, TraceError
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.trace.tracer import render
+from jobforge_dagster.trace.report import render
+from jobforge_dagster.trace.tracer import Tracer
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,11 +35,13 @@ def run_trace(arguments: argparse.Namespace) -> str:
         raise TraceError("a reverse trace takes --source and --line, and no table")
     if not reverse and (arguments.table is None or arguments.where is None):
         raise TraceError("give a gold table and --where, or --source and --line")
-    with GoldQueryEngine(DataRoot.from_env()) as engine:
+    root = DataRoot.from_env()
+    with GoldQueryEngine(root) as engine:
+        tracer = Tracer(root, engine)
         if reverse:
-            traces = engine.trace_source(arguments.source, arguments.line)
+            traces = tracer.trace_source(arguments.source, arguments.line)
         else:
-            traces = engine.trace(arguments.table, arguments.where, arguments.limit)
+            traces = tracer.trace(arguments.table, arguments.where, arguments.limit)
     return render(traces, arguments.json)
 
 

@@ -1,1 +1,2 @@
-"""TODO"""
+"""OpenLineage: events mapped from JobForge's facts (`events`, `facets`), where they go (`transport`), and the
+exporter a run owns (`exporter`)."""

@@ -10,25 +10,18 @@ from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.orchestration.automation import Automation
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
+from jobforge_dagster.orchestration.keys import MAIN_JOB, NEW_FILES_JOB, REFRESH_JOB
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
 from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
 from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
-from jobforge_dagster.orchestration.sensors import (
-    NEW_FILES_JOB,
-    REFRESH_JOB,
-    daily_schedule,
-    sensor_interval,
-    source_sensor,
-)
+from jobforge_dagster.orchestration.sensors import daily_schedule, sensor_interval, source_sensor
 from jobforge_dagster.orchestration.source_versions import source_asset
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.names import OASIS_RATINGS
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import collect_tables, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
-
-MAIN_JOB = "medallion_pipeline"
 
 
 def in_process_or_multiprocess() -> dg.ExecutorDefinition:

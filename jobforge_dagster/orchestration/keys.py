@@ -1,10 +1,35 @@
-"""Asset and check keys: `[layer, table]` for every layer asset, and the checks on each gold table."""
+"""Every Dagster name JobForge uses: asset and check keys, op and pool names, jobs, run tags, metadata keys."""
 
 from dagster import AssetCheckKey, AssetKey
 
 from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.quality.rules import check_names
 from jobforge_dagster.registry.spec import TableSpec
+
+#: The jobs: every table with a source file; one loaded table per run; one file arrived after loading per run.
+MAIN_JOB = "medallion_pipeline"
+REFRESH_JOB = "table_refresh"
+NEW_FILES_JOB = "new_file_refresh"
+#: Run tag that rebuilds current layers (`true`); op tag that orders steps within a run.
+FORCE_TAG = "jobforge/force"
+PRIORITY_TAG = "dagster/priority"
+#: Metadata key of a step's report on a table it found current.
+STATUS_KEY = "jobforge/status"
+
+
+def medallion_op(table: str) -> str:
+    """The op (step) that builds one table's four layers (the `new_files` family's, for its partitions)."""
+    return f"{table}_medallion"
+
+
+def table_pool(table: str) -> str:
+    """The pool that keeps one step per table at a time."""
+    return f"table_{table}"
+
+
+def step_config(table: str, config: dict[str, object]) -> dict[str, object]:
+    """Run config that hands `config` to one table's step."""
+    return {"ops": {medallion_op(table): {"config": config}}}
 
 
 def layer_key(layer: Layer, table: str) -> AssetKey:

@@ -32,7 +32,17 @@ from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, So
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.lineage.exporter import LineageExporter
 from jobforge_dagster.orchestration.checks import check_result, check_specs, run_checks
-from jobforge_dagster.orchestration.keys import layer_key, output_name, source_key, table_keys
+from jobforge_dagster.orchestration.keys import (
+    FORCE_TAG,
+    PRIORITY_TAG,
+    STATUS_KEY,
+    layer_key,
+    medallion_op,
+    output_name,
+    source_key,
+    table_keys,
+    table_pool,
+)
 from jobforge_dagster.orchestration.metadata import step_metadata
 from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
 from jobforge_dagster.quality.evaluation import CheckLog, blocking_failures, evaluate_checks, table_gold_facts
@@ -41,8 +51,6 @@ from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import exclusive_lock, remove_stale_temporaries
-
-PRIORITY_TAG = "dagster/priority"
 
 LAYER_DESCRIPTIONS = {
     Layer.STAGED: "Source as it is: every value the string in the file, plus row provenance.",
@@ -70,7 +78,6 @@ class TableRunConfig(Config):
     )
 
 
-FORCE_TAG = "jobforge/force"
 
 
 def forced(context: AssetExecutionContext, config: TableRunConfig | None = None) -> bool:
@@ -193,7 +200,7 @@ def report_current(
         f"(force: true or the run tag {FORCE_TAG}=true rebuilds it)"
     )
     names = [key.to_user_string() for key in layers]
-    metadata = {"jobforge/status": "current", "batch_id": batch, "table_version": version, "layers": names}
+    metadata = {STATUS_KEY: "current", "batch_id": batch, "table_version": version, "layers": names}
     yield AssetObservation(asset_key=layers[-1], metadata=metadata)
 
 
@@ -311,13 +318,13 @@ def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinit
     keys = table_keys(spec)
 
     @multi_asset(
-        name=f"{spec.name}_medallion",
+        name=medallion_op(spec.name),
         outs=layer_outs(spec),
         deps=[source_key(spec)],
         internal_asset_deps=layer_deps(spec),
         check_specs=check_specs(table_rule_groups(spec), keys[Layer.GOLD]),
         can_subset=True,
-        pool=f"table_{spec.name}",
+        pool=table_pool(spec.name),
         op_tags={PRIORITY_TAG: "1"} if referenced else None,
     )
     def _medallion(

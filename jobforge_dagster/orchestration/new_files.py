@@ -27,7 +27,7 @@ from dagster import (
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.checks import check_specs
-from jobforge_dagster.orchestration.keys import table_keys
+from jobforge_dagster.orchestration.keys import medallion_op, table_keys, table_pool
 from jobforge_dagster.orchestration.medallion import (
     StepResources,
     TableRunConfig,
@@ -90,13 +90,13 @@ def new_file_assets(sources: SourceTables) -> AssetsDefinition:
     keys = table_keys(FAMILY)
 
     @multi_asset(
-        name=f"{NEW_FILES}_medallion",
+        name=medallion_op(NEW_FILES),
         outs=layer_outs(FAMILY),
         internal_asset_deps=layer_deps(FAMILY, observed=False),
         check_specs=partitioned_checks(FAMILY),
         partitions_def=NEW_FILE_PARTITIONS,
         can_subset=True,
-        pool=f"table_{NEW_FILES}",
+        pool=table_pool(NEW_FILES),
     )
     def _new_files(
         context: AssetExecutionContext,

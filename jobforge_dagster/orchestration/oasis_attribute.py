@@ -16,19 +16,10 @@ from jobforge_dagster.build.oasis_attribute import RULE_GROUPS, attribute_curren
 from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.build.steps import StepReport
 from jobforge_dagster.catalog.models import utc_now
-from jobforge_dagster.layers import (
-    BATCH_ID,
-    Layer,
-)
+from jobforge_dagster.layers import BATCH_ID, Layer
 from jobforge_dagster.orchestration.checks import check_specs, run_checks
-from jobforge_dagster.orchestration.keys import layer_key, output_name
-from jobforge_dagster.orchestration.medallion import (
-    PRIORITY_TAG,
-    StepResources,
-    clean_stale_temporaries,
-    forced,
-    with_lineage_deps,
-)
+from jobforge_dagster.orchestration.keys import PRIORITY_TAG, STATUS_KEY, layer_key, output_name, table_pool
+from jobforge_dagster.orchestration.medallion import StepResources, clean_stale_temporaries, forced, with_lineage_deps
 from jobforge_dagster.orchestration.metadata import step_metadata
 from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
 from jobforge_dagster.quality.evaluation import CheckLog
@@ -60,7 +51,7 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         },
         check_specs=check_specs(RULE_GROUPS, OASIS_ATTRIBUTE_KEY),
         can_subset=True,  # its checks may run alone
-        pool=f"table_{OASIS_ATTRIBUTE}",
+        pool=table_pool(OASIS_ATTRIBUTE),
         op_tags={PRIORITY_TAG: "-1"},  # after the rating tables of the same run
     )
     def dim_oasis_attribute(
@@ -72,7 +63,7 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
             clean_stale_temporaries(context, root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             if (batch := attribute_current(root, ratings)) is not None and not forced(context):
                 context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); nothing rewritten")
-                yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={"jobforge/status": "current"})
+                yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={STATUS_KEY: "current"})
                 return
             yield from build_dimension(context, step, ratings)
             step.lineage.flush(files_only=True)

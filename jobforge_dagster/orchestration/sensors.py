@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 
 from jobforge_dagster.batches.stamps import batch_id_for, read_stamp
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.orchestration.keys import gold_check_keys, table_keys
+from jobforge_dagster.orchestration.keys import NEW_FILES_JOB, REFRESH_JOB, gold_check_keys, step_config, table_keys
 from jobforge_dagster.orchestration.new_files import NEW_FILE_PARTITIONS
 from jobforge_dagster.orchestration.resources import DataRootResource
 from jobforge_dagster.registry.names import NEW_FILES
@@ -51,8 +51,6 @@ from jobforge_dagster.storage.files import sha256_file
 
 SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
 #: The sensor's jobs: one loaded table per run; one partition of the `new_files` family per run.
-REFRESH_JOB = "table_refresh"
-NEW_FILES_JOB = "new_file_refresh"
 DEFAULT_SENSOR_INTERVAL = 30
 #: Files hashed and requested per tick at most; the rest wait, already stable, for the next tick.
 MAX_REQUESTS_PER_TICK = 50
@@ -149,7 +147,7 @@ def gold_state(root: DataRoot, spec: TableSpec) -> tuple[str, int] | None:
 
 def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
     """A run of the table's layers and checks; with a sha256, the run refuses other bytes than those."""
-    config = {"ops": {f"{spec.name}_medallion": {"config": {"sha256": sha256}}}} if sha256 else None
+    config = step_config(spec.name, {"sha256": sha256}) if sha256 else None
     return RunRequest(
         run_key=run_key,
         job_name=REFRESH_JOB,
@@ -163,7 +161,7 @@ def run_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunR
 def new_file_request(spec: TableSpec, run_key: str, source: str, sha256: str) -> RunRequest:
     """A run of the `new_files` partition named after the file's default table; with a sha256, the run refuses
     other bytes than those."""
-    config = {"ops": {f"{NEW_FILES}_medallion": {"config": {"sha256": sha256}}}} if sha256 else None
+    config = step_config(NEW_FILES, {"sha256": sha256}) if sha256 else None
     return RunRequest(
         run_key=run_key,
         job_name=NEW_FILES_JOB,

@@ -1,1 +1,2 @@
-"""TODO"""
+"""Data quality: rules over a gold file (`rules`), the pure checks they run (`checks`), their typed outcomes
+(`outcome`), and evaluating and recording them (`evaluation`)."""

@@ -159,7 +159,7 @@ def foreign_key(facts: GoldFacts, reference: Reference) -> CheckOutcome:
     return replace(outcome, compared_with_batch=batch)
 
 
-PROVENANCE = Rule("provenance", "provenance columns present and non-null", provenance)
+PROVENANCE_RULE = Rule("provenance", "provenance columns present and non-null", provenance)
 ROW_RECONCILIATION = Rule(
     "row_reconciliation",
     "source rows = silver rows + quarantined rows, and every silver row reaches gold",
@@ -169,7 +169,7 @@ ROW_RECONCILIATION = Rule(
 
 def integrity_rules(spec: TableSpec) -> tuple[Rule, ...]:
     """Provenance and row reconciliation; for a long-form gold table, cell reconciliation against silver too."""
-    rules = (PROVENANCE, ROW_RECONCILIATION)
+    rules = (PROVENANCE_RULE, ROW_RECONCILIATION)
     if (form := LONG_FORMS.get(spec.gold_transform or "")) is None:
         return rules
     description = "every measure cell of silver is in gold exactly once, with its value"

@@ -3,12 +3,9 @@
 import functools
 import json
 import logging
-import shutil
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -19,6 +16,7 @@ import pyarrow as pa
 
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
+from jobforge_dagster.query.sandbox import open_duckdb, private_temp_dir, sandbox
 from jobforge_dagster.query.sql import named_tables, quote_identifier, quote_literal
 from jobforge_dagster.query.watchdog import Watchdog
 from jobforge_dagster.storage.data_root import DataRoot
@@ -35,25 +33,7 @@ DEFAULT_THREADS = 2
 DEFAULT_MAX_TEMP_DIRECTORY_SIZE = "1GB"
 DEFAULT_MAX_ROWS = 1_000_000
 LOCK_GRACE_SECONDS = 30.0
-#: How long an engine waits for a database file another process holds.
-DB_LOCK_WAIT_SECONDS = 30.0
-PROVENANCE = (SOURCE_FILE, BATCH_ID, INGESTED_AT, SOURCE_ROW)
-
-
-def open_duckdb(
-    database: str, lock_wait: float = DB_LOCK_WAIT_SECONDS
-) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection to `database` (a file, or `:memory:`), closed when the block ends. A file another
-    process holds is waited for, `lock_wait` seconds at most (logged); any other error is raised at once."""
-    deadline = time.monotonic() + lock_wait
-    while True:
-        try:
-            return closing(duckdb.connect(database))
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
-                raise
-            log.warning("%s is locked by another process; waiting (at most %.0f s)", database, lock_wait)
-            time.sleep(0.5)
+REQUIRED_PROVENANCE = (SOURCE_FILE, BATCH_ID, INGESTED_AT, SOURCE_ROW)
 
 
 class GoldQueryEngine:
@@ -90,7 +70,7 @@ class GoldQueryEngine:
         self.skipped_tables: dict[str, str] = {}
         self._lock = threading.RLock()
         self._stack = ExitStack()
-        self.temp_dir = self._private_temp_dir()
+        self.temp_dir = private_temp_dir(self._stack)
         limits = {
             "memory_limit": quote_literal(memory_limit),
             "threads": str(int(threads)),
@@ -106,21 +86,12 @@ class GoldQueryEngine:
     def _start(self, connect: Connector, limits: dict[str, str]) -> None:
         """Open and sandbox the connection, start the watchdog, create the views."""
         self._connection = self._open(connect)
-        self._configure(limits)
+        filesystem = self.data_root.storage.duckdb_filesystem(self.gold_dir)
+        sandbox(self._connection, limits, self._gold_prefix(), filesystem)
         self._watchdog = Watchdog(self._connection.interrupt)
         self._stack.callback(self._watchdog.stop)
         self._views = self._existing_views()
         self.register_gold_tables()
-
-    def _private_temp_dir(self) -> Path:
-        """A new folder only this user can read, for DuckDB's spill files, removed on close.
-
-        DuckDB adds `temp_directory` to the allowed directories; its default, `.tmp` under the working
-        directory, would let SQL read whatever lies there.
-        """
-        path = Path(tempfile.mkdtemp(prefix="gold-query-"))
-        self._stack.callback(shutil.rmtree, path, ignore_errors=True)
-        return path
 
     def _open(self, connect: Connector) -> duckdb.DuckDBPyConnection:
         """Enter the connection on the stack; also close it directly, as a connection context (dagster_duckdb's)
@@ -128,27 +99,6 @@ class GoldQueryEngine:
         connection = self._stack.enter_context(connect())
         self._stack.callback(connection.close)
         return connection
-
-    def _configure(self, limits: dict[str, str]) -> None:
-        """Set the limits, then sandbox the connection (no replacement scans or extension loading, files
-        only under gold/), then lock the configuration so SQL cannot change any of it."""
-        for name, value in limits.items():
-            try:
-                self._connection.execute(f"SET {name} = {value}")
-            except duckdb.Error as error:
-                raise QueryError(f"invalid {name} {value}: {error}") from error
-        allowed = quote_literal(self._gold_prefix())
-        if (filesystem := self.data_root.storage.duckdb_filesystem(self.gold_dir)) is not None:
-            self._connection.register_filesystem(filesystem)
-        for statement in (
-            "SET python_enable_replacements = false",
-            "SET autoinstall_known_extensions = false",
-            "SET autoload_known_extensions = false",
-            f"SET allowed_directories = [{allowed}]",
-            "SET enable_external_access = false",
-            "SET lock_configuration = true",
-        ):
-            self._connection.execute(statement)
 
     def _gold_prefix(self) -> str:
         """The one folder (or object-store prefix) DuckDB may read, with a trailing slash."""
@@ -307,7 +257,7 @@ class GoldQueryEngine:
         tables = self._gold_tables_in(sql)
         line = [SOURCE_LINE] if any(SOURCE_LINE in self._columns(self._select_all(t)) for t in tables) else []
         present = set(self._columns(sql))
-        missing = [column for column in (*PROVENANCE, *line) if column not in present]
+        missing = [column for column in (*REQUIRED_PROVENANCE, *line) if column not in present]
         return self._fetch(self._with_columns(sql, missing) if missing else sql)
 
     def _with_columns(self, sql: str, missing: list[str]) -> str:
@@ -384,18 +334,6 @@ class GoldQueryEngine:
             raise QueryError(f"--where {where!r} is not a predicate over {table}: {reason}")
         limited = f"SELECT * FROM (\n{inner}\n) AS matched" + (f" LIMIT {int(limit)}" if limit is not None else "")
         return self.query(limited)
-
-    def trace(self, table: str, where: str, limit: int | None = 10) -> list[dict[str, Any]]:
-        """Where each matching gold row came from (see `jobforge_dagster.trace.tracer`)."""
-        from jobforge_dagster.trace.tracer import Tracer
-
-        return Tracer(self.data_root, self).trace(table, where, limit)
-
-    def trace_source(self, source: str, line: int) -> list[dict[str, Any]]:
-        """Every gold row that the record at `line` of `source` (e.g. `source/x.csv`) feeds."""
-        from jobforge_dagster.trace.tracer import Tracer
-
-        return Tracer(self.data_root, self).trace_source(source, line)
 
     def query_with_lineage(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""

@@ -1,1 +1,2 @@
-"""TODO"""
+"""The source folder: the one walker over it (`scan`), the tables a code location has and the file that feeds
+each (`tables`), files that arrive after loading (`arrivals`), and a record read back by its line (`records`)."""

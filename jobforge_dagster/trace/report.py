@@ -1,5 +1,6 @@
-"""A trace as a plain-text report, for people reading a terminal."""
+"""A trace as a plain-text report for people reading a terminal, or as JSON."""
 
+import json
 from typing import Any
 
 from jobforge_dagster.layers import PROVENANCE_COLUMNS
@@ -62,3 +63,10 @@ def layer_lines(layer: dict[str, Any]) -> list[str]:
         for change in layer["changes"]
     ]
     return lines
+
+
+def render(traces: list[dict[str, Any]], as_json: bool) -> str:
+    """The traces as a JSON list, or as a plain-text report."""
+    if as_json:
+        return json.dumps(traces, indent=2, ensure_ascii=False, default=str)
+    return report(traces)

@@ -6,7 +6,6 @@ cell map; per layer the file, batch and transforms, with before -> after for eve
 quarantine status; the Dagster run and the gold checks of that batch.
 """
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,22 +13,11 @@ from typing import Any
 
 import polars as pl
 
-from jobforge_dagster.batches.archive import archived_bytes_intact
 from jobforge_dagster.batches.stamps import read_stamp
-from jobforge_dagster.catalog.models import BatchRecord, LayerTransitionLog
+from jobforge_dagster.catalog.models import BatchRecord
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import TraceError
-from jobforge_dagster.layers import (
-    BATCH_ID,
-    LAYERS,
-    PROVENANCE_COLUMNS,
-    QUARANTINE_REASON,
-    SOURCE,
-    SOURCE_FILE,
-    SOURCE_LINE,
-    SOURCE_ROW,
-    Layer,
-)
+from jobforge_dagster.layers import BATCH_ID, SOURCE, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.query.sql import quote_literal
 from jobforge_dagster.registry.file import SourceRegistry
@@ -39,17 +27,7 @@ from jobforge_dagster.sources.tables import collect_tables
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import sha256_file
 from jobforge_dagster.storage.parquet import scan_parquet
-from jobforge_dagster.transforms.bronze import column_mapping
-from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
-
-
-def jsonable(value: Any) -> Any:
-    """A cell as JSON: dates and times as ISO text, everything else as it is."""
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def data_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: jsonable(value) for name, value in row.items()}
+from jobforge_dagster.trace.record import RecordTrace, data_row
 
 
 @dataclass
@@ -144,193 +122,3 @@ class Tracer:
         """The bytes of the batch in `staged` for `source` (archive or unchanged source), if any."""
         batch = self.batch(read_stamp(staged)[0], source)
         return RecordTrace(self, self.spec_for_table(batch.table), batch, {}).text()
-
-
-@dataclass
-class RecordTrace:
-    """One gold row's way back: its batch, its source record, and the same record in each layer."""
-
-    tracer: Tracer
-    spec: TableSpec | None
-    batch: BatchRecord
-    row: dict[str, Any]
-
-    @property
-    def record(self) -> int:
-        return self.row[SOURCE_ROW]
-
-    def current_path(self) -> Path:
-        return self.tracer.root.source_dir() / self.batch.source_file.removeprefix(f"{SOURCE}/")
-
-    def bytes_path(self) -> tuple[Path | None, str]:
-        """A file that holds this batch's exact bytes (the archive, else the source if unchanged), and which."""
-        batch, root = self.batch, self.tracer.root
-        if batch.archive_file and archived_bytes_intact(root.root / batch.archive_file, batch.sha256):
-            return root.root / batch.archive_file, batch.archive_file
-        current = self.current_path()
-        if current.is_file() and self.tracer.sha256(current) == batch.sha256:
-            return current, batch.source_file
-        return None, "the bytes of this batch are no longer available (no intact archive, source changed)"
-
-    def text(self) -> SourceText | None:
-        path, _ = self.bytes_path()
-        if path is None:
-            return None
-        encoding = self.spec.encoding if self.spec else "utf8"
-        separator = self.spec.separator if self.spec else ","
-        return SourceText(path, encoding, separator)
-
-    def source(self) -> dict[str, Any]:
-        batch, current = self.batch, self.current_path()
-        path, origin = self.bytes_path()
-        is_current = current.is_file() and self.tracer.sha256(current) == batch.sha256
-        found = {
-            "file": batch.source_file,
-            "path": batch.source_path,
-            "sha256": batch.sha256,
-            "current": is_current,
-            "archive": batch.archive_file,
-            "read_from": origin,
-            "record": self.record,
-            "line": self.row.get(SOURCE_LINE),
-            "raw": None,
-            "cells": None,
-        }
-        text = self.text()
-        if text is not None:
-            raw, cells = text.record(self.record, self.row.get(SOURCE_LINE))
-            found |= {"raw": raw, "cells": cells}
-        found["column"] = self.source_column()
-        return found
-
-    def source_column(self) -> str | None:
-        """For long-form gold rows, the source header the value came from."""
-        if "source_header" in self.row:  # dim_oasis_attribute: built from the header itself
-            return self.row["source_header"]
-        long = LONG_FORMS.get(self.spec.gold_transform) if self.spec and self.spec.gold_transform else None
-        return self.header_of(silver_column_of(long, self.row)) if long is not None else None
-
-    def header_of(self, bronze_name: str) -> str | None:
-        staged = self.layer_row(Layer.STAGED)
-        if staged is None:
-            return None
-        headers = [name for name in staged if name not in PROVENANCE_COLUMNS]
-        mapping = column_mapping(headers, self.spec.renames if self.spec else {})
-        return next((header for header, name in mapping.items() if name == bronze_name), None)
-
-    def layer_file(self, layer: Layer) -> Path | None:
-        """The file of `layer` built from this batch: the current table, or the kept batch beside it."""
-        spec, root = self.spec, self.tracer.root
-        if spec is None:
-            return None
-        current = root.table_path(layer, spec.layer_table(layer))
-        if current.exists() and read_stamp(current)[0] == self.batch.batch_id:
-            return current
-        kept = root.batch_path(layer, spec.name, self.batch.batch_id)
-        return kept if kept.exists() else None
-
-    @cached_property
-    def _layer_rows(self) -> dict[Layer, dict[str, Any] | None]:
-        rows: dict[Layer, dict[str, Any] | None] = {}
-        for layer in LAYERS[:-1]:
-            path = self.layer_file(layer)
-            found = None
-            if path is not None:
-                frame = scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).head(1).collect()
-                found = frame.to_dicts()[0] if frame.height else None
-            rows[layer] = found
-        rows[Layer.GOLD] = self.row
-        return rows
-
-    def layer_row(self, layer: Layer) -> dict[str, Any] | None:
-        return self._layer_rows.get(layer)
-
-    def layers(self) -> list[dict[str, Any]]:
-        return [self.layer(layer) for layer in LAYERS]
-
-    def layer(self, layer: Layer) -> dict[str, Any]:
-        log = self.transition(layer)
-        path = self.layer_file(layer)
-        return {
-            "layer": layer.value,
-            "file": self.tracer.root.relative(path) if path is not None else None,
-            "batch_id": self.batch.batch_id,
-            "run_id": log.run_id if log else None,
-            "transforms": log.transforms_applied if log else [],
-            "changes": self.changes(layer),
-        }
-
-    def transition(self, layer: Layer) -> LayerTransitionLog | None:
-        table = self.spec.name if self.spec else self.batch.table
-        logs = [
-            log
-            for log in self.tracer.catalog.get_lineage_logs(batch_id=self.batch.batch_id, table=table)
-            if log.target_layer == layer.value and log.status.value != "failed"
-        ]
-        return logs[-1] if logs else None
-
-    def changes(self, layer: Layer) -> list[dict[str, Any]]:
-        """Cells of this record whose value differs from the layer before (before -> after)."""
-        if layer is Layer.STAGED or self.spec is None:
-            return []
-        before, after = self.layer_row(layer.previous), self.layer_row(layer)
-        if before is None or after is None:
-            return []
-        pairs = self.column_pairs(layer, before, after)
-        return [
-            {"column": new, "source_column": old, "before": jsonable(before[old]), "after": jsonable(after[new])}
-            for old, new in pairs
-            if not same_text(before[old], after[new])
-        ]
-
-    def column_pairs(self, layer: Layer, before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
-        """(column before, column after) for the cells one layer carries over from the one before."""
-        if layer is Layer.BRONZE:
-            headers = [name for name in before if name not in PROVENANCE_COLUMNS]
-            return list(column_mapping(headers, self.spec.renames).items())
-        long = LONG_FORMS.get(self.spec.gold_transform or "") if layer is Layer.GOLD else None
-        if long is not None:
-            return [(silver_column_of(long, after), long.value)]
-        return [(name, name) for name in after if name in before and name not in PROVENANCE_COLUMNS]
-
-    def quarantine(self) -> dict[str, Any]:
-        if self.spec is None:
-            return {"quarantined": False, "file": None, "reasons": []}
-        path = self.tracer.root.quarantine_path(self.spec.name, self.batch.batch_id)
-        reasons: list[str] = []
-        if path.exists():
-            rows = scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).select(QUARANTINE_REASON)
-            reasons = rows.collect()[QUARANTINE_REASON].to_list()
-        file = self.tracer.root.relative(path) if path.exists() else None
-        return {"quarantined": bool(reasons), "file": file, "reasons": reasons}
-
-    def run_id(self) -> str | None:
-        log = self.transition(Layer.GOLD)
-        return log.run_id if log else None
-
-    def checks(self, table: str) -> list[dict[str, Any]]:
-        gold = self.tracer.root.table_path(Layer.GOLD, table)
-        batch_id = read_stamp(gold)[0] if gold.exists() else self.batch.batch_id
-        results = self.tracer.catalog.get_check_results(table, batch_id)
-        return [check.model_dump() for check in results.checks] if results else []
-
-
-def silver_column_of(form: LongForm, row: dict[str, Any]) -> str:
-    """The silver column a long-form gold row's value came from (e.g. `col_2024` for year 2024)."""
-    return pl.DataFrame([row]).select(form.source_column).item()
-
-
-def same_text(before: Any, after: Any) -> bool:
-    """Whether a cell kept its value as text (a cast of `4700` to 4700 is not a change; `10` -> `00010` is)."""
-    if before is None or after is None:
-        return before is after
-    return str(before) == str(after)
-
-
-def render(traces: list[dict[str, Any]], as_json: bool) -> str:
-    """The traces as a JSON list, or as a plain-text report."""
-    if as_json:
-        return json.dumps(traces, indent=2, ensure_ascii=False, default=str)
-    from jobforge_dagster.trace.report import report
-
-    return report(traces)

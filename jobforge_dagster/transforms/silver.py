@@ -127,6 +127,15 @@ def key_reasons(key_columns: list[str]) -> list[pl.Expr]:
     ]
 
 
+def check_columns(
+    frame: pl.LazyFrame, rules: list[SilverRule], key_columns: list[str], references: dict[str, object]
+) -> None:
+    """Rules, key and references must name columns the table has."""
+    named = {rule.column for rule in rules} | set(key_columns) | set(references)
+    if missing := sorted(named - set(frame.collect_schema().names())):
+        raise ValueError(f"rules or key name columns the table does not have: {missing}")
+
+
 def split(
     frame: pl.LazyFrame,
     key_columns: list[str],
@@ -142,11 +151,7 @@ def split(
     `blanks` is how many cells `clean` turned into nulls (see `count_blanks`), reported when given.
     """
     references = references or {}
-    missing = sorted(
-        ({rule.column for rule in rules} | set(key_columns) | set(references)) - set(frame.collect_schema().names())
-    )
-    if missing:
-        raise ValueError(f"rules or key name columns the table does not have: {missing}")
+    check_columns(frame, rules, key_columns, references)
     reasons: list[pl.Expr] = [
         pl.when(rule_failure(rule)).then(pl.lit(f"{QuarantineReason.RULE_FAILED}: {rule.name}")) for rule in rules
     ]

@@ -1,0 +1,63 @@
+"""The code a table's version counts: found from the package's imports, so an edit to what the build does
+changes it and moving a module does not."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jobforge_dagster.batches import code
+
+COLUMN_LINEAGE = "jobforge_dagster.transforms.lineage"
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    """A copy of the package to edit."""
+    copy = tmp_path / "jobforge_dagster"
+    shutil.copytree(code.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_the_build_and_everything_it_imports_count_and_nothing_else() -> None:
+    modules = set(code.output_trees())
+    assert {"jobforge_dagster.build.steps", "jobforge_dagster.transforms.silver", COLUMN_LINEAGE} <= modules
+    assert "jobforge_dagster.quality.checks" in modules  # gold is published only if its checks pass
+    assert not {name for name in modules if name.startswith(("jobforge_dagster.orchestration", "jobforge_dagster.cli"))}
+
+
+def test_a_copy_has_the_same_digest(package: Path) -> None:
+    assert code.code_digest(package) == code.code_digest()
+
+
+def test_editing_a_transform_changes_the_digest(package: Path) -> None:
+    before = code.code_digest(package)
+    silver = package / "transforms" / "silver.py"
+    text = silver.read_text()
+    assert '"trim strings"' in text
+    silver.write_text(text.replace('"trim strings"', '"trim every string"'))
+    assert code.code_digest(package) != before
+
+
+def test_docstrings_and_code_outside_the_build_do_not_count(package: Path) -> None:
+    before = code.code_digest(package)
+    silver = package / "transforms" / "silver.py"
+    silver.write_text(silver.read_text().replace('"""Bronze -> silver:', '"""Bronze to silver:', 1))
+    sensors = package / "orchestration" / "sensors.py"
+    sensors.write_text(sensors.read_text() + "\nNOT_OUTPUT_CODE = 1\n")
+    assert code.code_digest(package) == before
+
+
+def test_moving_a_module_leaves_the_digest_as_it_was(package: Path) -> None:
+    """The column-lineage model moves from transforms/ to catalog/; every import of it is rewritten."""
+    before = code.code_digest(package)
+    (package / "transforms" / "lineage.py").rename(package / "catalog" / "column_lineage.py")
+    rewritten = 0
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        if COLUMN_LINEAGE in text:
+            path.write_text(text.replace(COLUMN_LINEAGE, "jobforge_dagster.catalog.column_lineage"))
+            rewritten += 1
+    assert rewritten > 5
+    assert "jobforge_dagster.catalog.column_lineage" in code.output_trees(package)
+    assert code.code_digest(package) == before

@@ -13,8 +13,8 @@ import yaml
 
 from jobforge_dagster_tests.conftest import REPO, SAMPLE_SOURCES
 from jobforge_dagster_tests.dagster_cli import DagsterCli
+from jobforge_dagster_tests.end_to_end.test_daemon import sensor_under_a_daemon
 from jobforge_dagster_tests.postgres_server import PostgresServer, throwaway_postgres, unavailable
-from jobforge_dagster_tests.test_daemon import sensor_under_a_daemon
 
 pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed (pip install -e '.[postgres]')")
 pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install -e '.[postgres]')")

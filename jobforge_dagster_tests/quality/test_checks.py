@@ -1,4 +1,5 @@
-"""Cell reconciliation of long-form gold tables against the wide silver table they were melted from."""
+"""Gold checks as pure functions over polars frames: codes, keys, ranges, references, provenance and the cell
+reconciliation of long-form gold tables against the wide silver table they were melted from."""
 
 from pathlib import Path
 
@@ -6,11 +7,12 @@ import polars as pl
 import pytest
 
 from jobforge_dagster.build.oasis_attribute import RULE_GROUPS as OASIS_ATTRIBUTE_GROUPS
-from jobforge_dagster.layers import SOURCE_ROW
+from jobforge_dagster.layers import SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.quality import checks, rules
-from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.quality.outcome import Severity
+from jobforge_dagster.registry.spec import Range, Reference, TableSpec
 from jobforge_dagster.transforms import gold
-from jobforge_dagster_tests.test_gold_models import with_provenance
+from jobforge_dagster_tests.frames import with_provenance
 
 COPS = gold.LONG_FORMS["cops_long"]
 OASIS = gold.LONG_FORMS["oasis_long"]
@@ -160,3 +162,42 @@ def test_the_rule_reads_silver_and_gold_from_disk(tmp_path: Path) -> None:
     outcome = group.evaluate(rules.GoldFacts(gold_path, lookup=facts.lookup, staged_path=silver, silver_path=silver))
     assert outcome.failed_rules == ["cell_reconciliation"]
     assert "row 1 col_2024" in outcome.description
+
+
+def test_check_functions_allow_no_line_only_for_parquet_sources() -> None:
+    frame = with_provenance(pl.DataFrame({"a": ["x"]})).with_columns(pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE))
+    assert not checks.provenance_check(frame).passed
+    parquet = frame.with_columns(pl.lit("source/x.parquet").alias("_source_file"))
+    assert checks.provenance_check(parquet).passed
+
+
+def test_check_functions() -> None:
+    frame = with_provenance(
+        pl.DataFrame({"noc_code": ["00010", "0001X", None, "TEER_0"], "is_aggregate": [False, False, False, True]})
+    )
+    assert checks.provenance_check(frame).passed
+    assert not checks.provenance_check(frame.drop("_layer")).passed
+    fmt = checks.code_format_check(frame, "noc_code", r"\d{5}")
+    assert not fmt.passed and fmt.figures["examples"] == ["0001X"]  # TEER_0 is an aggregate, out of scope
+    fk = checks.foreign_key_check(frame, Reference(column="noc_code"), pl.LazyFrame({"noc_code": ["00010"]}))
+    assert not fk.passed and fk.figures["unresolved"] == 1 and fk.figures["null_keys"] == 1
+    assert fk.figures["unresolved_share"] == 0.5
+    ratings = pl.LazyFrame({"rating": [0, 3, 6]})
+    assert not checks.range_check(ratings, "rating", Range(min=0, max=5)).passed
+    assert checks.range_check(ratings, "rating", Range(min=0, max=6)).passed
+    unique = pl.LazyFrame({"k": [1, 2]})
+    assert checks.key_unique_check(unique, ["k"]).passed
+    warned = checks.key_unique_check(unique, ["k"], duplicates_quarantined=2)
+    assert not warned.passed and warned.severity is Severity.WARN
+    repeated = checks.key_unique_check(pl.LazyFrame({"k": [1, 1]}), ["k"])
+    assert not repeated.passed and repeated.severity is Severity.ERROR
+    assert checks.reconciliation_check(5, 4, 1, frame).passed  # 5 source rows = 4 in silver + 1 quarantined
+    assert not checks.reconciliation_check(5, 4, 0, frame).passed  # one source row unaccounted for
+    assert not checks.reconciliation_check(6, 5, 1, frame).passed  # a silver row did not reach gold
+
+
+def test_distinct_source_rows_in_order_and_out_of_order() -> None:
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": [1, 1, 1, 2, 3, 3, 7]})) == 4  # ordered pass
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": [3, 1, 3, 2, 1]})) == 3  # hash count
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": [1, None, 2]})) == 3  # nulls: hash count
+    assert checks.distinct_source_rows(pl.LazyFrame({"_source_row": []}, schema={"_source_row": pl.Int64})) == 0

@@ -23,7 +23,7 @@ from jobforge_dagster.sources.arrivals import partition_table
 from jobforge_dagster.sources.tables import collect_tables
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded
-from jobforge_dagster_tests.test_sensors import Collect
+from jobforge_dagster_tests.orchestration.test_sensors import Collect
 
 SKILLS = "oasis_skills_sample.csv"
 NEW = "skills_arrived.csv"  # default table `skills_arrived`; no registry pattern matches it

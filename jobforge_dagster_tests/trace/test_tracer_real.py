@@ -8,7 +8,7 @@ import polars as pl
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.trace.tracer import Tracer
-from jobforge_dagster_tests.test_real_data import RealRun, newline_starts, read_csv, real  # noqa: F401 (fixture)
+from jobforge_dagster_tests.end_to_end.test_real_data import RealRun, newline_starts, read_csv, real  # noqa: F401 (fixture)
 
 
 def trace(run: RealRun, table: str, where: str, limit: int | None = 10) -> list[dict]:

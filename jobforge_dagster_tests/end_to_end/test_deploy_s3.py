@@ -17,11 +17,11 @@ from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.sources.tables import collect_tables, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import require_real_data
+from jobforge_dagster_tests.end_to_end.test_postgres import postgres_cli, rows
 from jobforge_dagster_tests.postgres_server import PostgresServer, throwaway_postgres
 from jobforge_dagster_tests.postgres_server import unavailable as postgres_unavailable
 from jobforge_dagster_tests.s3_server import S3Server, throwaway_s3
 from jobforge_dagster_tests.s3_server import unavailable as s3_unavailable
-from jobforge_dagster_tests.test_postgres import postgres_cli, rows
 
 pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed (pip install -e '.[postgres]')")
 pytest.importorskip("s3fs", reason="s3fs is not installed (pip install -e '.[s3]')")

@@ -1,21 +1,15 @@
-"""The source registry: loading, matching and defaults for unregistered files."""
+"""The tables a code location has: default tables for undeclared files, refused files, a table's one file."""
 
 import logging
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import collect_tables, find_source_file, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
-
-
-def test_bundled_registry_loads() -> None:
-    registry = SourceRegistry.load()
-    assert "noc_unit_groups" in registry.by_name
 
 
 def test_unregistered_files_get_default_tables(tmp_path: Path) -> None:
@@ -52,49 +46,6 @@ def test_pattern_matching_several_files_is_an_error(tmp_path: Path) -> None:
     assert find_source_file(TableSpec(name="none", pattern="none*.csv"), tmp_path) is None
 
 
-def test_registry_validation() -> None:
-    with pytest.raises(ValidationError, match="not a safe identifier"):
-        TableSpec(name="Bad Name", pattern="x.csv")
-    with pytest.raises(ValidationError, match="declared twice"):
-        SourceRegistry(tables=[TableSpec(name="a", pattern="a.csv"), TableSpec(name="a", pattern="b.csv")])
-    with pytest.raises(ValidationError):
-        TableSpec(name="a", pattern="a.csv", types={"x": "decimal"})
-
-
-@pytest.mark.parametrize(
-    ("entry", "field"),
-    [
-        ({"references": [{"column": "c", "table": "../staged/x"}]}, "references.0.table"),
-        ({"checks": {"foreign_keys": [{"column": "c", "table": "a/b"}]}}, "checks.foreign_keys.0.table"),
-        ({"separator": ""}, "separator"),
-        ({"separator": ";;"}, "separator"),
-        ({"separator": '"'}, "separator"),
-        ({"encoding": "klingon"}, "encoding"),
-        ({"encoding": "rot13"}, "encoding"),
-        ({"name": "t" * 65}, "name"),
-    ],
-)
-def test_unsafe_or_unusable_settings_are_refused_at_load(entry: dict, field: str) -> None:
-    with pytest.raises(ValidationError) as raised:
-        TableSpec.model_validate({"name": "t", "pattern": "t.csv"} | entry)
-    assert field in str(raised.value)
-
-
-def test_usable_settings_still_load() -> None:
-    spec = TableSpec(name="t", pattern="t.csv", separator=";", encoding="windows-1252")
-    assert spec.separator == ";" and spec.encoding == "windows-1252"
-
-
-#: A stray file in source/ -> what its message must name as the name it collides with.
-STRAYS = {
-    "dim_noc.csv": "the gold name of table 'noc_structure'",
-    "dim_oasis_attribute.csv": "'dim_oasis_attribute'",
-    "noc_structure.txt": "table 'noc_structure'",
-    "a-b.csv": "source/a_b.csv",
-    "a_b.csv": "source/a-b.csv",
-}
-
-
 def test_a_stray_file_is_refused_alone_and_everything_else_loads(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -123,3 +74,13 @@ def test_default_name_of_a_file_in_a_folder_includes_the_folder(tmp_path: Path) 
     assert [table.name for table in tables] == ["odd_1", "sub_my_data"]
     assert tables[0].matches("odd[1].csv") and not tables[0].matches("odd1.csv")
     assert tables[1].matches("sub/My Data.csv")
+
+
+#: A stray file in source/ -> what its message must name as the name it collides with.
+STRAYS = {
+    "dim_noc.csv": "the gold name of table 'noc_structure'",
+    "dim_oasis_attribute.csv": "'dim_oasis_attribute'",
+    "noc_structure.txt": "table 'noc_structure'",
+    "a-b.csv": "source/a_b.csv",
+    "a_b.csv": "source/a-b.csv",
+}

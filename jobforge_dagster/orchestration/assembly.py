@@ -14,7 +14,12 @@ from jobforge_dagster.orchestration.keys import MAIN_JOB, NEW_FILES_JOB, REFRESH
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
 from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
+from jobforge_dagster.orchestration.resources import (
+    DataRootResource,
+    GoldQueryResource,
+    LineageResource,
+    TableStepResource,
+)
 from jobforge_dagster.orchestration.sensors import daily_schedule, sensor_interval, source_sensor
 from jobforge_dagster.orchestration.source_versions import source_asset
 from jobforge_dagster.registry.file import SourceRegistry
@@ -78,7 +83,8 @@ def resources(root: DataRoot) -> dict[str, object]:
         "lineage": (lineage := LineageResource(data_root=data_root)),
         "io_manager": LayerIOManager(data_root=data_root, lineage=lineage),
         "duckdb": duckdb,
-        "gold": GoldQueryResource(data_root=data_root, duckdb=duckdb),
+        "gold": (gold := GoldQueryResource(data_root=data_root, duckdb=duckdb)),
+        "table_step": TableStepResource(data_root=data_root, gold=gold, lineage=lineage),
     }
 
 

@@ -6,7 +6,8 @@ subset of them can be selected.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import replace
 
 from dagster import (
     AssetCheckResult,
@@ -27,7 +28,6 @@ from jobforge_dagster.batches.versions import current_batch, table_version
 from jobforge_dagster.build.builders import LayerBuild, TableRun, build_layer
 from jobforge_dagster.build.output import reject_candidate, stage_candidate
 from jobforge_dagster.catalog.models import BatchRecord, TransitionFacts, utc_now
-from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.lineage.exporter import LineageExporter
@@ -44,7 +44,10 @@ from jobforge_dagster.orchestration.keys import (
     table_pool,
 )
 from jobforge_dagster.orchestration.metadata import step_metadata
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
+from jobforge_dagster.orchestration.resources import (
+    StepResources,
+    TableStepResource,
+)
 from jobforge_dagster.quality.evaluation import CheckLog, blocking_failures, evaluate_checks, table_gold_facts
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.spec import TableSpec
@@ -106,21 +109,13 @@ def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name
         context.log.warning(f"removed {path.name}, left by an interrupted write")
 
 
-@dataclass(frozen=True)
-class StepResources:
-    """What a table's step works with: the data root, gold lookups, and the run's lineage exporter."""
-
-    root: DataRoot
-    gold: GoldQueryResource
-    lineage: LineageExporter
-
-    @classmethod
-    def of(cls, data_root: DataRootResource, gold: GoldQueryResource, lineage: LineageResource) -> "StepResources":
-        return cls(data_root.get(), gold, lineage.exporter)
-
-    @property
-    def catalog(self) -> CatalogManager:
-        return CatalogManager(self.root, self.lineage)
+@contextmanager
+def flushed(lineage: LineageExporter) -> Iterator[None]:
+    """The table's lineage events are on disk when its step ends, whatever happened."""
+    try:
+        yield
+    finally:
+        lineage.flush(files_only=True)
 
 
 def materialize_table(
@@ -128,7 +123,6 @@ def materialize_table(
     step: StepResources,
     spec: TableSpec,
     config: TableRunConfig,
-    force: bool = False,
     keys: dict[Layer, AssetKey] | None = None,
 ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
     """Build each selected layer of one table from the one before it, in order, then check gold.
@@ -142,13 +136,13 @@ def materialize_table(
     """
     keys, root = keys or table_keys(spec), step.root
     layers = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
-    with exclusive_lock(root.lock_path(spec.name)):
+    with exclusive_lock(root.lock_path(spec.name)), flushed(step.lineage):
         clean_stale_temporaries(context, root, spec.name, spec.gold_table)
         if not layers:
             yield from check_published(context, step, spec, keys[Layer.GOLD])
             return
         files = TableFiles(spec, root.source_dir())
-        if not (force or config.batch_id) and (batch := current_batch(root, files, layers)) is not None:
+        if not (forced(context, config) or config.batch_id) and (batch := current_batch(root, files, layers)):
             yield from report_current(context, spec, [keys[layer] for layer in layers], batch)
             return
         lookup, run_id = step.gold.distinct_values, context.run.run_id
@@ -328,16 +322,8 @@ def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinit
         op_tags={PRIORITY_TAG: "1"} if referenced else None,
     )
     def _medallion(
-        context: AssetExecutionContext,
-        data_root: DataRootResource,
-        gold: GoldQueryResource,
-        lineage: LineageResource,
-        config: TableRunConfig,
+        context: AssetExecutionContext, table_step: TableStepResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
-        step = StepResources.of(data_root, gold, lineage)
-        try:
-            yield from materialize_table(context, step, spec, config, forced(context, config))
-        finally:  # the table's lineage events are on disk when its step ends
-            step.lineage.flush(files_only=True)
+        yield from materialize_table(context, table_step.get(), spec, config)
 
     return with_lineage_deps(_medallion, lineage_deps(spec))

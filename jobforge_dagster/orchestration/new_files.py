@@ -28,15 +28,10 @@ from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.checks import check_specs
 from jobforge_dagster.orchestration.keys import medallion_op, table_keys, table_pool
-from jobforge_dagster.orchestration.medallion import (
-    StepResources,
-    TableRunConfig,
-    forced,
-    layer_deps,
-    layer_outs,
-    materialize_table,
+from jobforge_dagster.orchestration.medallion import TableRunConfig, layer_deps, layer_outs, materialize_table
+from jobforge_dagster.orchestration.resources import (
+    TableStepResource,
 )
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.names import NEW_FILES
 from jobforge_dagster.registry.spec import TableSpec
@@ -99,17 +94,9 @@ def new_file_assets(sources: SourceTables) -> AssetsDefinition:
         pool=table_pool(NEW_FILES),
     )
     def _new_files(
-        context: AssetExecutionContext,
-        data_root: DataRootResource,
-        gold: GoldQueryResource,
-        lineage: LineageResource,
-        config: TableRunConfig,
+        context: AssetExecutionContext, table_step: TableStepResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
-        step = StepResources.of(data_root, gold, lineage)
-        spec = partition_spec(context, sources, step.root)
-        try:
-            yield from materialize_table(context, step, spec, config, forced(context, config), keys)
-        finally:  # the table's lineage events are on disk when its step ends
-            step.lineage.flush(files_only=True)
+        step = table_step.get()
+        yield from materialize_table(context, step, partition_spec(context, sources, step.root), config, keys)
 
     return _new_files

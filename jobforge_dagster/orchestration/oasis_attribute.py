@@ -19,9 +19,12 @@ from jobforge_dagster.catalog.models import utc_now
 from jobforge_dagster.layers import BATCH_ID, Layer
 from jobforge_dagster.orchestration.checks import check_specs, run_checks
 from jobforge_dagster.orchestration.keys import PRIORITY_TAG, STATUS_KEY, layer_key, output_name, table_pool
-from jobforge_dagster.orchestration.medallion import StepResources, clean_stale_temporaries, forced, with_lineage_deps
+from jobforge_dagster.orchestration.medallion import clean_stale_temporaries, flushed, forced, with_lineage_deps
 from jobforge_dagster.orchestration.metadata import step_metadata
-from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource, LineageResource
+from jobforge_dagster.orchestration.resources import (
+    StepResources,
+    TableStepResource,
+)
 from jobforge_dagster.quality.evaluation import CheckLog
 from jobforge_dagster.quality.rules import GoldFacts
 from jobforge_dagster.registry.names import OASIS_ATTRIBUTE, OASIS_RATINGS
@@ -55,18 +58,17 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         op_tags={PRIORITY_TAG: "-1"},  # after the rating tables of the same run
     )
     def dim_oasis_attribute(
-        context: AssetExecutionContext, data_root: DataRootResource, gold: GoldQueryResource, lineage: LineageResource
+        context: AssetExecutionContext, table_step: TableStepResource
     ) -> Iterator[Output[LayerOutput] | AssetCheckResult | AssetObservation]:
-        step = StepResources.of(data_root, gold, lineage)
+        step = table_step.get()
         root = step.root
-        with exclusive_lock(root.lock_path(OASIS_ATTRIBUTE)):
+        with exclusive_lock(root.lock_path(OASIS_ATTRIBUTE)), flushed(step.lineage):
             clean_stale_temporaries(context, root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             if (batch := attribute_current(root, ratings)) is not None and not forced(context):
                 context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); nothing rewritten")
                 yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={STATUS_KEY: "current"})
                 return
             yield from build_dimension(context, step, ratings)
-            step.lineage.flush(files_only=True)
 
     staged = [layer_key(Layer.STAGED, spec.name) for spec in ratings]
     return with_lineage_deps(dim_oasis_attribute, {OASIS_ATTRIBUTE_KEY: staged})

@@ -3,12 +3,14 @@
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import polars as pl
 from dagster import ConfigurableResource, DagsterInstance, InitResourceContext, ResourceDependency
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import ConfigurationError, QueryError
 from jobforge_dagster.lineage.exporter import LineageExporter
 from jobforge_dagster.query.engine import (
@@ -152,3 +154,27 @@ class LineageResource(ConfigurableResource):
         if self._exporter is None:
             raise RuntimeError("LineageResource opens its exporter only inside a Dagster run")
         return self._exporter
+
+
+@dataclass(frozen=True)
+class StepResources:
+    """What a table's step works with: the data root, gold lookups, and the run's lineage exporter."""
+
+    root: DataRoot
+    gold: GoldQueryResource
+    lineage: LineageExporter
+
+    @property
+    def catalog(self) -> CatalogManager:
+        return CatalogManager(self.root, self.lineage)
+
+
+class TableStepResource(ConfigurableResource):
+    """What a table's step works with, in one resource: the data root, gold lookups, the run's lineage exporter."""
+
+    data_root: ResourceDependency[DataRootResource]
+    gold: ResourceDependency[GoldQueryResource]
+    lineage: ResourceDependency[LineageResource]
+
+    def get(self) -> StepResources:
+        return StepResources(self.data_root.get(), self.gold, self.lineage.exporter)

@@ -93,6 +93,7 @@ def execute(source: Path, work: Path, code: tuple[str, ...] = ("-m", "jobforge_d
         "DAGSTER_HOME": str(work / "home"),
         "JOBFORGE_DATA_ROOT": str(work / "data"),
         "JOBFORGE_SOURCE_ROOT": str(source),
+        "JOBFORGE_REGISTRY": "noc2021" if source == REAL else "sample",
     }
     command = [str(BIN / "dagster"), "job", "execute", *code, "-j", "medallion_pipeline"]
     return child(command, env=env, cwd=work / "home")
@@ -111,7 +112,8 @@ def reference(source: Path, work: Path, script: str = "reference.py") -> tuple[f
     """bench/reference.py (minimal plain Polars) or bench/same_work.py (JobForge's transforms, no orchestration)."""
     if work.exists():
         shutil.rmtree(work)
-    return child([sys.executable, str(REPO / "bench" / script), str(source), str(work)])
+    env = os.environ | {"JOBFORGE_REGISTRY": "noc2021" if source == REAL else "sample"}
+    return child([sys.executable, str(REPO / "bench" / script), str(source), str(work)], env=env)
 
 
 def same_outputs(same_work: Path, data_root: Path) -> int:
@@ -375,7 +377,7 @@ def configured_run(
     shutil.copy(dagster_yaml, home / "dagster.yaml")
     (work / "run_config.yaml").write_text(run_config)
     env = os.environ | env | {"DAGSTER_HOME": str(home), "JOBFORGE_DATA_ROOT": str(work / "data")}
-    env["JOBFORGE_SOURCE_ROOT"] = str(REAL)
+    env["JOBFORGE_SOURCE_ROOT"], env["JOBFORGE_REGISTRY"] = str(REAL), "noc2021"
     env |= roots or {}
     command = [str(BIN / "dagster"), "job", "execute", "-m", "jobforge_dagster", "-j", "medallion_pipeline"]
     return child([*command, "-c", str(work / "run_config.yaml")], env=env, cwd=home)
@@ -430,6 +432,7 @@ def deploy_run(server: Any, s3: Any, instance: str, executor: str, on_s3: bool, 
     else:
         dagster_yaml, env = REPO / "dagster.yaml", {}
     roots = {"JOBFORGE_DATA_ROOT": s3.url(f"run{number}/data"), "JOBFORGE_SOURCE_ROOT": s3.url("noc2021")}
+    roots["JOBFORGE_REGISTRY"] = "noc2021"
     return configured_run(OUT / "deploy", dagster_yaml, EXECUTION[executor], env | s3.env, roots if on_s3 else None)
 
 

@@ -69,11 +69,11 @@ def table(spec: TableSpec, source: Path, out: Path) -> None:
     write(gold, out / Layer.GOLD.value / f"{spec.gold_table}.parquet", Layer.GOLD)
 
 
-def run(source_dir: Path, out: Path) -> None:
+def run(source_dir: Path, out: Path, registry: SourceRegistry | None = None) -> None:
     """Every table with a source file; a table whose silver references gold tables waits for them."""
     pending = [
         (spec, source)
-        for spec in collect_tables(SourceRegistry.load(), source_dir).tables
+        for spec in collect_tables(registry or SourceRegistry.load(), source_dir).tables
         if (source := find_source_file(spec, source_dir)) is not None
     ]
     built: set[str] = set()

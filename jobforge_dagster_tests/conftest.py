@@ -20,6 +20,11 @@ SAMPLE_SOURCES = REPO / "data" / "source"
 REAL_DATA = (REPO / ".." / "shared" / "data" / "noc2021").resolve()
 
 Runner = Callable[..., dg.ExecuteInProcessResult]
+
+
+def both_registries() -> SourceRegistry:
+    """The bundled sample's tables and the 32 real files' in one registry: every declared name at once."""
+    return SourceRegistry(tables=[*SourceRegistry.load("sample").tables, *SourceRegistry.load("noc2021").tables])
 T = TypeVar("T")
 
 

@@ -43,7 +43,8 @@ class DagsterCli:
     @property
     def env(self) -> dict[str, str]:
         env = os.environ | {"DAGSTER_HOME": str(self.home), "JOBFORGE_DATA_ROOT": str(self.data_root)}
-        env.pop("JOBFORGE_SOURCE_ROOT", None)
+        for name in ("JOBFORGE_SOURCE_ROOT", "JOBFORGE_REGISTRY"):  # each test says where its data is
+            env.pop(name, None)
         return env | self.extra_env
 
     def command(self, program: str, *args: str) -> list[str]:

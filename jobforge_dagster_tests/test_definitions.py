@@ -16,6 +16,7 @@ import jobforge_dagster
 from jobforge_dagster.layers import LAYERS
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster_tests.conftest import both_registries
 
 SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_specs.json"
 
@@ -60,8 +61,8 @@ def asset_specs(defs: dg.Definitions) -> dict[str, Any]:
 
 
 def test_asset_specs_match_the_snapshot(tmp_path: Path) -> None:
-    """The bundled registry over an empty data root: every declared table's assets and checks."""
-    specs = asset_specs(build_definitions(DataRoot(data_root=str(tmp_path))))
+    """Both bundled registries over an empty data root: every declared table's assets and checks."""
+    specs = asset_specs(build_definitions(DataRoot(data_root=str(tmp_path)), both_registries()))
     if os.environ.get("JOBFORGE_UPDATE_SNAPSHOT"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(specs, indent=1, sort_keys=True) + "\n")

@@ -36,6 +36,15 @@ class LayerOutput:
 
 
 @dataclass(frozen=True)
+class PublishedLayer:
+    """A layer whose file already holds its batch under the current table version: reported, never rewritten."""
+
+    layer: Layer
+    table: str
+    batch_id: str
+
+
+@dataclass(frozen=True)
 class WrittenLayer:
     """What a write left on disk: the file, its catalog entry, its lineage log and its kept batch (if any)."""
 

@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.orchestration.automation import Automation
 from jobforge_dagster.orchestration.io_manager import LayerIOManager
-from jobforge_dagster.orchestration.keys import MAIN_JOB, NEW_FILES_JOB, REFRESH_JOB
+from jobforge_dagster.orchestration.keys import FORCE_TAG, MAIN_JOB, NEW_FILES_JOB, REBUILD_JOB, REFRESH_JOB
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
 from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
@@ -89,8 +89,9 @@ def resources(root: DataRoot) -> dict[str, object]:
 
 
 def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition) -> list[UnresolvedAssetJobDefinition]:
-    """`medallion_pipeline` (tables with a source file at load), `table_refresh` (one loaded table per run) and
-    `new_file_refresh` (one partition of the `new_files` family per run: a partitioned job, apart)."""
+    """`medallion_pipeline` (tables with a source file at load), `rebuild` (the same, current layers rebuilt too),
+    `table_refresh` (one loaded table per run) and `new_file_refresh` (one partition of the `new_files` family per
+    run: a partitioned job, apart)."""
     executor = in_process_or_multiprocess()
     return [
         dg.define_asset_job(
@@ -98,6 +99,13 @@ def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition)
             selection=dg.AssetSelection.assets(*runnable),
             executor_def=executor,
             description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
+        ),
+        dg.define_asset_job(
+            REBUILD_JOB,
+            selection=dg.AssetSelection.assets(*runnable),
+            executor_def=executor,
+            tags={FORCE_TAG: "true"},
+            description="The main job's tables, rebuilt even when current (choose the assets in the launchpad).",
         ),
         dg.define_asset_job(
             REFRESH_JOB,
@@ -118,7 +126,8 @@ def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition)
 def build_definitions(
     root: DataRoot | None = None, registry: SourceRegistry | None = None, automation: Automation | None = None
 ) -> dg.Definitions:
-    """Definitions for a data root (default: from the environment), a registry (default: sources.yaml) and,
+    """Definitions for a data root (default: from the environment), a registry (default: `$JOBFORGE_REGISTRY` or the
+    bundled sample's) and,
     optionally, declarative automation of the layer assets."""
     root = root or DataRoot.from_env()
     sources = collect_tables(registry or SourceRegistry.load(), root.source_dir())
@@ -127,10 +136,10 @@ def build_definitions(
     if automation is not None:
         everything = [automation.apply(assets) for assets in everything]
     family = new_file_assets(sources)
-    medallion_pipeline, table_refresh, new_file_refresh = asset_jobs(runnable, family)
+    medallion_pipeline, rebuild, table_refresh, new_file_refresh = asset_jobs(runnable, family)
     return dg.Definitions(
         assets=[*observed, *everything, family],
-        jobs=[medallion_pipeline, table_refresh, new_file_refresh],
+        jobs=[medallion_pipeline, rebuild, table_refresh, new_file_refresh],
         sensors=[
             source_sensor(sources, [table_refresh, new_file_refresh], sensor_interval()),
             automation_sensor(observed),

@@ -13,8 +13,9 @@ from dagster import (
     MetadataValue,
 )
 
+from jobforge_dagster.catalog.models import CheckResult
 from jobforge_dagster.layers import Layer
-from jobforge_dagster.orchestration.keys import layer_key
+from jobforge_dagster.orchestration.keys import STATUS_KEY, layer_key
 from jobforge_dagster.quality.evaluation import CheckLog, evaluate_checks
 from jobforge_dagster.quality.outcome import GroupOutcome, Severity
 from jobforge_dagster.quality.rules import GoldFacts, RuleGroup
@@ -88,3 +89,15 @@ def run_checks(
     for outcome in outcomes:
         yield check_result(gold_key, outcome)
     return outcomes
+
+
+def stored_check_result(asset_key: AssetKey, result: CheckResult, batch: str) -> AssetCheckResult:
+    """A check's recorded result for the published batch, reported again (not re-evaluated)."""
+    return AssetCheckResult(
+        asset_key=asset_key,
+        check_name=result.name,
+        passed=result.passed,
+        severity=SEVERITIES[Severity(result.severity)],
+        description=f"{result.description} (re-reported for batch {batch}: gold is current, not re-evaluated)",
+        metadata={STATUS_KEY: "re-reported", "batch_id": batch, "failed_rules": result.failed_rules},
+    )

@@ -8,7 +8,7 @@ partitioned asset (the `new_files` family). Inputs load lazily as `pl.LazyFrame`
 import polars as pl
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext, ResourceDependency
 
-from jobforge_dagster.build.output import LayerOutput, write_layer
+from jobforge_dagster.build.output import LayerOutput, PublishedLayer, write_layer
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import layer_and_table
@@ -24,7 +24,9 @@ class LayerIOManager(ConfigurableIOManager):
     data_root: ResourceDependency[DataRootResource]
     lineage: ResourceDependency[LineageResource]
 
-    def handle_output(self, context: OutputContext, obj: LayerOutput) -> None:
+    def handle_output(self, context: OutputContext, obj: LayerOutput | PublishedLayer) -> None:
+        if isinstance(obj, PublishedLayer):  # current: the file stays as it is, the asset's metadata says so
+            return
         if not isinstance(obj, LayerOutput):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a LayerOutput, got {type(obj).__name__}")
         layer, table = layer_table(context)

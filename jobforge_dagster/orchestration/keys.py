@@ -10,6 +10,8 @@ from jobforge_dagster.registry.spec import TableSpec
 MAIN_JOB = "medallion_pipeline"
 REFRESH_JOB = "table_refresh"
 NEW_FILES_JOB = "new_file_refresh"
+#: Rebuilds the layers it selects even when they are current (the force tag, preset).
+REBUILD_JOB = "rebuild"
 #: Run tag that rebuilds current layers (`true`); op tag that orders steps within a run.
 FORCE_TAG = "jobforge/force"
 PRIORITY_TAG = "dagster/priority"

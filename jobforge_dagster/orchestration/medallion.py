@@ -5,7 +5,7 @@ One step per table keeps the orchestration cost per table small, while the UI st
 subset of them can be selected.
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -26,16 +26,17 @@ from pydantic import Field
 
 from jobforge_dagster.batches.versions import current_batch, table_version
 from jobforge_dagster.build.builders import LayerBuild, TableRun, build_layer
-from jobforge_dagster.build.output import reject_candidate, stage_candidate
+from jobforge_dagster.build.output import PublishedLayer, reject_candidate, stage_candidate
 from jobforge_dagster.catalog.models import BatchRecord, TransitionFacts, utc_now
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import BlockingChecksFailed, SourceChangedError, SourceDataError
 from jobforge_dagster.layers import LAYERS, SOURCE, Layer
 from jobforge_dagster.lineage.exporter import LineageExporter
-from jobforge_dagster.orchestration.checks import check_result, check_specs, run_checks
+from jobforge_dagster.orchestration.checks import check_result, check_specs, run_checks, stored_check_result
 from jobforge_dagster.orchestration.keys import (
     FORCE_TAG,
     PRIORITY_TAG,
-    STATUS_KEY,
+    REBUILD_JOB,
     layer_key,
     medallion_op,
     output_name,
@@ -43,7 +44,7 @@ from jobforge_dagster.orchestration.keys import (
     table_keys,
     table_pool,
 )
-from jobforge_dagster.orchestration.metadata import step_metadata
+from jobforge_dagster.orchestration.metadata import published_metadata, step_metadata
 from jobforge_dagster.orchestration.resources import (
     StepResources,
     TableStepResource,
@@ -143,7 +144,7 @@ def materialize_table(
             return
         files = TableFiles(spec, root.source_dir())
         if not (forced(context, config) or config.batch_id) and (batch := current_batch(root, files, layers)):
-            yield from report_current(context, spec, [keys[layer] for layer in layers], batch)
+            yield from report_current(context, step, spec, {layer: keys[layer] for layer in layers}, batch)
             return
         lookup, run_id = step.gold.distinct_values, context.run.run_id
         run = TableRun(root, files, run_id, lookup, step.lineage, config.batch_id, config.sha256)
@@ -184,18 +185,44 @@ def observed_source(spec: TableSpec, batch: BatchRecord) -> AssetObservation:
 
 
 def report_current(
-    context: AssetExecutionContext, spec: TableSpec, layers: list[AssetKey], batch: str
-) -> Iterator[AssetObservation]:
-    """A current table: one log line, and one observation (on the last selected layer, gold in a full run) that
-    names the layers left as they were (every event costs the run time)."""
+    context: AssetExecutionContext, step: StepResources, spec: TableSpec, keys: dict[Layer, AssetKey], batch: str
+) -> Iterator[Output | AssetCheckResult]:
+    """A current table: each selected layer is reported materialized as published, with its batch (the IO manager
+    writes nothing for a `PublishedLayer`), and gold's selected checks re-report that batch's stored results."""
     version = table_version(spec)
     context.log.info(
-        f"{spec.name}: current (batch {batch}, table version {version}); nothing rewritten "
-        f"(force: true or the run tag {FORCE_TAG}=true rebuilds it)"
+        f"{spec.name}: current (batch {batch}, table version {version}); reported as published, nothing rewritten "
+        f"(the {REBUILD_JOB} job, or the run tag {FORCE_TAG}=true, rebuilds it)"
     )
-    names = [key.to_user_string() for key in layers]
-    metadata = {STATUS_KEY: "current", "batch_id": batch, "table_version": version, "layers": names}
-    yield AssetObservation(asset_key=layers[-1], metadata=metadata)
+    for layer, key in keys.items():
+        published = PublishedLayer(layer, spec.layer_table(layer), batch)
+        table = step.catalog.load_table_metadata(published.table, layer.value)
+        metadata = published_metadata(step.root, published, version, table)
+        yield Output(published, output_name=output_name(key), metadata=metadata)
+    if Layer.GOLD in keys:
+        yield from rereport_checks(context, step, spec, keys[Layer.GOLD], batch)
+
+
+def rereport_checks(
+    context: AssetExecutionContext, step: StepResources, spec: TableSpec, key: AssetKey, batch: str
+) -> Iterator[AssetCheckResult]:
+    """Gold's selected checks as recorded for the published batch (`catalog/checks/`); a check with no record of
+    that batch is evaluated on the published gold."""
+    selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
+    missing = yield from stored_checks(step.catalog, spec.gold_table, key, batch, selected)
+    if missing:
+        yield from evaluate_published(context, step, spec, key, missing)
+
+
+def stored_checks(
+    catalog: CatalogManager, table: str, key: AssetKey, batch: str, selected: set[str]
+) -> Generator[AssetCheckResult, None, set[str]]:
+    """Yield the selected checks recorded for `batch`; return those with no record."""
+    stored = catalog.get_check_results(table, batch)
+    recorded = {result.name: result for result in stored.checks} if stored else {}
+    for name in sorted(selected & recorded.keys()):
+        yield stored_check_result(key, recorded[name], batch)
+    return selected - recorded.keys()
 
 
 def check_published(
@@ -203,6 +230,13 @@ def check_published(
 ) -> Iterator[AssetCheckResult]:
     """A check-only step: evaluate the selected checks on the published gold (nothing is rewritten)."""
     selected = {check.name for check in context.selected_asset_check_keys if check.asset_key == key}
+    yield from evaluate_published(context, step, spec, key, selected)
+
+
+def evaluate_published(
+    context: AssetExecutionContext, step: StepResources, spec: TableSpec, key: AssetKey, selected: set[str]
+) -> Iterator[AssetCheckResult]:
+    """Evaluate the `selected` checks on the published gold and record them."""
     path = step.root.table_path(Layer.GOLD, spec.gold_table)
     if not selected or not path.exists():
         context.log.warning(f"gold/{spec.gold_table} has not been built: no check to run")
@@ -272,7 +306,7 @@ def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
             is_required=False,
             group_name=spec.domain,
             description=f"{spec.description or spec.name} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
-            kinds={"polars", "parquet"},
+            kinds={layer.value, "polars", "parquet"},
             tags={"layer": layer.value},
             code_version=version,
         )

@@ -10,8 +10,11 @@ from dagster import (
     TableSchema,
 )
 
+from jobforge_dagster.build.output import PublishedLayer
 from jobforge_dagster.build.steps import StepReport
 from jobforge_dagster.catalog.models import TableMetadata, TransitionFacts
+from jobforge_dagster.orchestration.keys import STATUS_KEY
+from jobforge_dagster.storage.data_root import DataRoot
 
 
 def table_metadata_for_dagster(table: TableMetadata, uri: str) -> dict[str, MetadataValue]:
@@ -75,3 +78,18 @@ def step_metadata(report: StepReport, staged_key: AssetKey) -> dict[str, Metadat
         "input_batches": report.input_batches,
     }
     return metadata | {name: MetadataValue.json(value) for name, value in figures.items() if value is not None}
+
+
+def published_metadata(
+    root: DataRoot, published: PublishedLayer, version: str, table: TableMetadata | None
+) -> dict[str, MetadataValue]:
+    """A current layer as Dagster shows it: the published file's catalog entry (rows, columns, path), its batch,
+    marked current (nothing rewritten)."""
+    path = root.table_path(published.layer, published.table)
+    described = table_metadata_for_dagster(table, root.storage.uri(path)) if table is not None else {}
+    return {
+        STATUS_KEY: MetadataValue.text("current"),
+        "batch_id": MetadataValue.text(published.batch_id),
+        "table_version": MetadataValue.text(version),
+        "path": MetadataValue.path(root.relative(path)),
+    } | described

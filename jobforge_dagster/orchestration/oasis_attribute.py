@@ -13,14 +13,20 @@ from dagster import (
 )
 
 from jobforge_dagster.build.oasis_attribute import RULE_GROUPS, attribute_current, attribute_output, model_version
-from jobforge_dagster.build.output import LayerOutput
+from jobforge_dagster.build.output import LayerOutput, PublishedLayer
 from jobforge_dagster.build.steps import StepReport
 from jobforge_dagster.catalog.models import utc_now
 from jobforge_dagster.layers import BATCH_ID, Layer
 from jobforge_dagster.orchestration.checks import check_specs, run_checks
-from jobforge_dagster.orchestration.keys import PRIORITY_TAG, STATUS_KEY, layer_key, output_name, table_pool
-from jobforge_dagster.orchestration.medallion import clean_stale_temporaries, flushed, forced, with_lineage_deps
-from jobforge_dagster.orchestration.metadata import step_metadata
+from jobforge_dagster.orchestration.keys import PRIORITY_TAG, layer_key, output_name, table_pool
+from jobforge_dagster.orchestration.medallion import (
+    clean_stale_temporaries,
+    flushed,
+    forced,
+    stored_checks,
+    with_lineage_deps,
+)
+from jobforge_dagster.orchestration.metadata import published_metadata, step_metadata
 from jobforge_dagster.orchestration.resources import (
     StepResources,
     TableStepResource,
@@ -47,7 +53,7 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
                 key=OASIS_ATTRIBUTE_KEY,
                 is_required=False,  # not yielded when current
                 group_name="oasis",
-                kinds={"polars", "parquet"},
+                kinds={Layer.GOLD.value, "polars", "parquet"},
                 description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
                 code_version=model_version(ratings),
             )
@@ -65,13 +71,28 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         with exclusive_lock(root.lock_path(OASIS_ATTRIBUTE)), flushed(step.lineage):
             clean_stale_temporaries(context, root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             if (batch := attribute_current(root, ratings)) is not None and not forced(context):
-                context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); nothing rewritten")
-                yield AssetObservation(asset_key=OASIS_ATTRIBUTE_KEY, metadata={STATUS_KEY: "current"})
+                yield from report_current_dimension(context, step, ratings, batch)
                 return
             yield from build_dimension(context, step, ratings)
 
     staged = [layer_key(Layer.STAGED, spec.name) for spec in ratings]
     return with_lineage_deps(dim_oasis_attribute, {OASIS_ATTRIBUTE_KEY: staged})
+
+
+def report_current_dimension(
+    context: AssetExecutionContext, step: StepResources, ratings: list[TableSpec], batch: str
+) -> Iterator[Output[PublishedLayer] | AssetCheckResult]:
+    """The dimension is current: reported as published, its checks re-reported for its batch (or evaluated)."""
+    context.log.info(f"{OASIS_ATTRIBUTE}: current (batch {batch}); reported as published, nothing rewritten")
+    published = PublishedLayer(Layer.GOLD, OASIS_ATTRIBUTE, batch)
+    if OASIS_ATTRIBUTE_KEY in context.selected_asset_keys:
+        table = step.catalog.load_table_metadata(OASIS_ATTRIBUTE, Layer.GOLD.value)
+        metadata = published_metadata(step.root, published, model_version(ratings), table)
+        yield Output(published, output_name=output_name(OASIS_ATTRIBUTE_KEY), metadata=metadata)
+    selected = {key.name for key in context.selected_asset_check_keys}
+    missing = yield from stored_checks(step.catalog, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE_KEY, batch, selected)
+    if missing:
+        yield from check_dimension(context, step, missing)
 
 
 def build_dimension(
@@ -84,9 +105,15 @@ def build_dimension(
     batches = sorted(output.frame[BATCH_ID].unique().to_list())
     metadata = step_metadata(StepReport(input_batches=batches), OASIS_ATTRIBUTE_KEY)
     yield Output(output, output_name=output_name(OASIS_ATTRIBUTE_KEY), metadata=metadata)
-    gold_path = root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
+    yield from check_dimension(context, step, {key.name for key in context.selected_asset_check_keys})
+
+
+def check_dimension(
+    context: AssetExecutionContext, step: StepResources, selected: set[str]
+) -> Iterator[AssetCheckResult]:
+    """Evaluate the dimension's selected checks on its gold file, record and announce them."""
+    gold_path = step.root.table_path(Layer.GOLD, OASIS_ATTRIBUTE)
     facts, started = GoldFacts(gold_path, step.gold.distinct_values), utc_now()
-    selected = {key.name for key in context.selected_asset_check_keys}
     log = CheckLog(step.catalog, OASIS_ATTRIBUTE, context.run.run_id, step.lineage)
     outcomes = yield from run_checks(RULE_GROUPS, OASIS_ATTRIBUTE_KEY, facts, selected, log)
     log.announce(OASIS_ATTRIBUTE, facts, started, outcomes)

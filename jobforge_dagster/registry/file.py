@@ -1,5 +1,6 @@
 """The registry file: every declared table, loaded from one YAML file and validated."""
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -8,7 +9,26 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jobforge_dagster.registry.spec import TableSpec, spec_for
 
+#: The bundled sample's registry (data/source), the default.
 REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
+#: Registries that ship with the package, by name; `$JOBFORGE_REGISTRY` names one of them or a YAML file.
+BUNDLED_REGISTRIES = {"sample": REGISTRY_FILE, "noc2021": Path(__file__).with_name("noc2021.yaml")}
+REGISTRY_ENV = "JOBFORGE_REGISTRY"
+
+
+def registry_file(value: str | None = None) -> Path:
+    """The registry a name or path means (`noc2021`, `sample`, `path/to/registry.yaml`); with none, the one
+    `$JOBFORGE_REGISTRY` names, else the bundled sample's."""
+    value = value or os.environ.get(REGISTRY_ENV) or "sample"
+    if value in BUNDLED_REGISTRIES:
+        return BUNDLED_REGISTRIES[value]
+    path = Path(value)
+    if not path.is_absolute() and not path.exists() and (bundled := REGISTRY_FILE.parent / path).exists():
+        return bundled
+    if not path.is_file():
+        names = ", ".join(BUNDLED_REGISTRIES)
+        raise FileNotFoundError(f"registry {value!r} is neither a YAML file nor a bundled registry ({names})")
+    return path.resolve()
 
 
 class SourceRegistry(BaseModel):
@@ -27,9 +47,10 @@ class SourceRegistry(BaseModel):
         return self
 
     @classmethod
-    def load(cls, path: Path = REGISTRY_FILE) -> "SourceRegistry":
-        """Load and validate the registry; top-level `x-...` keys hold YAML anchors and are ignored."""
-        with open(path, encoding="utf-8") as handle:
+    def load(cls, path: Path | str | None = None) -> "SourceRegistry":
+        """Load and validate a registry (a file, or a bundled one's name; default: `registry_file()`); top-level
+        `x-...` keys hold YAML anchors and are ignored."""
+        with open(registry_file(str(path) if path else None), encoding="utf-8") as handle:
             document = yaml.safe_load(handle) or {}
         return cls.model_validate({key: value for key, value in document.items() if not key.startswith("x-")})
 

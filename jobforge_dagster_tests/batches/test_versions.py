@@ -30,19 +30,23 @@ def file_states(root: Path) -> dict[str, tuple[int, int, int]]:
     }
 
 
+def reported(result: dg.ExecuteInProcessResult, current: bool) -> set[str]:
+    """Layer assets a run materialized: rebuilt, or (`current`) reported as published with `jobforge/status`."""
+    return {
+        event.asset_key.to_user_string()
+        for event in result.get_asset_materialization_events()
+        if (event.materialization.metadata.get("jobforge/status") == dg.MetadataValue.text("current")) == current
+    }
+
+
 def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
-    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    """Layer assets a run rebuilt."""
+    return reported(result, current=False)
 
 
 def current_tables(result: dg.ExecuteInProcessResult) -> set[str]:
-    """Layer assets a run reported current (an observation with `jobforge/status: current` names them)."""
-    observations = [event.event_specific_data.asset_observation for event in result.get_asset_observation_events()]
-    return {
-        name
-        for observation in observations
-        if observation.metadata.get("jobforge/status") == dg.MetadataValue.text("current")
-        for name in observation.metadata["layers"].value
-    }
+    """Layer assets a run reported current: materialized as published, nothing rewritten."""
+    return reported(result, current=True)
 
 
 def test_a_second_run_over_the_same_bytes_rewrites_nothing(config: DataRoot, run) -> None:
@@ -192,7 +196,7 @@ def test_checks_alone_run_on_the_published_gold_and_name_the_referenced_batch(co
 
 
 def test_references_are_lineage_edges_not_step_inputs(tmp_path: Path) -> None:
-    defs = build_definitions(DataRoot(data_root=str(tmp_path)))
+    defs = build_definitions(DataRoot(data_root=str(tmp_path)), SourceRegistry.load("noc2021"))
     dependent = dg.AssetKey(["gold", "cops_employment"])
     assert dg.AssetKey(["gold", "dim_noc"]) in defs.resolve_asset_graph().get(dependent).parent_keys
     structure = defs.resolve_job_def("table_refresh").graph.dependency_structure

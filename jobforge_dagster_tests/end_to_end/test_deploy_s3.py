@@ -47,7 +47,7 @@ def upload_folder(s3: S3Server, folder: Path, prefix: str) -> None:
 def expected_gold_tables(source: Path) -> set[str]:
     """The gold table of every registry table one of the real files feeds, and the OaSIS attribute dimension."""
     files = list_source_files(source)
-    specs = collect_tables(SourceRegistry.load(), source).tables
+    specs = collect_tables(SourceRegistry.load("noc2021"), source).tables
     return {spec.gold_table for spec in specs if any(spec.matches(name) for name in files)} | {"dim_oasis_attribute"}
 
 
@@ -65,7 +65,8 @@ def test_real_files_on_postgres_multiprocess_and_s3(
     prefix = "deploy"
     upload_folder(s3, source, f"{prefix}/noc2021")
     data_url, source_url = s3.url(f"{prefix}/data"), s3.url(f"{prefix}/noc2021")
-    cli = postgres_cli(tmp_path / "home", data_url, postgres, JOBFORGE_SOURCE_ROOT=source_url, **s3.env)
+    real = {"JOBFORGE_SOURCE_ROOT": source_url, "JOBFORGE_REGISTRY": "noc2021"}
+    cli = postgres_cli(tmp_path / "home", data_url, postgres, **real, **s3.env)
     run_config = tmp_path / "multiprocess.yaml"
     run_config.write_text(yaml.safe_dump(MULTIPROCESS))
     done = cli.run(

@@ -68,10 +68,14 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: The registry of the 32 real files.
+NOC2021 = SourceRegistry.load("noc2021")
+
+
 class RealRun:
     def __init__(self, config: DataRoot, source: Path, result: dg.ExecuteInProcessResult, sums: dict) -> None:
         self.config, self.source, self.result, self.sums_before = config, source, result, sums
-        self.registry = SourceRegistry.load()
+        self.registry = NOC2021
         self.tables = collect_tables(self.registry, source).tables
 
     def gold(self, table: str) -> pl.DataFrame:
@@ -87,7 +91,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> RealRun:
     source = require_real_data()
     sums_before = {name: sha256(source / name) for name in list_source_files(source)}
     config = DataRoot(data_root=str(tmp_path_factory.mktemp("real") / "data"), source_root=str(source))
-    result = run_job(config, raise_on_error=False)
+    result = run_job(config, NOC2021, raise_on_error=False)
     return RealRun(config, source, result, sums_before)
 
 
@@ -395,7 +399,7 @@ def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:
     with open(folder / "job_architecture.csv", "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([header, *records, records[0], unknown])
     config = DataRoot(data_root=str(tmp_path / "data"), source_root=str(folder))
-    result = run_job(config, raise_on_error=False)
+    result = run_job(config, NOC2021, raise_on_error=False)
     outcomes = {
         e.check_name: e
         for e in result.get_asset_check_evaluations()
@@ -415,7 +419,7 @@ def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:
 def test_benchmark_same_work_reference_writes_what_the_pipeline_writes(real: RealRun, tmp_path: Path) -> None:
     """bench/same_work.py (the transforms with no orchestration) must stay the same work as the pipeline."""
     same_work, bench = bench_module("same_work"), bench_module("run")
-    same_work.run(real.source, tmp_path)
+    same_work.run(real.source, tmp_path, NOC2021)
     # every layer file compared cell for cell (`_ingested_at` aside), as the benchmark does
     assert bench.same_outputs(tmp_path, real.config.root) == 4 * len(real.fed_tables())
 
@@ -435,7 +439,7 @@ def test_a_broken_noc_structure_blocks_no_other_table(tmp_path: Path) -> None:
     folder.mkdir()
     shutil.copy(source / "noc_structure_en.csv", folder)
     config = DataRoot(data_root=str(tmp_path / "data"), source_root=str(folder))
-    assert run_job(config).success
+    assert run_job(config, NOC2021).success
     dim_noc = config.table_path(Layer.GOLD, "dim_noc")
     good_batch, good_bytes = read_stamp(dim_noc)[0], dim_noc.read_bytes()
 
@@ -444,13 +448,13 @@ def test_a_broken_noc_structure_blocks_no_other_table(tmp_path: Path) -> None:
     text = (source / "noc_structure_en.csv").read_bytes()
     ending = b"\r\n" if text.endswith(b"\r\n") else b"\n"
     (folder / "noc_structure_en.csv").write_bytes(text + b'99999,"never closed' + ending)
-    result = run_job(config, raise_on_error=False)
+    result = run_job(config, NOC2021, raise_on_error=False)
 
     assert not result.success
     failed = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     assert failed == ["noc_structure_medallion"]
     files = list_source_files(folder)
-    fed = [(spec, next((name for name in files if spec.matches(name)), None)) for spec in SourceRegistry.load().tables]
+    fed = [(spec, next((name for name in files if spec.matches(name)), None)) for spec in NOC2021.tables]
     others = [(spec, name) for spec, name in fed if name is not None and spec.name != "noc_structure"]
     assert len(others) == 31
     for spec, name in others:  # each gold holds its own file's bytes

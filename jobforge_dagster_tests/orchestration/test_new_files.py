@@ -22,7 +22,7 @@ from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.sources.arrivals import partition_table
 from jobforge_dagster.sources.tables import collect_tables
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, both_registries, bounded
 from jobforge_dagster_tests.orchestration.test_sensors import Collect
 
 SKILLS = "oasis_skills_sample.csv"
@@ -34,7 +34,7 @@ class LoadedOnce:
 
     def __init__(self, empty_root: DataRoot) -> None:
         self.empty_root = empty_root
-        self.defs = build_definitions(empty_root)
+        self.defs = build_definitions(empty_root, both_registries())  # dim_noc, the models' names are taken
         home = Path(empty_root.data_root).parent / "home"  # an instance with a ref, as the daemon's: partitions resolve
         home.mkdir(exist_ok=True)
         self.instance = dg.DagsterInstance.local_temp(str(home))
@@ -270,7 +270,7 @@ def test_the_watermark_passes_only_arrivals_handled(empty_root: DataRoot, monkey
 def test_a_partition_without_exactly_one_file_of_its_name_is_refused(
     empty_root: DataRoot, key: str, files: list[str], message: str
 ) -> None:
-    sources = collect_tables(SourceRegistry.load(), empty_root.source_dir())  # loaded before the files arrived
+    sources = collect_tables(both_registries(), empty_root.source_dir())  # loaded before the files arrived
     for name in files:
         drop(empty_root, name, b"a,b\n1,2\n")
     with pytest.raises(SourceDataError) as raised:

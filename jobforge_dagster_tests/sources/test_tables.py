@@ -10,6 +10,7 @@ from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import collect_tables, find_source_file, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster_tests.conftest import both_registries
 
 
 def test_unregistered_files_get_default_tables(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_a_stray_file_is_refused_alone_and_everything_else_loads(
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("a\n1\n")
     with caplog.at_level(logging.WARNING):
-        defs = build_definitions(config)
+        defs = build_definitions(config, both_registries())
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
     assert {"gold/noc_unit_groups", "gold/dim_noc", "gold/sub_data", "gold/sub2_data"} <= keys
     assert not {"staged/dim_noc", "staged/dim_oasis_attribute", "staged/a_b"} & keys

@@ -8,12 +8,12 @@ import polars as pl
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.trace.tracer import Tracer
-from jobforge_dagster_tests.end_to_end.test_real_data import RealRun, newline_starts, read_csv, real  # noqa: F401 (fixture)
+from jobforge_dagster_tests.end_to_end.test_real_data import NOC2021, RealRun, newline_starts, read_csv, real  # noqa: F401 (fixture)
 
 
 def trace(run: RealRun, table: str, where: str, limit: int | None = 10) -> list[dict]:
     with GoldQueryEngine(run.config) as engine:
-        return Tracer(run.config, engine).trace(table, where, limit)
+        return Tracer(run.config, engine, NOC2021).trace(table, where, limit)
 
 
 def changes(found: dict, layer: str) -> list[tuple]:
@@ -88,7 +88,7 @@ def test_reverse_trace_of_a_line_inside_a_multi_line_record(real: RealRun) -> No
     starts = newline_starts(path)
     index = next(i for i, record in enumerate(records) if any("\n" in cell for cell in record))
     with GoldQueryEngine(real.config) as engine:
-        first = Tracer(real.config, engine).trace_source("source/job_architecture.csv", starts[index])
-        inside = Tracer(real.config, engine).trace_source("source/job_architecture.csv", starts[index] + 1)
+        first = Tracer(real.config, engine, NOC2021).trace_source("source/job_architecture.csv", starts[index])
+        inside = Tracer(real.config, engine, NOC2021).trace_source("source/job_architecture.csv", starts[index] + 1)
     assert [row["source"]["record"] for row in first] == [index + 1]
     assert [row["row"]["jt_id"] for row in inside] == [records[index][header.index("JT_ID")]]

@@ -8,14 +8,15 @@ from pathlib import Path
 import dagster as dg
 
 import jobforge_dagster.components
+from jobforge_dagster.registry.file import REGISTRY_ENV
 from jobforge_dagster.storage.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @functools.lru_cache(maxsize=4)
-def load_defs_folder(data_root: str | None, source_root: str | None) -> dg.Definitions:
-    """The defs folder's definitions, built once per data root and source folder in a process."""
+def load_defs_folder(data_root: str | None, source_root: str | None, registry: str | None) -> dg.Definitions:
+    """The defs folder's definitions, built once per data root, source folder and registry in a process."""
     with warnings.catch_warnings():  # the components loader's own beta/preview notices, not the user's concern
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
@@ -25,5 +26,5 @@ def load_defs_folder(data_root: str | None, source_root: str | None) -> dg.Defin
 @dg.definitions
 def defs() -> dg.Definitions:
     """The defs folder's components (today the medallion over the registry). Dagster's CLI asks for the
-    definitions several times per command; they are built once per data root and source folder."""
-    return load_defs_folder(os.environ.get(DATA_ROOT_ENV), os.environ.get(SOURCE_ROOT_ENV))
+    definitions several times per command; they are built once per data root, source folder and registry."""
+    return load_defs_folder(*(os.environ.get(name) for name in (DATA_ROOT_ENV, SOURCE_ROOT_ENV, REGISTRY_ENV)))

@@ -1,7 +1,9 @@
-"""`jobforge`: the command line for people who ask where a gold value came from.
+"""`jobforge`: the command line for people who ask where a gold value came from, and who run the services.
 
     jobforge trace <gold_table> --where "<SQL predicate>" [--limit N] [--json]
     jobforge trace --source source/<file> --line N [--json]
+    jobforge dev [dagster dev options]          the UI and the daemon; Ctrl-C, `kill -INT` or `kill` stops them
+    jobforge daemon [dagster-daemon options]     the daemon alone (sensors, schedules, automation, run queue)
 
 Reads `$JOBFORGE_DATA_ROOT` and `$JOBFORGE_SOURCE_ROOT` like the pipeline.
 """
@@ -9,6 +11,7 @@ Reads `$JOBFORGE_DATA_ROOT` and `$JOBFORGE_SOURCE_ROOT` like the pipeline.
 import argparse
 import sys
 
+from jobforge_dagster.cli.services import SERVICES, run_service
 from jobforge_dagster.errors import QueryError, TraceError
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.storage.data_root import DataRoot
@@ -26,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     trace.add_argument("--source", help="reverse: a source file, e.g. source/noc_structure_en.csv")
     trace.add_argument("--line", type=int, help="reverse: the physical line in that file (the header is line 1)")
     trace.add_argument("--json", action="store_true", help="print a JSON list instead of a report")
+    for service, help_text in SERVICE_HELP.items():
+        commands.add_parser(service, help=help_text, add_help=False)
     return main
 
 
@@ -45,7 +50,16 @@ def run_trace(arguments: argparse.Namespace) -> str:
     return render(traces, arguments.json)
 
 
+SERVICE_HELP = {
+    "dev": "Dagster's UI and daemon on this code location (dagster dev options follow); stops on SIGINT or SIGTERM",
+    "daemon": "Dagster's daemon alone on this code location (dagster-daemon run options follow)",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SERVICES:
+        run_service(argv[0], argv[1:])
     arguments = parser().parse_args(argv)
     try:
         print(run_trace(arguments))

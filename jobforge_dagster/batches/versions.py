@@ -66,11 +66,14 @@ def holds_batch(root: DataRoot, files: TableFiles, batch_id: str, sha256: str) -
 
 def current_batch(root: DataRoot, files: TableFiles, layers: list[Layer]) -> str | None:
     """The batch every one of `layers` already holds when the source's bytes, the registry entry and the code
-    are those it was built from; None when any of them must be rebuilt."""
+    are those it was built from, and each layer still has its catalog entry; None when any must be rebuilt."""
     spec = files.spec
     version = table_version(spec)
     stamps = [layer_stamp(root.table_path(layer, spec.layer_table(layer))) for layer in layers]
     built = [stamp for stamp in stamps if stamp is not None and stamp.table_version == version]
     if not stamps or len(built) != len(stamps) or len({(s.batch_id, s.source_sha256) for s in built}) != 1:
+        return None
+    catalog = CatalogManager(root)
+    if not all(catalog.table_file(layer.value, spec.layer_table(layer)).exists() for layer in layers):
         return None
     return built[0].batch_id if holds_batch(root, files, built[0].batch_id, built[0].source_sha256) else None

@@ -10,6 +10,7 @@ from dagster._core.definitions.observe import observe
 from jobforge_dagster.batches import versions
 from jobforge_dagster.batches.stamps import layer_stamp
 from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.keys import source_key
@@ -74,6 +75,20 @@ def test_a_source_touched_but_not_changed_is_current(config: DataRoot, run) -> N
     assert run(config).success
     source = config.source_dir() / "noc_unit_groups_sample.csv"
     os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    assert materialized(run(config)) == set()
+
+
+def test_a_deleted_catalog_entry_is_written_again(config: DataRoot, run) -> None:
+    """Before: with its parquet kept, a table stayed current and its deleted entries were never written again."""
+    assert run(config).success
+    catalog = CatalogManager(config)
+    deleted = [catalog.table_file(layer, SAMPLE) for layer in ("silver", "gold")]
+    for path in deleted:
+        path.unlink()
+    again = run(config)
+    assert again.success
+    assert [path.exists() for path in deleted] == [True, True]
+    assert f"gold/{SAMPLE}" in materialized(again) and f"gold/{UNDECLARED}" in current_tables(again)
     assert materialized(run(config)) == set()
 
 

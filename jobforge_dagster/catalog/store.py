@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from jobforge_dagster.catalog.models import (
     BatchRecord,
     CheckResults,
+    FileSeal,
     LayerTransitionLog,
     TableMetadata,
     TransitionFacts,
@@ -38,6 +41,20 @@ class CatalogManager:
         folder = self.root.catalog_tables_dir()
         pattern = f"{layer}/*.json" if layer else "*/*.json"
         return [TableMetadata.model_validate_json(p.read_text("utf-8")) for p in sorted(folder.glob(pattern))]
+
+    def seal_file(self, layer: str, table: str) -> Path:
+        return self.root.catalog_dir() / "seals" / layer / f"{table}.json"
+
+    def save_seal(self, layer: str, table: str, seal: FileSeal) -> None:
+        """Remember a layer file's fingerprint with its sha256; not synced to disk (a seal lost only costs a hash)."""
+        write_model(self.seal_file(layer, table), seal, durable=False)
+
+    def load_seal(self, layer: str, table: str) -> FileSeal | None:
+        """The seal of a layer file; None when there is none or it cannot be read."""
+        try:
+            return FileSeal.model_validate_json(self.seal_file(layer, table).read_text("utf-8"))
+        except (OSError, ValidationError):
+            return None
 
     def lineage_file(self, log: LayerTransitionLog) -> Path:
         return self.root.catalog_lineage_dir() / f"{log.table}--{log.transition_id}.json"

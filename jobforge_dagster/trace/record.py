@@ -15,7 +15,6 @@ from jobforge_dagster.layers import (
     LAYERS,
     PROVENANCE_COLUMNS,
     QUARANTINE_REASON,
-    SOURCE,
     SOURCE_LINE,
     SOURCE_ROW,
     Layer,
@@ -62,13 +61,13 @@ class RecordTrace:
         return self.row[SOURCE_ROW]
 
     def current_path(self) -> Path:
-        return self.tracer.root.source_dir() / self.batch.source_file.removeprefix(f"{SOURCE}/")
+        return self.tracer.root.locate(self.batch.source_file)
 
     def bytes_path(self) -> tuple[Path | None, str]:
         """A file that holds this batch's exact bytes (the archive, else the source if unchanged), and which."""
         batch, root = self.batch, self.tracer.root
-        if batch.archive_file and archived_bytes_intact(root.root / batch.archive_file, batch.sha256):
-            return root.root / batch.archive_file, batch.archive_file
+        if batch.archive_file and archived_bytes_intact(root.locate(batch.archive_file), batch.sha256):
+            return root.locate(batch.archive_file), batch.archive_file
         current = self.current_path()
         if current.is_file() and self.tracer.sha256(current) == batch.sha256:
             return current, batch.source_file

@@ -6,6 +6,7 @@ cell map; per layer the file, batch and transforms, with before -> after for eve
 quarantine status; the Dagster run and the gold checks of that batch.
 """
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -79,9 +80,20 @@ class Tracer:
         }
 
     def batch(self, batch_id: str, source_file: str) -> BatchRecord:
+        """The batch record of a gold row; refused when a file it names leads outside the data root (or the
+        source folder), since the trace reads it."""
+        if not re.fullmatch(r"\w+-[0-9a-f]{12}", batch_id, re.ASCII):
+            raise TraceError(f"{source_file}: {batch_id!r} is not a batch id (<table>-<12 hex digits>)")
         batch = self.catalog.get_batch(batch_id)
         if batch is None:
             raise TraceError(f"batch {batch_id!r} of {source_file} is not in the catalog (catalog/batches/)")
+        for name in ("source_file", "archive_file"):
+            value = getattr(batch, name)
+            try:
+                if value is not None:
+                    self.root.locate(value)
+            except ValueError as error:
+                raise TraceError(f"catalog/batches/{batch_id}.json: {name} {value!r} {error}; record refused") from None
         return batch
 
     # -- reverse: a source line -> gold rows

@@ -1,5 +1,6 @@
 """`jobforge trace` and `GoldQueryEngine.trace`: a gold row back to its source record, a source line to gold."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobforge_dagster.batches.archive import ARCHIVE_ENV
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import QueryError, TraceError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
@@ -207,3 +209,26 @@ def test_dim_oasis_attribute_cleans_what_a_killed_run_left(built: DataRoot) -> N
     leftover.write_bytes(b"half a file")
     assert run_job(built, REGISTRY).success
     assert not leftover.exists()
+
+
+@pytest.mark.parametrize("field", ["archive_file", "source_file"])
+def test_a_batch_record_leading_outside_the_data_root_is_refused(built: DataRoot, field: str) -> None:
+    """Before: `archive_file: ../../../../../../etc/passwd` with that file's sha256 made the trace print it."""
+    (batch,) = CatalogManager(built).list_batches("noc_unit_groups")
+    escape = "../" * 12 + "etc/passwd"
+    forged = batch.model_copy(
+        update={field: escape if field == "archive_file" else f"source/{escape}", "sha256": sha256_of("/etc/passwd")}
+    )
+    (built.catalog_batches_dir() / f"{batch.batch_id}.json").write_text(forged.model_dump_json())
+    refused = rf"catalog/batches/{batch.batch_id}\.json: {field} '.*etc/passwd' leads outside"
+    with pytest.raises(TraceError, match=refused):
+        trace(built, "noc_unit_groups", "noc_code = '00012'")
+
+
+def test_a_gold_row_whose_batch_id_is_not_one_is_refused(built: DataRoot) -> None:
+    with GoldQueryEngine(built) as engine, pytest.raises(TraceError, match="'../x' is not a batch id"):
+        Tracer(built, engine, REGISTRY).batch("../x", "source/x.csv")
+
+
+def sha256_of(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -175,7 +175,10 @@ class GoldQueryEngine:
         """Create or replace the view of one gold file; the reason it cannot be read (or that its name in schema
         `gold` is taken by an object in `others`), or None."""
         shown = Path(self.gold_dir.name, path.name).as_posix()
-        target = self.data_root.storage.resolved(path)
+        try:
+            target = self.data_root.storage.resolved(path)
+        except OSError as error:  # a loop of links
+            return f"{shown} cannot be read: {error.strerror}"
         if not str(target).startswith(self._gold_prefix()):
             return f"{shown} leads outside gold/ (to {target})"
         if name.lower() in others:

@@ -61,7 +61,7 @@ class Storage(ABC):
 
     @abstractmethod
     def resolved(self, path: DataPath) -> DataPath:
-        """The path with links followed (an object is never a link)."""
+        """The path with links followed (an object is never a link); a loop of links is an OSError."""
 
     @abstractmethod
     def duckdb_filesystem(self, root: DataPath) -> Any | None:

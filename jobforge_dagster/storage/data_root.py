@@ -134,7 +134,10 @@ class DataRoot(BaseModel):
         if PurePosixPath(inner).is_absolute() or posixpath.normpath(inner).split("/")[0] in ("..", "."):
             raise ValueError(f"leads outside {where} {folder}")
         path = folder / inner
-        target = self.storage.resolved(path)
+        try:
+            target = self.storage.resolved(path)
+        except OSError as error:
+            raise ValueError(f"is {error.strerror}") from None
         if not self.remote and not Path(target).is_relative_to(Path(self.storage.resolved(folder))):
             raise ValueError(f"leads outside {where} {folder} (to {target})")
         return path

@@ -120,7 +120,11 @@ class LocalStorage(Storage):
         return Path(path).resolve().as_uri()
 
     def resolved(self, path: DataPath) -> DataPath:
-        return Path(path).resolve()
+        """Links followed; a loop of links is an OSError (ELOOP) naming it."""
+        try:
+            return Path(path).resolve()
+        except RuntimeError:  # Python 3.11 raises it for a loop of links
+            raise OSError(errno.ELOOP, "a symbolic link loop", str(path)) from None
 
     def duckdb_filesystem(self, root: DataPath) -> Any | None:
         return None

@@ -299,3 +299,16 @@ def test_a_source_rolled_back_loads_again(empty_root: DataRoot) -> None:
         assert run_job(empty_root).success  # the run the daemon starts
         assert sensor.ticks(3) == []  # loaded: the archive's new link to the file starts nothing
     assert len(set(keys)) == 3
+
+
+def test_a_symbolic_link_loop_is_refused_alone(empty_root: DataRoot) -> None:
+    """Before: `RuntimeError: Symlink loop` when the code location loaded, and on every tick once it appeared."""
+    source = empty_root.source_dir()
+    os.symlink(source / "b.csv", source / "a.csv")
+    os.symlink(source / "a.csv", source / "b.csv")
+    drop(empty_root)
+    sensor = Sensor(empty_root)  # each tick loads the definitions again, as a code location reload does
+    assert tables_of(sensor.ticks(4)) == ["noc_unit_groups"]
+    for name in ("a.csv", "b.csv"):
+        assert len(sensor.said(f"source/{name}: refused: a symbolic link loop")) == 1, name
+    assert pending_of(sensor) == {}

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -231,3 +232,15 @@ def test_bad_gold_files_are_skipped_and_reported(tmp_path: Path, caplog: pytest.
         assert engine.register_gold_tables() == ["broken", "noc"]
         assert list(engine.skipped_tables) == ["outside"]
         assert engine.query("SELECT x FROM broken")["x"].to_list() == [1]
+
+
+def test_a_symbolic_link_loop_in_gold_is_skipped(gold_root: DataRoot) -> None:
+    """Before: `RuntimeError: Symlink loop` from the engine: every run failed at start-up, `jobforge trace` too."""
+    gold = gold_root.layer_dir(Layer.GOLD)
+    pl.DataFrame({"x": [1]}).write_parquet(gold / "good.parquet")
+    os.symlink(gold / "other.parquet", gold / "loop.parquet")
+    os.symlink(gold / "loop.parquet", gold / "other.parquet")
+    with GoldQueryEngine(gold_root) as engine:
+        assert engine.list_tables() == ["good"]
+        assert sorted(engine.skipped_tables) == ["loop", "other"]
+        assert engine.skipped_tables["loop"] == "gold/loop.parquet cannot be read: a symbolic link loop"

@@ -28,6 +28,7 @@ from jobforge_dagster.query.views import (
 )
 from jobforge_dagster.query.watchdog import Watchdog
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.files import not_regular
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -181,6 +182,8 @@ class GoldQueryEngine:
             return f"{shown} cannot be read: {error.strerror}"
         if not str(target).startswith(self._gold_prefix()):
             return f"{shown} leads outside gold/ (to {target})"
+        if (kind := not_regular(target)) is not None:  # DuckDB would block on a FIFO
+            return f"{shown} {kind}"
         if name.lower() in others:
             return f"{GOLD_SCHEMA}.{name} already exists in {self.db_path}, and this engine did not create it"
         try:

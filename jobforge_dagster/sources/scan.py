@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from jobforge_dagster.layers import SOURCE
 from jobforge_dagster.storage import storage_of
+from jobforge_dagster.storage.local import NOT_REGULAR
 from jobforge_dagster.storage.object_store import list_objects
 from jobforge_dagster.storage.paths import is_remote
 
@@ -23,16 +24,6 @@ FORMATS: dict[str, str] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".parquet": "parquet",
-}
-
-
-#: What a source path may lead to instead of a regular file, by file type.
-NOT_REGULAR: dict[int, str] = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFDIR: "a folder",
 }
 
 

@@ -126,6 +126,10 @@ class ObjectStorage(Storage):
         """Opened for streamed reads (ranged requests)."""
         return path.fs.open(key_of(path), "rb")
 
+    def not_regular(self, path: DataPath) -> str | None:
+        """An object is always a plain sequence of bytes."""
+        return None
+
     @contextlib.contextmanager
     def lock(self, path: DataPath) -> Iterator[None]:
         """No lock: Dagster's pools (`table_<name>`) keep one step per table, and a run on object storage refuses

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration import sensors
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick
@@ -312,3 +313,12 @@ def test_a_symbolic_link_loop_is_refused_alone(empty_root: DataRoot) -> None:
     for name in ("a.csv", "b.csv"):
         assert len(sensor.said(f"source/{name}: refused: a symbolic link loop")) == 1, name
     assert pending_of(sensor) == {}
+
+
+def test_a_fifo_at_gold_does_not_stop_a_tick(empty_root: DataRoot, fifos) -> None:
+    """Before: reading the stamp of gold/<table>.parquet, a FIFO, blocked the tick for good."""
+    drop(empty_root)
+    gold = empty_root.table_path(Layer.GOLD, "noc_unit_groups")
+    gold.parent.mkdir(parents=True)
+    fifos(gold)
+    assert tables_of(Sensor(empty_root).ticks(2)) == ["noc_unit_groups"]  # each tick is bounded

@@ -17,6 +17,7 @@ from jobforge_dagster.layers import Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.query.sql import quote_identifier
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster_tests.conftest import bounded
 
 
 @pytest.fixture
@@ -244,3 +245,18 @@ def test_a_symbolic_link_loop_in_gold_is_skipped(gold_root: DataRoot) -> None:
         assert engine.list_tables() == ["good"]
         assert sorted(engine.skipped_tables) == ["loop", "other"]
         assert engine.skipped_tables["loop"] == "gold/loop.parquet cannot be read: a symbolic link loop"
+
+
+def test_a_fifo_in_gold_is_skipped_without_being_opened(gold_root: DataRoot, fifos) -> None:
+    """Before: the engine blocked for good opening gold/pipe.parquet: every run hung at start-up, the trace too."""
+    gold = gold_root.layer_dir(Layer.GOLD)
+    pl.DataFrame({"x": [1]}).write_parquet(gold / "good.parquet")
+    fifos(gold / "pipe.parquet")
+    (gold / "linked.parquet").symlink_to(fifos(gold / "pipe"))
+    engine = bounded(lambda: GoldQueryEngine(gold_root), 20)
+    with engine:
+        assert engine.list_tables() == ["good"]
+        assert engine.skipped_tables == {
+            "linked": "gold/linked.parquet is not a regular file (a FIFO)",
+            "pipe": "gold/pipe.parquet is not a regular file (a FIFO)",
+        }

@@ -1,5 +1,6 @@
 """The catalog on disk, `<data root>/catalog/`: table JSON per layer, one lineage log per transition, batches."""
 
+import glob
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -83,10 +84,11 @@ class CatalogManager:
         return path
 
     def get_lineage_logs(self, batch_id: str | None = None, table: str | None = None) -> list[LayerTransitionLog]:
-        """Transition logs, oldest first, optionally for one batch or one table."""
+        """Transition logs, oldest first, optionally for one batch or one table (only that table's files read)."""
+        pattern = f"{glob.escape(table)}--*.json" if table is not None else "*.json"
         logs = [
             LayerTransitionLog.model_validate_json(path.read_text("utf-8"))
-            for path in self.root.catalog_lineage_dir().glob("*.json")
+            for path in self.root.catalog_lineage_dir().glob(pattern)
         ]
         selected = [
             log

@@ -37,8 +37,21 @@ def source_sha256(root: DataRoot, files: TableFiles, known: str | None) -> tuple
     path = files.source
     if path is None:
         return None
-    record = CatalogManager(root).get_batch(known) if known else None
-    return path, record.sha256 if record is not None and unchanged(record, path) else hash_of(path)
+    catalog = CatalogManager(root)
+    return path, recorded_or_hashed(catalog, catalog.get_batch(known) if known else None, path)
+
+
+def recorded_or_hashed(catalog: CatalogManager, record: BatchRecord | None, path: Path) -> str:
+    """The sha256 of source `path`: the record's while the file is the one it was read from, unchanged; else the
+    file is hashed, and a record whose bytes it still holds takes the file as it is now (its path and
+    fingerprint), so a data root copied or moved, or a file back from another version, is hashed once."""
+    if record is not None and unchanged(record, path):
+        return record.sha256
+    before = fingerprint(path)
+    sha = hash_of(path)
+    if record is not None and sha == record.sha256 and fingerprint(path) == before:
+        catalog.save_batch(record.model_copy(update={"source_path": str(path.absolute()), "fingerprint": before}))
+    return sha
 
 
 def unchanged(record: BatchRecord, path: Path) -> bool:
@@ -56,12 +69,11 @@ def holds_batch(root: DataRoot, files: TableFiles, batch_id: str, sha256: str) -
     path = files.source
     if path is None:
         return False
-    record = CatalogManager(root).get_batch(batch_id)
-    if record is not None and unchanged(record, path):
-        return record.sha256 == sha256
-    if record is not None and record.size_bytes != path.stat().st_size:
+    catalog = CatalogManager(root)
+    record = catalog.get_batch(batch_id)
+    if record is not None and not unchanged(record, path) and record.size_bytes != path.stat().st_size:
         return False
-    return hash_of(path) == sha256
+    return recorded_or_hashed(catalog, record, path) == sha256
 
 
 def current_batch(root: DataRoot, files: TableFiles, layers: list[Layer]) -> str | None:

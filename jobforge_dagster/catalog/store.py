@@ -98,13 +98,14 @@ class CatalogManager:
         return sorted(selected, key=lambda log: (log.started_at, log.completed_at))
 
     def save_batch(self, batch: BatchRecord) -> Path:
-        """Record a batch once; a later sighting only updates where it was read and archived."""
+        """Record a batch once; a later sighting only updates where it was read and archived, and the file's
+        fingerprint then."""
         path = self.root.catalog_batches_dir() / f"{batch.batch_id}.json"
         known = self.get_batch(batch.batch_id)
-        where = {"source_path": batch.source_path, "archive_file": batch.archive_file}
+        where = {"source_path": batch.source_path, "archive_file": batch.archive_file, "fingerprint": batch.fingerprint}
         if known is None:
             write_model(path, batch)
-        elif (known.source_path, known.archive_file) != (batch.source_path, batch.archive_file):
+        elif any(getattr(known, name) != value for name, value in where.items()):
             write_model(path, known.model_copy(update=where))
         return path
 

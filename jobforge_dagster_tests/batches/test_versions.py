@@ -131,6 +131,22 @@ def test_a_deleted_catalog_entry_is_written_again(config: DataRoot, run) -> None
     assert materialized(run(config)) == set()
 
 
+def test_a_copied_data_root_hashes_its_sources_once(
+    config: DataRoot, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: in a copied (or moved) data root every no-change run hashed every source again, for good."""
+    assert run(config).success
+    copy = DataRoot(data_root=str(tmp_path / "copied"))
+    shutil.copytree(config.root, copy.root)  # other inodes, times and paths; the same bytes
+    hashed: list[Path] = []
+    real = versions.hash_of
+    monkeypatch.setattr(versions, "hash_of", lambda path: hashed.append(path) or real(path))
+    assert materialized(run(copy)) == set()
+    assert sorted(path.name for path in hashed) == ["noc_unit_groups_sample.csv", "oasis_skills_sample.csv"]
+    assert materialized(run(copy)) == set()
+    assert len(hashed) == 2  # not again
+
+
 def test_a_registry_change_rebuilds_the_table(config: DataRoot, run) -> None:
     assert run(config).success
     registry = SourceRegistry.load()

@@ -9,7 +9,7 @@ Reads `$JOBFORGE_DATA_ROOT` and `$JOBFORGE_SOURCE_ROOT` like the pipeline.
 import argparse
 import sys
 
-from jobforge_dagster.errors import QueryError, TraceError
+from jobforge_dagster.errors import ConfigurationError, QueryError, TraceError
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.trace import tracer as tracing
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     try:
         print(run_trace(arguments))
-    except (TraceError, QueryError) as error:
+    except (TraceError, QueryError, ConfigurationError) as error:
         print(f"jobforge trace: {error}", file=sys.stderr)
         return 2
     return 0

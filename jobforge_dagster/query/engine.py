@@ -29,6 +29,7 @@ from jobforge_dagster.query.views import (
 from jobforge_dagster.query.watchdog import Watchdog
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import not_regular
+from jobforge_dagster.storage.object_store import reaching
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -142,7 +143,8 @@ class GoldQueryEngine:
         A file DuckDB cannot read, or a symlink leading out of gold/, is skipped: its table goes into
         `skipped_tables` (name -> reason) with a logged warning, and the other tables stay queryable.
         """
-        files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
+        with reaching(self.gold_dir):  # object storage that cannot be reached: one line saying what to set
+            files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
         skipped: dict[str, str] = {}
         with self._exclusive():
             others = foreign_objects(self._connection)

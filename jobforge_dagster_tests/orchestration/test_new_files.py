@@ -322,3 +322,20 @@ def test_a_fifo_beside_an_arrival_of_the_same_name_is_refused_alone(empty_root: 
     assert request.partition_key == "skills_arrived" and sensor.pending() == {}
     assert "source/skills_arrived.txt: refused: not a regular file (a FIFO)" in sensor.logs
     assert sensor.run(request).success
+
+
+def test_an_arrival_replaced_by_a_link_out_is_refused_by_name(empty_root: DataRoot) -> None:
+    """Before: the run said no file had the default name "(moved or deleted?)", though the file was there."""
+    sensor = LoadedOnce(empty_root)
+    path = drop(empty_root)
+    sensor.tick()
+    (request,) = sensor.tick().run_requests
+    path.unlink()
+    path.symlink_to("/etc/passwd")  # between the tick and its run
+    result = sensor.run(request)
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert f"source/{NEW}: refused: a symbolic link to /etc/passwd, outside the source folder" in message
+    assert "moved or deleted" not in message
+

@@ -339,3 +339,16 @@ def test_an_arrival_replaced_by_a_link_out_is_refused_by_name(empty_root: DataRo
     assert f"source/{NEW}: refused: a symbolic link to /etc/passwd, outside the source folder" in message
     assert "moved or deleted" not in message
 
+
+@pytest.mark.parametrize("key", ["", None])
+def test_a_run_without_a_partition_key_says_what_it_needs(empty_root: DataRoot, key: str | None) -> None:
+    """Before: DagsterInvariantViolationError: Cannot access partition_key for a non-partitioned run."""
+    result = (
+        build_definitions(empty_root)
+        .resolve_job_def(NEW_FILES_JOB)
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), partition_key=key, raise_on_error=False)
+    )
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert message.startswith("dagster._core.definitions.events.Failure: a run of the new_files family needs")
+    assert "partition key" in message and "default table name" in message

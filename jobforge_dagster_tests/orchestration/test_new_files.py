@@ -16,7 +16,7 @@ from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.orchestration import sensors
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.keys import NEW_FILES_JOB, REFRESH_JOB
-from jobforge_dagster.orchestration.sensors import SourceCursor
+from jobforge_dagster.orchestration.sensor_cursor import SourceCursor
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.sources.arrivals import partition_table
@@ -93,7 +93,7 @@ def test_an_arrival_gets_its_partition_and_run_in_the_same_tick(empty_root: Data
     (request,) = second.run_requests
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert (request.job_name, request.partition_key) == (NEW_FILES_JOB, "skills_arrived")
-    assert request.run_key == f"skills_arrived:{sha}:empty"
+    assert request.run_key.startswith(f"skills_arrived:{sha}:{path.stat().st_ctime_ns}:")  # table version last
     assert request.run_config == {"ops": {"new_files_medallion": {"config": {"sha256": sha}}}}
     (added,) = second.dynamic_partitions_requests
     assert (added.partitions_def_name, list(added.partition_keys)) == ("new_files", ["skills_arrived"])
@@ -218,10 +218,7 @@ def test_a_changed_arrival_is_requested_as_the_same_partition(empty_root: DataRo
     second = sensor.tick()
     (again,) = second.run_requests
     assert again.partition_key == first.partition_key and again.run_key != first.run_key
-    assert again.run_key.endswith(
-        f"skills_arrived-{first.run_key.split(':')[1][:12]}@"
-        f"{empty_root.table_path(Layer.GOLD, 'skills_arrived').stat().st_mtime_ns}"
-    )
+    assert again.run_key.split(":")[2] == str(path.stat().st_ctime_ns)  # keyed by this arrival
     assert sensor.run(again).success
     assert sensor.instance.get_dynamic_partitions("new_files") == ["skills_arrived"]
 

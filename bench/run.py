@@ -170,7 +170,7 @@ def sensor_tick(files: int = 10_000) -> float:
     import dagster as dg
 
     from jobforge_dagster.orchestration.assembly import build_definitions
-    from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick
+    from jobforge_dagster.orchestration.sensor_cursor import SourceCursor, handled, plan_tick
     from jobforge_dagster.sources.scan import scan_source
     from jobforge_dagster.storage.data_root import DataRoot
 

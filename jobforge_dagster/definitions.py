@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 import jobforge_dagster.components
+from jobforge_dagster.errors import ConfigurationError
 from jobforge_dagster.registry.file import REGISTRY_ENV
 from jobforge_dagster.storage.data_root import DATA_ROOT_ENV, SOURCE_ROOT_ENV
 
@@ -26,5 +27,20 @@ def load_defs_folder(data_root: str | None, source_root: str | None, registry: s
 @dg.definitions
 def defs() -> dg.Definitions:
     """The defs folder's components (today the medallion over the registry). Dagster's CLI asks for the
-    definitions several times per command; they are built once per data root, source folder and registry."""
-    return load_defs_folder(*(os.environ.get(name) for name in (DATA_ROOT_ENV, SOURCE_ROOT_ENV, REGISTRY_ENV)))
+    definitions several times per command; they are built once per data root, source folder and registry. A
+    deployment setting JobForge cannot run with (e.g. object storage without credentials) is raised alone, as one
+    line, not inside the component loader's error."""
+    try:
+        return load_defs_folder(*(os.environ.get(name) for name in (DATA_ROOT_ENV, SOURCE_ROOT_ENV, REGISTRY_ENV)))
+    except Exception as error:
+        if (cause := configuration_error_in(error)) is None:
+            raise
+        raise ConfigurationError(str(cause)) from None
+
+
+def configuration_error_in(error: BaseException) -> ConfigurationError | None:
+    """The ConfigurationError that caused `error` (itself included), or None."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ConfigurationError):
+        cause = cause.__cause__ or cause.__context__
+    return cause

@@ -1,8 +1,10 @@
 """Shared fixtures: a data root under tmp_path, the bundled sample sources, and a way to run the job."""
 
+import contextlib
+import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -106,3 +108,19 @@ def bounded(call: Callable[[], T], seconds: float = 30.0) -> T:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
+
+
+@pytest.fixture
+def fifos() -> Iterator[Callable[[Path], Path]]:
+    """Makes FIFOs; afterwards each is opened for writing once, which frees a reader a failing test left blocked."""
+    made: list[Path] = []
+
+    def mkfifo(path: Path) -> Path:
+        os.mkfifo(path)
+        made.append(path)
+        return path
+
+    yield mkfifo
+    for path in made:
+        with contextlib.suppress(OSError):  # ENXIO: nobody is reading it
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))

@@ -4,7 +4,8 @@ A hard link where the source is on the data root's filesystem (no copy), a copy 
 storage always a copy: an object uploaded once, from the local copy of the source the run read and hashed).
 `$JOBFORGE_RAW_ARCHIVE` (or a table's `archive:` in the registry) chooses: `link` (default), `copy` or `off`.
 A hard link shares the source's inode: a program that rewrites the source in place (not by replacing it)
-changes the archived bytes too, which the trace detects (it checks the sha256) and reports; `copy` avoids it.
+changes the archived bytes too, which the trace detects (it checks the sha256) and reports, and which the next
+batch of those bytes repairs (an archived file is checked before it is trusted); `copy` avoids it.
 """
 
 import errno
@@ -75,13 +76,16 @@ def archive_source(
     """Archive the source's bytes once (content-addressed): (the archived file or None when archiving is off,
     the source's fingerprint to guard the rest of the run with).
 
-    `before` is the source's fingerprint when it was hashed: a source replaced or rewritten since is refused.
+    `before` is the source's fingerprint when it was hashed: a source replaced or rewritten since is refused. An
+    archived file already there is kept only if it holds these bytes.
     """
     if mode == "off":
         return None, before
     target = archive_path(root, table, sha256, source.suffix)
     if target.exists():
-        return target, before
+        if holds(target, source, sha256):
+            return target, before
+        target.unlink()  # other bytes (e.g. a link to a source since rewritten in place): archived again below
     if is_remote(target):  # object storage: no folders, no hard links
         mode = "copy"
     else:
@@ -92,6 +96,14 @@ def archive_source(
         if copy_hashing(source, temporary) != sha256:
             raise changed(source)
     return target, before
+
+
+def holds(target: Path, source: Path, sha256: str) -> bool:
+    """Whether an archived file holds the bytes `sha256` names: the source itself (a link to the file just hashed),
+    or a file with that sha256."""
+    if not is_remote(target) and not is_remote(source) and os.path.samefile(target, source):
+        return True
+    return sha256_file(target) == sha256
 
 
 def archived_bytes_intact(path: Path, sha256: str) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jobforge_dagster.batches.code import code_digest
 from jobforge_dagster.batches.stamps import layer_stamp
-from jobforge_dagster.catalog.models import BatchRecord
+from jobforge_dagster.catalog.models import BatchRecord, FileSeal
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.spec import TableSpec
@@ -37,8 +37,21 @@ def source_sha256(root: DataRoot, files: TableFiles, known: str | None) -> tuple
     path = files.source
     if path is None:
         return None
-    record = CatalogManager(root).get_batch(known) if known else None
-    return path, record.sha256 if record is not None and unchanged(record, path) else hash_of(path)
+    catalog = CatalogManager(root)
+    return path, recorded_or_hashed(catalog, catalog.get_batch(known) if known else None, path)
+
+
+def recorded_or_hashed(catalog: CatalogManager, record: BatchRecord | None, path: Path) -> str:
+    """The sha256 of source `path`: the record's while the file is the one it was read from, unchanged; else the
+    file is hashed, and a record whose bytes it still holds takes the file as it is now (its path and
+    fingerprint), so a data root copied or moved, or a file back from another version, is hashed once."""
+    if record is not None and unchanged(record, path):
+        return record.sha256
+    before = fingerprint(path)
+    sha = hash_of(path)
+    if record is not None and sha == record.sha256 and fingerprint(path) == before:
+        catalog.save_batch(record.model_copy(update={"source_path": str(path.absolute()), "fingerprint": before}))
+    return sha
 
 
 def unchanged(record: BatchRecord, path: Path) -> bool:
@@ -56,21 +69,47 @@ def holds_batch(root: DataRoot, files: TableFiles, batch_id: str, sha256: str) -
     path = files.source
     if path is None:
         return False
-    record = CatalogManager(root).get_batch(batch_id)
-    if record is not None and unchanged(record, path):
-        return record.sha256 == sha256
-    if record is not None and record.size_bytes != path.stat().st_size:
+    catalog = CatalogManager(root)
+    record = catalog.get_batch(batch_id)
+    if record is not None and not unchanged(record, path) and record.size_bytes != path.stat().st_size:
         return False
-    return hash_of(path) == sha256
+    return recorded_or_hashed(catalog, record, path) == sha256
 
 
 def current_batch(root: DataRoot, files: TableFiles, layers: list[Layer]) -> str | None:
     """The batch every one of `layers` already holds when the source's bytes, the registry entry and the code
-    are those it was built from; None when any of them must be rebuilt."""
+    are those it was built from, and each layer file is the one its run wrote (`layer_intact`); None when any of
+    them must be rebuilt."""
     spec = files.spec
     version = table_version(spec)
     stamps = [layer_stamp(root.table_path(layer, spec.layer_table(layer))) for layer in layers]
     built = [stamp for stamp in stamps if stamp is not None and stamp.table_version == version]
     if not stamps or len(built) != len(stamps) or len({(s.batch_id, s.source_sha256) for s in built}) != 1:
         return None
+    if not all(layer_intact(root, layer, spec.layer_table(layer)) for layer in layers):
+        return None
     return built[0].batch_id if holds_batch(root, files, built[0].batch_id, built[0].source_sha256) else None
+
+
+def layer_intact(root: DataRoot, layer: Layer, table: str) -> bool:
+    """Whether `<layer>/<table>.parquet` holds the bytes its run wrote, as its catalog entry records them: its
+    fingerprint is the one sealed (`FileSeal`), else its sha256 is the entry's (and the seal is refreshed). A layer
+    with no catalog entry, or whose entry records no sha256, is not intact."""
+    catalog, path = CatalogManager(root), root.table_path(layer, table)
+    try:
+        entry = catalog.load_table_metadata(table, layer.value)
+        now = fingerprint(path)
+    except (OSError, ValueError):
+        return False
+    if entry is None or entry.file_sha256 is None:
+        return False
+    seal = catalog.load_seal(layer.value, table)
+    if seal is not None and (seal.sha256, seal.fingerprint) == (entry.file_sha256, now):
+        return True
+    try:
+        if sha256_file(path) != entry.file_sha256:
+            return False
+    except OSError:
+        return False
+    catalog.save_seal(layer.value, table, FileSeal(sha256=entry.file_sha256, fingerprint=now))
+    return True

@@ -5,7 +5,7 @@ import hashlib
 import polars as pl
 
 from jobforge_dagster.batches.stamps import layer_stamp
-from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.batches.versions import layer_intact, table_version
 from jobforge_dagster.build.output import LayerOutput
 from jobforge_dagster.build.steps import code_of
 from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts, utc_now
@@ -105,10 +105,13 @@ def model_version(ratings: list[TableSpec]) -> str:
 
 
 def attribute_current(root: DataRoot, ratings: list[TableSpec]) -> str | None:
-    """The dimension's batch when it was built from the staged batches there now, under the same versions."""
+    """The dimension's batch when it was built from the staged batches there now, under the same versions, and
+    its file is the one that run wrote."""
     staged = [layer_stamp(root.table_path(Layer.STAGED, spec.name)) for spec in ratings]
     built = layer_stamp(root.table_path(Layer.GOLD, OASIS_ATTRIBUTE))
     if built is None or any(stamp is None for stamp in staged) or built.table_version != model_version(ratings):
+        return None
+    if not layer_intact(root, Layer.GOLD, OASIS_ATTRIBUTE):
         return None
     batch_id, _ = attribute_batch([stamp.batch_id for stamp in staged if stamp is not None])
     return batch_id if built.batch_id == batch_id else None

@@ -14,13 +14,20 @@ import pyarrow.parquet as pq
 
 from jobforge_dagster.batches.history import keep_batch
 from jobforge_dagster.batches.stamps import stamp
-from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata, TransitionFacts
+from jobforge_dagster.catalog.models import (
+    CatalogEntry,
+    FileSeal,
+    LayerTransitionLog,
+    TableMetadata,
+    TransitionFacts,
+)
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.catalog.transitions import update_catalog_on_transition
 from jobforge_dagster.errors import LayerWriteError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.storage.atomic import AtomicGroup, atomic_group, hidden_temporary, move_into_place
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.files import fingerprint
 from jobforge_dagster.storage.parquet import sink_parquet, stamp_layer
 
 
@@ -57,7 +64,8 @@ class WrittenLayer:
 def write_layer(
     catalog: CatalogManager, layer: Layer, table: str, output: LayerOutput, run_id: str | None
 ) -> WrittenLayer:
-    """Write `<layer>/<table>.parquet` with its catalog entry and lineage log, all or none, then keep the batch.
+    """Write `<layer>/<table>.parquet` with its catalog entry and lineage log, all or none, then keep the batch and
+    seal the file (its sha256 with its fingerprint once in place, for `versions.layer_intact`).
 
     The parquet, the catalog JSON and the lineage log are written to temporaries first and renamed into place
     together, so a failure (a full disk included) leaves the previous files, consistent with each other, and is
@@ -76,6 +84,8 @@ def write_layer(
     kept = None
     if layer is not Layer.GOLD:  # gold holds the current version only
         kept = keep_batch(root, layer, table, output.facts.batch_id, output.entry.retention_batches)
+    seal = FileSeal(sha256=metadata.file_sha256 or "", fingerprint=fingerprint(path))  # taken after the last link
+    catalog.save_seal(layer.value, table, seal)
     return WrittenLayer(path, metadata, log, kept)
 
 

@@ -44,7 +44,16 @@ class TableMetadata(BaseModel):
     upstream_tables: list[str] = Field(default_factory=list)
     batch_id: str | None = None
     source_sha256: str | None = None
+    file_sha256: str | None = Field(default=None, description="sha256 of the parquet file as it was written.")
     updated_at: datetime = Field(default_factory=utc_now)
+
+
+class FileSeal(BaseModel):
+    """A layer file as last known whole: its sha256 and its fingerprint then (size, times, inode; an object's size,
+    ETag and last-modified time). While the fingerprint is the same, the file is not hashed again."""
+
+    sha256: str
+    fingerprint: str
 
 
 class TransitionStatus(StrEnum):

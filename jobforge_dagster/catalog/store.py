@@ -1,10 +1,14 @@
 """The catalog on disk, `<data root>/catalog/`: table JSON per layer, one lineage log per transition, batches."""
 
+import glob
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from jobforge_dagster.catalog.models import (
     BatchRecord,
     CheckResults,
+    FileSeal,
     LayerTransitionLog,
     TableMetadata,
     TransitionFacts,
@@ -39,6 +43,20 @@ class CatalogManager:
         pattern = f"{layer}/*.json" if layer else "*/*.json"
         return [TableMetadata.model_validate_json(p.read_text("utf-8")) for p in sorted(folder.glob(pattern))]
 
+    def seal_file(self, layer: str, table: str) -> Path:
+        return self.root.catalog_dir() / "seals" / layer / f"{table}.json"
+
+    def save_seal(self, layer: str, table: str, seal: FileSeal) -> None:
+        """Remember a layer file's fingerprint with its sha256; not synced to disk (a seal lost only costs a hash)."""
+        write_model(self.seal_file(layer, table), seal, durable=False)
+
+    def load_seal(self, layer: str, table: str) -> FileSeal | None:
+        """The seal of a layer file; None when there is none or it cannot be read."""
+        try:
+            return FileSeal.model_validate_json(self.seal_file(layer, table).read_text("utf-8"))
+        except (OSError, ValidationError):
+            return None
+
     def lineage_file(self, log: LayerTransitionLog) -> Path:
         return self.root.catalog_lineage_dir() / f"{log.table}--{log.transition_id}.json"
 
@@ -66,10 +84,11 @@ class CatalogManager:
         return path
 
     def get_lineage_logs(self, batch_id: str | None = None, table: str | None = None) -> list[LayerTransitionLog]:
-        """Transition logs, oldest first, optionally for one batch or one table."""
+        """Transition logs, oldest first, optionally for one batch or one table (only that table's files read)."""
+        pattern = f"{glob.escape(table)}--*.json" if table is not None else "*.json"
         logs = [
             LayerTransitionLog.model_validate_json(path.read_text("utf-8"))
-            for path in self.root.catalog_lineage_dir().glob("*.json")
+            for path in self.root.catalog_lineage_dir().glob(pattern)
         ]
         selected = [
             log
@@ -79,13 +98,14 @@ class CatalogManager:
         return sorted(selected, key=lambda log: (log.started_at, log.completed_at))
 
     def save_batch(self, batch: BatchRecord) -> Path:
-        """Record a batch once; a later sighting only updates where it was read and archived."""
+        """Record a batch once; a later sighting only updates where it was read and archived, and the file's
+        fingerprint then."""
         path = self.root.catalog_batches_dir() / f"{batch.batch_id}.json"
         known = self.get_batch(batch.batch_id)
-        where = {"source_path": batch.source_path, "archive_file": batch.archive_file}
+        where = {"source_path": batch.source_path, "archive_file": batch.archive_file, "fingerprint": batch.fingerprint}
         if known is None:
             write_model(path, batch)
-        elif (known.source_path, known.archive_file) != (batch.source_path, batch.archive_file):
+        elif any(getattr(known, name) != value for name, value in where.items()):
             write_model(path, known.model_copy(update=where))
         return path
 

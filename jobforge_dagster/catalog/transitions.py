@@ -8,6 +8,7 @@ from jobforge_dagster.catalog.describe import describe_parquet
 from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.storage.atomic import AtomicGroup
+from jobforge_dagster.storage.files import sha256_file
 from jobforge_dagster.storage.paths import as_path
 
 
@@ -21,9 +22,9 @@ def update_catalog_on_transition(
     group: AtomicGroup | None = None,
     written_at: Path | None = None,
 ) -> TableMetadata:
-    """Record a transition of the file at `target_path`: describe it (from `footer` if given), save its table
-    metadata and the lineage log (target file and rows out filled in if missing). `domain` is the table's domain,
-    or its whole catalog entry. Returns the table metadata.
+    """Record a transition of the file at `target_path`: describe it (from `footer` if given) with its sha256, save
+    its table metadata and the lineage log (target file and rows out filled in if missing). `domain` is the table's
+    domain, or its whole catalog entry. Returns the table metadata.
 
     Alone, the file must be in place, and the transition is announced (OpenLineage COMPLETE). With `group`, the
     two JSON files join that atomic group, committed with the layer file written at `written_at`; the caller
@@ -41,6 +42,7 @@ def update_catalog_on_transition(
         footer=footer,
         table_name=target_path.stem,
     )
+    metadata = metadata.model_copy(update={"file_sha256": sha256_file(written_at or target_path)})
     update = {"target_file": transition_log.target_file or relative}
     if transition_log.row_count_out is None:
         update["row_count_out"] = metadata.row_count

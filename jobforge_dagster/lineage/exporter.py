@@ -3,8 +3,9 @@
 Every event is written to `<data root>/catalog/openlineage/`, one JSON object per file. When the OpenLineage
 client's standard configuration is present (`OPENLINEAGE_URL`, `OPENLINEAGE_CONFIG`, `openlineage.yml`,
 `OPENLINEAGE__TRANSPORT__...`) the same events also go through that client (e.g. HTTP to Marquez). With
-`OPENLINEAGE_DISABLED=true` nothing is built. A failure to build or send is a warning: lineage never fails the
-pipeline.
+`OPENLINEAGE_DISABLED=true` nothing is built. A failure to build or send is a warning, and a configuration the
+client cannot use is one warning when the exporter is created (the event files are still written): lineage never
+fails the pipeline. Closing the exporter logs how many events the client did not deliver, and where to.
 """
 
 import logging
@@ -55,6 +56,29 @@ def disabled() -> bool:
     return os.environ.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true"
 
 
+def configured_client(settings: tuple) -> OpenLineageClient | None:
+    """The client the standard configuration makes; None, with one warning naming the variables (not their
+    values), when it cannot make one (a mistyped URL or transport): the event files are still written."""
+    try:
+        return OpenLineageClient()
+    except Exception as error:
+        names = [item[0] if isinstance(item, tuple) else item for item in settings]
+        log.warning(
+            "OpenLineage: the configured transport (%s) cannot be used: %s: %s; events are written to "
+            "catalog/openlineage/ only",
+            ", ".join(names),
+            type(error).__name__,
+            error,
+        )
+        return None
+
+
+def destination(client: OpenLineageClient) -> str:
+    """Where the client sends events, as a log names it: its URL, else its transport's kind."""
+    transport = client.transport
+    return getattr(transport, "url", None) or os.environ.get("OPENLINEAGE_URL") or type(transport).__name__
+
+
 class LineageExporter:
     """Hands each event to be built and written on a worker thread (and sent to the configured client on
     another). The owner calls `flush()` to wait for the files and `close()` at the end: it waits for the client
@@ -69,9 +93,12 @@ class LineageExporter:
         set_producer(producer())  # facets built here name JobForge as their producer, like the events
         folder = AtomicFileTransport(FolderConfig(folder=str(events_dir)))
         self.sinks: list[Callable[[RunEvent], None]] = [OpenLineageClient(transport=folder).emit]
-        if remote_configured(client_settings()):
-            self.remote = BackgroundWorker(OpenLineageClient().emit, "openlineage-client")
+        self.destination = ""
+        settings = client_settings()
+        if remote_configured(settings) and (client := configured_client(settings)) is not None:
+            self.remote = BackgroundWorker(client.emit, "openlineage-client")
             self.sinks.append(self.remote.put)
+            self.destination = destination(client)
         self.local = BackgroundWorker(self.deliver, "openlineage-events")
 
     def started(self, facts: TransitionFacts, run_id: str | None) -> None:
@@ -117,8 +144,9 @@ class LineageExporter:
         if self.local is not None:
             self.local.close(timeout)
         if self.remote is not None and (lost := self.remote.close(timeout)):
-            log.warning("OpenLineage: %d of %d events were not delivered to the configured client", lost,
-                        self.remote.handed)
+            log.warning(
+                "OpenLineage: %d of %d events were not delivered to %s", lost, self.remote.handed, self.destination
+            )
         self.local = self.remote = None
 
     def __enter__(self) -> "LineageExporter":

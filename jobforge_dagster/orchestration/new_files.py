@@ -71,7 +71,13 @@ def partitioned_checks(family: TableSpec) -> list[AssetCheckSpec]:
 
 
 def partition_spec(context: AssetExecutionContext, sources: SourceTables, root: DataRoot) -> TableSpec:
-    """The partition's default table, built now; a Dagster `Failure` saying why there is none."""
+    """The partition's default table, built now; a Dagster `Failure` saying why there is none (a run without a
+    partition key included)."""
+    if not context.has_partition_key or not context.partition_key:
+        raise Failure(
+            description=f"a run of the {NEW_FILES} family needs a partition key: the default table name of one file "
+            "in source/ (`sub_my_file` for source/sub/My File.csv), as the new_source_files sensor gives it"
+        )
     try:
         spec = partition_table(context.partition_key, sources, root.source_dir())
     except SourceDataError as error:

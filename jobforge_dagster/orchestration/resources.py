@@ -125,7 +125,7 @@ class GoldQueryResource(ConfigurableResource):
         if key not in self._distinct:
             engine.register_gold_table(table)
             self._distinct[key] = engine.query(
-                f"SELECT DISTINCT {quote_identifier(column)} FROM {quote_identifier(table)}"
+                f"SELECT DISTINCT {quote_identifier(column)} FROM {engine.qualified(table)}"
             )
         return self._distinct[key]
 

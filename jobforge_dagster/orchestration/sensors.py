@@ -1,15 +1,19 @@
 """New source files -> runs: a sensor on `source/`, and a daily schedule of the whole pipeline.
 
-The sensor's cursor holds a watermark (the newest inode-change time it has handled), the few files it saw
-changing on the last tick or left for the next one, and the inode of each sub-folder (a folder moved in keeps
-its files' change times); it never lists every file it has seen. A file is taken
-once its size, modification time and change time are the same on two ticks in a row, so a file still being
-copied is left alone. Bytes already in gold are skipped before a run is even requested; the run key is the
-table, the file's sha256 and the gold version it replaces (batch and write time), so the same bytes seen
-again before gold changes never start a second run, after a restart too, while a version that comes back
-after another (A -> B -> A) loads again. A tick hashes
-within a budget of bytes and seconds and leaves the rest pending; files refused before any read (a FIFO, a
-device, a link out of the folder, a name that is not UTF-8) are reported, never opened.
+The sensor's cursor (`sensor_cursor.py`) is small whatever the folder holds. A file is taken once its size,
+modification time and change time are the same on two ticks in a row, so a file still being copied is left
+alone. Runs are keyed by the arrival: `<table>:<sha256>:<change time>:<table version>`.
+
+- Bytes already in gold are skipped before a run is even requested.
+- A version that arrives again after another (A -> B -> A -> B, runs queued or not) is always requested; a run
+  for bytes the table already holds does nothing (change detection makes it cheap).
+- The same bytes seen again (a `chmod`, the archive's hard link) while their run has not loaded them start no
+  second run, after a restart too: the cursor keeps such files (`unsettled`) until gold holds their bytes.
+- A file whose run did not load it (a registry mistake, say) is requested again, without touching the file,
+  once its table's version changes (the fix, reloaded); it leaves `unsettled` once loaded, gone or refused.
+
+A tick hashes within a budget of bytes and seconds and leaves the rest pending; files refused before any read (a
+FIFO, a device, a link out of the folder, a name that is not UTF-8) are reported, never opened.
 
 A file that arrived after the code location loaded and matches none of its tables is loaded with its default
 table as a partition of the `new_files` family (`arrivals.py`): the tick adds the partition and requests its
@@ -18,7 +22,7 @@ run together; a file whose default name is taken is refused alone, with the reas
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dagster import (
@@ -34,13 +38,21 @@ from dagster import (
     sensor,
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-from pydantic import BaseModel, Field
 
 from jobforge_dagster.batches.stamps import batch_id_for, read_stamp
+from jobforge_dagster.batches.versions import table_version
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.keys import NEW_FILES_JOB, REFRESH_JOB, gold_check_keys, step_config, table_keys
 from jobforge_dagster.orchestration.new_files import NEW_FILE_PARTITIONS
 from jobforge_dagster.orchestration.resources import DataRootResource
+from jobforge_dagster.orchestration.sensor_cursor import (
+    SourceCursor,
+    already_requested,
+    arrival_key,
+    handled,
+    noting,
+    plan_tick,
+)
 from jobforge_dagster.registry.names import NEW_FILES
 from jobforge_dagster.registry.spec import TableSpec, spec_for
 from jobforge_dagster.sources.arrivals import Arrivals
@@ -60,61 +72,6 @@ HASH_BYTES_PER_TICK = 2 << 30
 HASH_SECONDS_PER_TICK = 15.0
 #: Refused files named one by one in a tick's log; the rest are counted.
 REPORTED_PER_TICK = 20
-
-
-class SourceCursor(BaseModel):
-    """The sensor's cursor: small whatever the folder holds."""
-
-    watermark_ns: int = Field(default=0, description="Newest st_ctime_ns among files already handled.")
-    pending: dict[str, tuple[int, int, int]] = Field(
-        default_factory=dict,
-        description="Files seen changing, or ready and left for the next tick: path (as UTF-8 text) -> "
-        "(size, mtime_ns, ctime_ns) last tick.",
-    )
-    folders: dict[str, int] = Field(
-        default_factory=dict,
-        description="Sub-folders holding source files, as last listed: path -> inode. A folder moved in keeps "
-        "its files' change times, so every file of a folder not listed before is looked at once.",
-    )
-    at_watermark: dict[str, tuple[int, int, int]] = Field(
-        default_factory=dict,
-        description="Files handled whose change time is the watermark itself: path -> signature. A coarse clock "
-        "(an object's last-modified second) gives several files that time; one not in this list is still new.",
-    )
-
-
-def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
-    """(files ready to load, oldest change first; the next cursor): a file is ready when unchanged since the
-    previous tick. The next cursor's watermark passes a ready file only once it is handled (`handled`)."""
-    ready: list[SourceFile] = []
-    pending: dict[str, tuple[int, int, int]] = {}
-    folders: dict[str, int] = {}
-    for file in files:
-        key = file.key
-        if file.folder:
-            folders[file.folder] = file.folder_inode
-        known = not file.folder or cursor.folders.get(file.folder) == file.folder_inode
-        seen = file.ctime_ns < cursor.watermark_ns or cursor.at_watermark.get(key) == file.signature
-        if file.ctime_ns <= cursor.watermark_ns and seen and key not in cursor.pending and known:
-            continue  # handled before and not touched since
-        if cursor.pending.get(key) == file.signature:
-            ready.append(file)
-        else:
-            pending[key] = file.signature
-    ready.sort(key=lambda file: file.ctime_ns)
-    at_watermark = dict(cursor.at_watermark)
-    return ready, SourceCursor(
-        watermark_ns=cursor.watermark_ns, pending=pending, folders=folders, at_watermark=at_watermark
-    )
-
-
-def handled(cursor: SourceCursor, file: SourceFile) -> None:
-    """The watermark passes a file once it is requested, skipped or reported; files handled at the watermark's
-    own time are remembered, so another file of that same time is not taken for handled."""
-    if file.ctime_ns > cursor.watermark_ns:
-        cursor.watermark_ns, cursor.at_watermark = file.ctime_ns, {}
-    if file.ctime_ns == cursor.watermark_ns:
-        cursor.at_watermark[file.key] = file.signature
 
 
 @dataclass
@@ -192,10 +149,12 @@ def request_for(
     spec: TableSpec,
     file: SourceFile,
     budget: TickBudget,
+    cursor: SourceCursor,
     build: RequestBuilder = run_request,
 ) -> RunRequest | None:
-    """A run of the file's table (made by `build`), unless these bytes are already in gold; unreadable files get
-    a run that fails. A file larger than a tick's hashing budget is requested unhashed: the run hashes it."""
+    """A run of the file's table (made by `build`) keyed by this arrival, unless these bytes are already in gold
+    or were requested under this table version and not loaded yet (`cursor.unsettled`); unreadable files get a
+    run that fails. A file larger than a tick's hashing budget is requested unhashed: the run hashes it."""
     if not spec.declared:
         context.log.info(f"{file.display} has no registry entry: table {spec.name!r} uses defaults")
     if file.size > HASH_BYTES_PER_TICK:
@@ -205,13 +164,54 @@ def request_for(
     sha = source_sha256(context, file, budget)
     if sha is None:
         return build(spec, f"{spec.name}:unreadable:{file.signature}", file.display, "")
-    gold = gold_state(root, spec)
-    if gold is not None and gold[0] == batch_id_for(spec.name, sha):
+    if in_gold(root, spec, sha):
+        cursor.unsettled.pop(file.key, None)
         context.log.info(f"{file.display}: these bytes are already in gold/{spec.gold_table}")
         return None
+    version = table_version(spec)
+    if already_requested(cursor, file, sha, version):
+        context.log.info(f"{file.display}: {sha[:12]} was requested already and is not loaded yet; no second run")
+        return None
     context.log.info(f"{file.display}: new version {sha[:12]}, loading table {spec.name!r}")
-    replaces = f"{gold[0]}@{gold[1]}" if gold else "empty"  # a version back after another loads again
-    return build(spec, f"{spec.name}:{sha}:{replaces}", file.display, sha)
+    return build(spec, arrival_key(spec.name, sha, file, version), file.display, sha)
+
+
+def in_gold(root: DataRoot, spec: TableSpec, sha256: str) -> bool:
+    """Whether the table's gold holds the batch of these bytes."""
+    gold = gold_state(root, spec)
+    return gold is not None and gold[0] == batch_id_for(spec.name, sha256)
+
+
+def retry_after_fix(
+    context: SensorEvaluationContext,
+    root: DataRoot,
+    sources: SourceTables,
+    listed: dict[str, SourceFile],
+    cursor: SourceCursor,
+) -> list[RunRequest]:
+    """Files requested before, unchanged since and not in gold yet are requested again when their table's version
+    changed (a registry or code fix that a reload brought); they leave `cursor.unsettled` once loaded, gone or
+    refused. A file that changed is a new arrival, which `request_for` handles once it is stable."""
+    requests, arrivals = [], Arrivals(sources, root.source_dir())
+    for key, known in list(cursor.unsettled.items()):
+        file = listed.get(key)
+        target = file_target(file, sources, arrivals) if file is not None else "gone"
+        if file is None or isinstance(target, str):  # gone, or refused now
+            del cursor.unsettled[key]
+        elif file.signature != known.signature:  # changed since: a new arrival
+            continue
+        elif in_gold(root, target[0], known.sha256):  # loaded
+            del cursor.unsettled[key]
+        elif (version := table_version(target[0])) != known.table_version:
+            spec, build = target
+            context.log.info(
+                f"{file.display}: table {spec.name!r} changed since its run was requested; requesting again"
+            )
+            cursor.unsettled[key] = known.model_copy(update={"table_version": version})
+            requests.append(
+                build(spec, arrival_key(spec.name, known.sha256, file, version), file.display, known.sha256)
+            )
+    return requests
 
 
 def file_target(file: SourceFile, sources: SourceTables, arrivals: Arrivals) -> tuple[TableSpec, RequestBuilder] | str:
@@ -242,7 +242,7 @@ def plan_requests(
         elif budget.exhausted(file):
             cursor.pending.update({later.key: later.signature for later in ready[position:]})
             break
-        elif (request := request_for(context, root, target[0], file, budget, target[1])) is not None:
+        elif (request := request_for(context, root, target[0], file, budget, cursor, target[1])) is not None:
             requests.append(request)
             budget.requests += 1
         handled(cursor, file)
@@ -282,8 +282,11 @@ def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition
     def new_source_files(context: SensorEvaluationContext, data_root: DataRootResource) -> SensorResult | SkipReason:
         root = data_root.get()
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
-        ready, next_cursor = plan_tick(scan_source(root.source_dir()), cursor)
+        listed: dict[str, SourceFile] = {}
+        ready, next_cursor = plan_tick(noting(scan_source(root.source_dir()), cursor.unsettled, listed), cursor)
+        retried = retry_after_fix(context, root, sources, listed, next_cursor)
         requests, refused = plan_requests(context, root, sources, ready, next_cursor)
+        requests = retried + requests
         report(context, refused)
         waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
         context.log.info(f"{len(requests)} run(s) requested{waiting}")

@@ -18,8 +18,18 @@ from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
 from jobforge_dagster.query.sandbox import open_duckdb, private_temp_dir, sandbox
 from jobforge_dagster.query.sql import named_tables, quote_identifier, quote_literal
+from jobforge_dagster.query.views import (
+    GOLD_SCHEMA,
+    create_view,
+    foreign_objects,
+    gold_view,
+    marked_views,
+    prepare_schema,
+)
 from jobforge_dagster.query.watchdog import Watchdog
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.files import not_regular
+from jobforge_dagster.storage.object_store import reaching
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,7 +47,8 @@ REQUIRED_PROVENANCE = (SOURCE_FILE, BATCH_ID, INGESTED_AT, SOURCE_ROW)
 
 
 class GoldQueryEngine:
-    """One DuckDB connection with a view per gold parquet file, sandboxed to the gold folder.
+    """One DuckDB connection with a view per gold parquet file (in schema `gold`, first on the search path, so a
+    database file's own objects are left alone), sandboxed to the gold folder.
 
     Only single SELECT (or WITH ... SELECT) statements run. DuckDB itself refuses any file outside the
     gold folder (`enable_external_access = false`, `allowed_directories`), and `lock_configuration`
@@ -86,11 +97,12 @@ class GoldQueryEngine:
     def _start(self, connect: Connector, limits: dict[str, str]) -> None:
         """Open and sandbox the connection, start the watchdog, create the views."""
         self._connection = self._open(connect)
+        self._database = prepare_schema(self._connection)
         filesystem = self.data_root.storage.duckdb_filesystem(self.gold_dir)
         sandbox(self._connection, limits, self._gold_prefix(), filesystem)
         self._watchdog = Watchdog(self._connection.interrupt)
         self._stack.callback(self._watchdog.stop)
-        self._views = self._existing_views()
+        self._views = marked_views(self._connection)
         self.register_gold_tables()
 
     def _open(self, connect: Connector) -> duckdb.DuckDBPyConnection:
@@ -115,14 +127,6 @@ class GoldQueryEngine:
         finally:
             self._lock.release()
 
-    def _existing_views(self) -> set[str]:
-        """The views a database file kept from an earlier session (none in memory)."""
-        rows = self._connection.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
-            " AND database_name = current_database()"
-        ).fetchall()
-        return {name for (name,) in rows}
-
     def close(self) -> None:
         """Stop the watchdog and close the connection; a second call does nothing."""
         self._stack.close()
@@ -139,17 +143,19 @@ class GoldQueryEngine:
         A file DuckDB cannot read, or a symlink leading out of gold/, is skipped: its table goes into
         `skipped_tables` (name -> reason) with a logged warning, and the other tables stay queryable.
         """
-        files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
+        with reaching(self.gold_dir):  # object storage that cannot be reached: one line saying what to set
+            files = {path.stem: path for path in sorted(self.gold_dir.glob("*.parquet"))}
         skipped: dict[str, str] = {}
         with self._exclusive():
+            others = foreign_objects(self._connection)
             for name, path in files.items():
-                reason = self._create_view(name, path)
+                reason = self._create_view(name, path, others)
                 if reason is not None:
                     skipped[name] = reason
                     log.warning("gold table %r skipped: %s", name, reason)
             registered = files.keys() - skipped.keys()
             for gone in self._views - registered:
-                self._connection.execute(f"DROP VIEW IF EXISTS {quote_identifier(gone)}")
+                self._connection.execute(f"DROP VIEW IF EXISTS {self.qualified(gone)}")
             self._views, self.skipped_tables = set(registered), skipped
         return sorted(registered)
 
@@ -160,7 +166,7 @@ class GoldQueryEngine:
         if not path.exists():
             raise QueryError(f"no gold table {name!r}: {Path(self.gold_dir.name, path.name).as_posix()} does not exist")
         with self._exclusive():
-            reason = self._create_view(name, path)
+            reason = self._create_view(name, path, foreign_objects(self._connection))
             if reason is not None:
                 self._views.discard(name)
                 self.skipped_tables[name] = reason
@@ -168,17 +174,22 @@ class GoldQueryEngine:
             self._views.add(name)
             self.skipped_tables.pop(name, None)
 
-    def _create_view(self, name: str, path: Path) -> str | None:
-        """Create or replace the view of one gold file; the reason it cannot be read, or None."""
+    def _create_view(self, name: str, path: Path, others: set[str]) -> str | None:
+        """Create or replace the view of one gold file; the reason it cannot be read (or that its name in schema
+        `gold` is taken by an object in `others`), or None."""
         shown = Path(self.gold_dir.name, path.name).as_posix()
-        target = self.data_root.storage.resolved(path)
+        try:
+            target = self.data_root.storage.resolved(path)
+        except OSError as error:  # a loop of links
+            return f"{shown} cannot be read: {error.strerror}"
         if not str(target).startswith(self._gold_prefix()):
             return f"{shown} leads outside gold/ (to {target})"
+        if (kind := not_regular(target)) is not None:  # DuckDB would block on a FIFO
+            return f"{shown} {kind}"
+        if name.lower() in others:
+            return f"{GOLD_SCHEMA}.{name} already exists in {self.db_path}, and this engine did not create it"
         try:
-            self._connection.execute(
-                f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS "
-                f"SELECT * FROM read_parquet({quote_literal(str(target))})"
-            )
+            create_view(self._connection, self.qualified(name), str(target))
         except duckdb.Error as error:
             return f"{shown} is not a readable parquet file: {str(error).splitlines()[0]}"
         return None
@@ -293,7 +304,9 @@ class GoldQueryEngine:
             return None
         if any(modifier["type"] == "DISTINCT_MODIFIER" for modifier in node["modifiers"]):
             return None
-        if source.get("schema_name") or source.get("catalog_name"):
+        if source.get("catalog_name") not in ("", None, self._database):
+            return None
+        if (source.get("schema_name") or "").lower() not in ("", GOLD_SCHEMA):
             return None
         views = {name.lower(): name for name in self._views}
         return views.get(source["table_name"].lower())
@@ -308,9 +321,12 @@ class GoldQueryEngine:
         """The result columns of a query, from binding it without running it."""
         return self._guarded(lambda: self._connection.sql(sql).columns)
 
-    @staticmethod
-    def _select_all(table: str) -> str:
-        return f"SELECT * FROM {quote_identifier(table)}"
+    def qualified(self, table: str) -> str:
+        """A gold table's view as engine SQL names it: `"<database>".gold."<table>"`."""
+        return gold_view(table, self._database)
+
+    def _select_all(self, table: str) -> str:
+        return f"SELECT * FROM {self.qualified(table)}"
 
     def _gold_tables_in(self, sql: str) -> list[str]:
         """The gold views a query names (DuckDB identifiers are case-insensitive)."""
@@ -326,7 +342,7 @@ class GoldQueryEngine:
     def select_where(self, table: str, where: str, limit: int | None = None) -> pl.DataFrame:
         """Rows of one gold table matching a SQL predicate; the predicate can only filter that table's rows."""
         self.columns_of(table)
-        inner = f"SELECT * FROM {quote_identifier(table)} WHERE (\n{where}\n)"
+        inner = f"SELECT * FROM {self.qualified(table)} WHERE (\n{where}\n)"
         self.check_read_only(inner)
         tree = self._serialize(inner)
         if tree.get("error") or self._extendable_table(tree) != table:
@@ -349,7 +365,7 @@ class GoldQueryEngine:
         """Rows per source file, batches, and the first and last ingestion time of a gold table."""
         if table not in self._views:
             raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
-        name = quote_identifier(table)
+        name = self.qualified(table)
         per_file = self.query(
             f"SELECT {SOURCE_FILE} AS source_file, count(*) AS row_count FROM {name} GROUP BY 1 ORDER BY 1"
         )

@@ -2,6 +2,7 @@
 only under gold/, and a configuration SQL cannot change."""
 
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -13,27 +14,63 @@ import duckdb
 
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.query.sql import quote_literal
+from jobforge_dagster.storage.files import not_regular
 
 log = logging.getLogger(__name__)
 
-#: How long an engine waits for a database file another process holds.
+#: How long opening a database file waits for DuckDB's lock on it, held by another process.
 DB_LOCK_WAIT_SECONDS = 30.0
+#: How DuckDB names the process holding its lock on a file (`... is held in /usr/bin/python3 (PID 123). See also`).
+LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)\. See also")
 
 
-def open_duckdb(
-    database: str, lock_wait: float = DB_LOCK_WAIT_SECONDS
-) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection to `database` (a file, or `:memory:`), closed when the block ends. A file another
-    process holds is waited for, `lock_wait` seconds at most (logged); any other error is raised at once."""
-    deadline = time.monotonic() + lock_wait
+def open_duckdb(database: str, lock_wait: float | None = None) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection to `database` (`:memory:`, or a database file), closed when the block ends. A file
+    that cannot be a DuckDB database is a QueryError naming it and what is wrong, at once; only DuckDB's lock held
+    by another process is waited for, `lock_wait` seconds at most (DB_LOCK_WAIT_SECONDS by default), and said."""
+    if database == ":memory:":
+        return closing(duckdb.connect(database))
+    path = Path(database)
+    if (problem := database_problem(path)) is not None:
+        raise QueryError(f"db_path {path} {problem}")
+    return closing(connect_waiting(path, DB_LOCK_WAIT_SECONDS if lock_wait is None else lock_wait))
+
+
+def database_problem(path: Path) -> str | None:
+    """What makes `path` unusable as a DuckDB database file, seen before DuckDB opens it, or None."""
+    if not path.parent.is_dir():
+        return f"cannot be created: its folder {path.parent} does not exist"
+    if path.is_dir():
+        return "is a folder, not a DuckDB database file"
+    if path.exists() and (kind := not_regular(path)) is not None:
+        return kind
+    if path.exists() and path.stat().st_size == 0:
+        return "is an empty file, not a DuckDB database (remove it: the engine then creates the database)"
+    return None
+
+
+def connect_waiting(path: Path, lock_wait: float) -> duckdb.DuckDBPyConnection:
+    """`duckdb.connect(path)`; DuckDB's lock held by another process is waited for (`lock_wait` s at most, said
+    once), any other error is a QueryError at once."""
+    deadline, said = time.monotonic() + lock_wait, False
     while True:
         try:
-            return closing(duckdb.connect(database))
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
-                raise
-            log.warning("%s is locked by another process; waiting (at most %.0f s)", database, lock_wait)
-            time.sleep(0.5)
+            return duckdb.connect(str(path))
+        except duckdb.Error as error:
+            message = str(error).splitlines()[0]
+            if (holder := LOCK_HOLDER.search(message)) is None:
+                reason = "is not a DuckDB database file" if "not a valid DuckDB" in message else "cannot be opened"
+                raise QueryError(f"db_path {path} {reason}: {message}") from None
+            if time.monotonic() >= deadline:
+                raise QueryError(
+                    f"db_path {path} is locked by another process ({holder.group(1)}); waited {lock_wait:g} s. "
+                    "Close it there, or give another db_path"
+                ) from None
+            if not said:
+                log.warning("db_path %s: waiting up to %g s for %s to release DuckDB's lock on it", path, lock_wait,
+                            holder.group(1))
+                said = True
+            time.sleep(0.2)
 
 
 def private_temp_dir(stack: ExitStack) -> Path:

@@ -26,6 +26,7 @@ class Arrivals:
     sources: SourceTables
     source_dir: Path
     _by_name: dict[str, list[SourceFile]] | None = field(default=None, repr=False)
+    _refused: dict[str, list[SourceFile]] = field(default_factory=dict, repr=False)
 
     def named(self, name: str) -> list[SourceFile]:
         """The files no loaded table matches whose default table name is `name`, by path; files refused before
@@ -33,9 +34,15 @@ class Arrivals:
         if self._by_name is None:
             self._by_name = {}
             for file in sorted(scan_source(self.source_dir), key=lambda file: file.key):
-                if file.problem is None and spec_for(file.relative, self.sources.tables) is None:
-                    self._by_name.setdefault(default_table_name(file.relative), []).append(file)
+                if spec_for(file.relative, self.sources.tables) is None:
+                    group = self._by_name if file.problem is None else self._refused
+                    group.setdefault(default_table_name(file.key), []).append(file)
         return self._by_name.get(name, [])
+
+    def refused(self, name: str) -> list[SourceFile]:
+        """The files of default table name `name` refused before any read (each with its `problem`)."""
+        self.named(name)
+        return self._refused.get(name, [])
 
     def table_for(self, file: SourceFile) -> TableSpec | str:
         """The default table of a file no loaded table matches, or why it gets none (`refused: ...`)."""
@@ -53,7 +60,8 @@ def partition_table(key: str, sources: SourceTables, source_dir: Path) -> TableS
     A run loads the code location anew, so the file usually has its default table there already (as after a
     reload): that one is used. Otherwise it is built from the one file in source/ whose default table name is
     `key`. A SourceDataError says why there is none: an unsafe key, a name a declared table, gold name or model
-    holds, no such file, or several.
+    holds, a file of that name refused before any read (a link out of the folder, a FIFO), no such file, or
+    several.
     """
     where = f"{SOURCE}/ (partition {key!r} of {NEW_FILES})"
     try:
@@ -66,7 +74,9 @@ def partition_table(key: str, sources: SourceTables, source_dir: Path) -> TableS
     if key in sources.taken:
         raise SourceDataError(f"the name {key!r} is {sources.taken[key]}; materialize that table instead", file=where)
     arrivals = Arrivals(sources, source_dir)
-    if not (files := arrivals.named(key)):
+    if not (files := arrivals.named(key)) and (refused := arrivals.refused(key)):
+        raise SourceDataError(str(refused[0].problem), file=refused[0].display)
+    if not files:
         raise SourceDataError(f"no file has the default table name {key!r} (moved or deleted?)", file=where)
     table = arrivals.table_for(files[0])
     if isinstance(table, str):

@@ -7,8 +7,9 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +59,38 @@ class SourceText:
             raise TraceError(f"line {line} is past the end of {self.path.name}")
         return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
 
+    def csv_records_at(self, starts: Collection[int]) -> dict[int, str]:
+        """The text of each CSV record that starts on one of the lines `starts`, from one pass over the file."""
+        wanted, found = set(starts), {}
+        current, text = None, ""
+        with open_regular(self.path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                if current is None and number in wanted:
+                    current, text = number, ""
+                if current is None:
+                    continue
+                text += raw.decode(self.encoding)
+                if text.count('"') % 2 == 0:
+                    found[current], current = text.removesuffix("\n").removesuffix("\r"), None
+                    if len(found) == len(wanted):
+                        break
+        if current is not None:
+            found[current] = text
+        return found
+
     def parse(self, text: str) -> list[str]:
         return next(csv.reader(io.StringIO(text, newline=""), delimiter=self.separator), [])
 
-    def header(self) -> list[str]:
+    @cached_property
+    def header_names(self) -> list[str]:
         return self.parse(self.csv_record_text(1).removeprefix("\ufeff"))
 
-    def record(self, record: int, line: int | None) -> tuple[str | None, dict[str, Any] | None]:
-        """(raw text, header -> cell) of a record; record 0 is the header itself."""
+    def header(self) -> list[str]:
+        return self.header_names
+
+    def record(self, record: int, line: int | None, raw: str | None = None) -> tuple[str | None, dict[str, Any] | None]:
+        """(raw text, header -> cell) of a record; record 0 is the header itself. `raw` is the CSV record's text
+        when it was read already (`csv_records_at`)."""
         if self.format == "parquet":
             row = scan_parquet(self.path).slice(record - 1, 1).collect().to_dicts()
             return None, ({name: str(value) for name, value in row[0].items()} if row else None)
@@ -75,5 +100,5 @@ class SourceText:
         if record == 0:
             raw = self.csv_record_text(1)
             return raw, {name: name for name in self.header()}
-        raw = self.csv_record_text(line if line is not None else record + 1)
+        raw = raw if raw is not None else self.csv_record_text(line if line is not None else record + 1)
         return raw, dict(zip(self.header(), self.parse(raw), strict=False))

@@ -8,6 +8,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from jobforge_dagster.layers import SOURCE
+from jobforge_dagster.storage import storage_of
+from jobforge_dagster.storage.local import NOT_REGULAR
 from jobforge_dagster.storage.object_store import list_objects
 from jobforge_dagster.storage.paths import is_remote
 
@@ -22,16 +24,6 @@ FORMATS: dict[str, str] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".parquet": "parquet",
-}
-
-
-#: What a source path may lead to instead of a regular file, by file type.
-NOT_REGULAR: dict[int, str] = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFDIR: "a folder",
 }
 
 
@@ -81,11 +73,16 @@ class SourceFile:
 
 def refusal(path: Path, relative: str, mode: int, inside: Path | None) -> str | None:
     """Why a listed file may not be read at all: a name that is not UTF-8, a link leading out of the source
-    folder (`inside` is the folder, given for links only), or something other than a regular file."""
+    folder (`inside` is the folder, given for links only) or in a loop, or something other than a regular file."""
     if printable(relative) != relative:
         return f"refused: its name {os.fsencode(relative)!r} is not valid UTF-8; rename it"
-    if inside is not None and not (target := path.resolve()).is_relative_to(inside):
-        return f"refused: a symbolic link to {target}, outside the source folder {inside}"
+    if inside is not None:
+        try:
+            target = Path(storage_of(path).resolved(path))
+        except OSError:
+            return "refused: a symbolic link loop (the link leads back to itself); remove it"
+        if not target.is_relative_to(inside):
+            return f"refused: a symbolic link to {target}, outside the source folder {inside}"
     kind = NOT_REGULAR.get(stat.S_IFMT(mode))
     return f"refused: not a regular file ({kind})" if kind else None
 

@@ -80,7 +80,8 @@ def atomic_group() -> Iterator[AtomicGroup]:
         group.discard()
 
 
-def write_model(path: DataPath, model: BaseModel) -> None:
-    """Write a pydantic model as indented JSON, atomically."""
-    with atomic_path(path) as temporary:
+def write_model(path: DataPath, model: BaseModel, durable: bool = True) -> None:
+    """Write a pydantic model as indented JSON, atomically (`durable`: synced to disk before the rename; without,
+    a power cut may leave the file empty: for files that are only a cache)."""
+    with atomic_path(path, durable) as temporary:
         temporary.write_text(model.model_dump_json(indent=2), encoding="utf-8")

@@ -40,6 +40,10 @@ class Storage(ABC):
         """The file opened for reading bytes; anything but a regular file is an OSError, raised without blocking."""
 
     @abstractmethod
+    def not_regular(self, path: DataPath) -> str | None:
+        """Why `path` must not be opened as a file (a FIFO would block the reader, a device never ends), or None."""
+
+    @abstractmethod
     def lock(self, path: DataPath) -> AbstractContextManager[None]:
         """Hold an exclusive lock named by `path` for the block (where the place has locks)."""
 
@@ -61,7 +65,7 @@ class Storage(ABC):
 
     @abstractmethod
     def resolved(self, path: DataPath) -> DataPath:
-        """The path with links followed (an object is never a link)."""
+        """The path with links followed (an object is never a link); a loop of links is an OSError."""
 
     @abstractmethod
     def duckdb_filesystem(self, root: DataPath) -> Any | None:

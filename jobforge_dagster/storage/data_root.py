@@ -5,8 +5,9 @@ module builds a path under the data root by hand.
 """
 
 import os
+import posixpath
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,6 +122,25 @@ class DataRoot(BaseModel):
     def openlineage_dir(self) -> DataPath:
         """OpenLineage events, one JSON file each."""
         return self.catalog_dir() / "openlineage"
+
+    def locate(self, relative: str) -> DataPath:
+        """The file a name written into data stands for (the inverse of `relative`): `source/...` in the source
+        folder, anything else under the data root. A ValueError when it leads outside that folder (`..`, an
+        absolute path, or a symbolic link to elsewhere)."""
+        in_source = relative.startswith(f"{SOURCE}/")
+        folder = self.source_dir() if in_source else self.root
+        inner = relative.removeprefix(f"{SOURCE}/") if in_source else relative
+        where = "the source folder" if in_source else "the data root"
+        if PurePosixPath(inner).is_absolute() or posixpath.normpath(inner).split("/")[0] in ("..", "."):
+            raise ValueError(f"leads outside {where} {folder}")
+        path = folder / inner
+        try:
+            target = self.storage.resolved(path)
+        except OSError as error:
+            raise ValueError(f"is {error.strerror}") from None
+        if not self.remote and not Path(target).is_relative_to(Path(self.storage.resolved(folder))):
+            raise ValueError(f"leads outside {where} {folder} (to {target})")
+        return path
 
     def relative(self, path: DataPath) -> str:
         """A path as written into data: relative to the data root (sources as `source/...`), POSIX style."""

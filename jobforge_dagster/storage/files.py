@@ -26,6 +26,11 @@ def open_regular(path: DataPath) -> BinaryIO:
     return storage_of(path).open_regular(path)
 
 
+def not_regular(path: DataPath) -> str | None:
+    """Why a file must not be opened (`is not a regular file (a FIFO)`), from its stat alone; None if it may."""
+    return storage_of(path).not_regular(path)
+
+
 def sha256_file(path: DataPath) -> str:
     """Hex sha256 of a regular file (or an object), read in chunks."""
     return storage_of(path).sha256(path)

@@ -14,6 +14,15 @@ from typing import Any, BinaryIO
 from jobforge_dagster.storage.base import Storage
 from jobforge_dagster.storage.paths import DataPath
 
+#: What a path may lead to instead of a regular file, by file type.
+NOT_REGULAR: dict[int, str] = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
 
 def hidden_name(final: Path) -> Path:
     """A hidden temporary name beside `final`: `.<name>.<random>.tmp`, removed by the next run if left."""
@@ -86,6 +95,16 @@ class LocalStorage(Storage):
             os.close(descriptor)
             raise
 
+    def not_regular(self, path: DataPath) -> str | None:
+        """From the stat of what `path` leads to, nothing opened."""
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as error:
+            return f"cannot be read ({error.strerror})"
+        if stat.S_ISREG(mode):
+            return None
+        return f"is not a regular file ({NOT_REGULAR.get(stat.S_IFMT(mode), 'unknown')})"
+
     @contextlib.contextmanager
     def lock(self, path: DataPath) -> Iterator[None]:
         """Waits for other holders; the operating system releases it when the process dies."""
@@ -120,7 +139,11 @@ class LocalStorage(Storage):
         return Path(path).resolve().as_uri()
 
     def resolved(self, path: DataPath) -> DataPath:
-        return Path(path).resolve()
+        """Links followed; a loop of links is an OSError (ELOOP) naming it."""
+        try:
+            return Path(path).resolve()
+        except RuntimeError:  # Python 3.11 raises it for a loop of links
+            raise OSError(errno.ELOOP, "a symbolic link loop", str(path)) from None
 
     def duckdb_filesystem(self, root: DataPath) -> Any | None:
         return None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from jobforge_dagster.errors import ConfigurationError
 from jobforge_dagster.storage.base import Storage
 from jobforge_dagster.storage.paths import ENDPOINT_ENV, DataPath, is_s3, region_from_env
 
@@ -69,11 +70,41 @@ class ListedObject:
         return int(hashlib.sha256(self.etag.encode()).hexdigest()[:15], 16)
 
 
+def unreachable(error: BaseException, path: DataPath) -> str | None:
+    """What to set when `error` says object storage cannot be reached at all (no credentials, an endpoint that
+    does not answer), as one line naming `path`; None for any other error."""
+    names = {kind.__name__ for kind in type(error).__mro__}
+    if names & {"NoCredentialsError", "PartialCredentialsError"}:
+        return (
+            f"{path}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            f"(and AWS_ENDPOINT_URL for an endpoint other than AWS)"
+        )
+    if names & {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"}:
+        endpoint = os.environ.get(ENDPOINT_ENV) or "of AWS S3 (no AWS_ENDPOINT_URL set)"
+        return f"{path}: the endpoint {endpoint} cannot be reached ({error}); check AWS_ENDPOINT_URL and the network"
+    cause = error.__cause__ or error.__context__
+    return unreachable(cause, path) if cause is not None else None
+
+
+@contextlib.contextmanager
+def reaching(path: DataPath) -> Iterator[None]:
+    """Object storage that cannot be reached becomes a ConfigurationError of one line (`unreachable`); any other
+    error (and every error of a local folder) passes as it is."""
+    try:
+        yield
+    except Exception as error:
+        if (reason := unreachable(error, path)) is None:
+            raise
+        raise ConfigurationError(reason) from None
+
+
 def list_objects(folder: "UPath") -> Iterator[ListedObject]:
-    """Every object under `folder` (one listing, nothing read); none if the prefix holds nothing."""
+    """Every object under `folder` (one listing, nothing read); none if the prefix holds nothing. Storage that
+    cannot be reached is a ConfigurationError saying what to set."""
     prefix = key_of(folder).rstrip("/") + "/"
     try:
-        listing = folder.fs.find(key_of(folder), detail=True)
+        with reaching(folder):
+            listing = folder.fs.find(key_of(folder), detail=True)
     except FileNotFoundError:
         return
     for key, info in listing.items():
@@ -125,6 +156,10 @@ class ObjectStorage(Storage):
     def open_regular(self, path: DataPath) -> BinaryIO:
         """Opened for streamed reads (ranged requests)."""
         return path.fs.open(key_of(path), "rb")
+
+    def not_regular(self, path: DataPath) -> str | None:
+        """An object is always a plain sequence of bytes."""
+        return None
 
     @contextlib.contextmanager
     def lock(self, path: DataPath) -> Iterator[None]:

@@ -1,9 +1,10 @@
 """One gold row traced: its source record (bytes, raw text, cells) and, per layer, its row, file, batch and changes."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
@@ -15,7 +16,6 @@ from jobforge_dagster.layers import (
     LAYERS,
     PROVENANCE_COLUMNS,
     QUARANTINE_REASON,
-    SOURCE,
     SOURCE_LINE,
     SOURCE_ROW,
     Layer,
@@ -26,6 +26,8 @@ from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.parquet import scan_parquet
 from jobforge_dagster.transforms.bronze import column_mapping
 from jobforge_dagster.transforms.gold import LONG_FORMS, LongForm
+
+T = TypeVar("T")
 
 
 def jsonable(value: Any) -> Any:
@@ -38,7 +40,8 @@ def data_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class TraceContext(Protocol):
-    """What a record's trace reads through its tracer: the data root, the catalog, sha256 of files (cached)."""
+    """What a record's trace reads through its tracer: the data root, the catalog, sha256 of files (cached), and
+    what the traced rows of one batch share (computed once per trace)."""
 
     root: DataRoot
 
@@ -46,6 +49,14 @@ class TraceContext(Protocol):
     def catalog(self) -> CatalogManager: ...
 
     def sha256(self, path: Path) -> str: ...
+
+    def memo(self, key: tuple, compute: Callable[[], T]) -> T: ...
+
+    def traced_rows(self, batch_id: str) -> list[dict[str, Any]]: ...
+
+    def records_of(self, batch_id: str) -> list[int]: ...
+
+    def transitions(self, table: str) -> dict[tuple[str, str], LayerTransitionLog]: ...
 
 
 @dataclass
@@ -62,19 +73,26 @@ class RecordTrace:
         return self.row[SOURCE_ROW]
 
     def current_path(self) -> Path:
-        return self.tracer.root.source_dir() / self.batch.source_file.removeprefix(f"{SOURCE}/")
+        return self.tracer.root.locate(self.batch.source_file)
 
     def bytes_path(self) -> tuple[Path | None, str]:
         """A file that holds this batch's exact bytes (the archive, else the source if unchanged), and which."""
+        return self.tracer.memo(("bytes", self.batch.batch_id), self._bytes_path)
+
+    def _bytes_path(self) -> tuple[Path | None, str]:
         batch, root = self.batch, self.tracer.root
-        if batch.archive_file and archived_bytes_intact(root.root / batch.archive_file, batch.sha256):
-            return root.root / batch.archive_file, batch.archive_file
+        if batch.archive_file and archived_bytes_intact(root.locate(batch.archive_file), batch.sha256):
+            return root.locate(batch.archive_file), batch.archive_file
         current = self.current_path()
         if current.is_file() and self.tracer.sha256(current) == batch.sha256:
             return current, batch.source_file
         return None, "the bytes of this batch are no longer available (no intact archive, source changed)"
 
     def text(self) -> SourceText | None:
+        """The batch's bytes as source text (one per batch and trace, so its header is parsed once)."""
+        return self.tracer.memo(("text", self.batch.batch_id), self._text)
+
+    def _text(self) -> SourceText | None:
         path, _ = self.bytes_path()
         if path is None:
             return None
@@ -100,10 +118,18 @@ class RecordTrace:
         }
         text = self.text()
         if text is not None:
-            raw, cells = text.record(self.record, self.row.get(SOURCE_LINE))
+            line = self.row.get(SOURCE_LINE)
+            starts = self.tracer.memo(("lines", self.batch.batch_id), lambda: self.record_starts(text))
+            raw, cells = text.record(self.record, line, starts.get(line if line is not None else self.record + 1))
             found |= {"raw": raw, "cells": cells}
         found["column"] = self.source_column()
         return found
+
+    def record_starts(self, text: SourceText) -> dict[int, str]:
+        """The raw text of every traced CSV record of this batch, by the line it starts on, in one pass."""
+        rows = self.tracer.traced_rows(self.batch.batch_id)
+        lines = {row[SOURCE_LINE] if row.get(SOURCE_LINE) is not None else row[SOURCE_ROW] + 1 for row in rows}
+        return text.csv_records_at(lines) if text.format == "csv" and lines - {1} else {}
 
     def source_column(self) -> str | None:
         """For long-form gold rows, the source header the value came from."""
@@ -122,6 +148,9 @@ class RecordTrace:
 
     def layer_file(self, layer: Layer) -> Path | None:
         """The file of `layer` built from this batch: the current table, or the kept batch beside it."""
+        return self.tracer.memo(("file", layer, self.batch.batch_id), lambda: self._layer_file(layer))
+
+    def _layer_file(self, layer: Layer) -> Path | None:
         spec, root = self.spec, self.tracer.root
         if spec is None:
             return None
@@ -134,13 +163,11 @@ class RecordTrace:
     @cached_property
     def _layer_rows(self) -> dict[Layer, dict[str, Any] | None]:
         rows: dict[Layer, dict[str, Any] | None] = {}
+        records = self.tracer.records_of(self.batch.batch_id)
         for layer in LAYERS[:-1]:
             path = self.layer_file(layer)
-            found = None
-            if path is not None:
-                frame = scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).head(1).collect()
-                found = frame.to_dicts()[0] if frame.height else None
-            rows[layer] = found
+            by_record = self.tracer.memo(("rows", path), lambda path=path: rows_by_record(path, records))
+            rows[layer] = by_record.get(self.record)
         rows[Layer.GOLD] = self.row
         return rows
 
@@ -164,12 +191,7 @@ class RecordTrace:
 
     def transition(self, layer: Layer) -> LayerTransitionLog | None:
         table = self.spec.name if self.spec else self.batch.table
-        logs = [
-            log
-            for log in self.tracer.catalog.get_lineage_logs(batch_id=self.batch.batch_id, table=table)
-            if log.target_layer == layer.value and log.status.value != "failed"
-        ]
-        return logs[-1] if logs else None
+        return self.tracer.transitions(table).get((self.batch.batch_id, layer.value))
 
     def changes(self, layer: Layer) -> list[dict[str, Any]]:
         """Cells of this record whose value differs from the layer before (before -> after)."""
@@ -199,22 +221,47 @@ class RecordTrace:
         if self.spec is None:
             return {"quarantined": False, "file": None, "reasons": []}
         path = self.tracer.root.quarantine_path(self.spec.name, self.batch.batch_id)
-        reasons: list[str] = []
-        if path.exists():
-            rows = scan_parquet(path).filter(pl.col(SOURCE_ROW) == self.record).select(QUARANTINE_REASON)
-            reasons = rows.collect()[QUARANTINE_REASON].to_list()
+        found = self.tracer.memo(("quarantine", self.batch.batch_id), lambda: self.quarantined(path))
+        reasons = found.get(self.record, [])
         file = self.tracer.root.relative(path) if path.exists() else None
         return {"quarantined": bool(reasons), "file": file, "reasons": reasons}
+
+    def quarantined(self, path: Path) -> dict[int, list[str]]:
+        """Record -> its quarantine reasons, for the traced records of this batch, in one pass."""
+        if not path.exists():
+            return {}
+        wanted = pl.col(SOURCE_ROW).is_in(self.tracer.records_of(self.batch.batch_id))
+        frame = scan_parquet(path).filter(wanted).select(SOURCE_ROW, QUARANTINE_REASON).collect()
+        found: dict[int, list[str]] = {}
+        for record, reason in frame.iter_rows():
+            found.setdefault(record, []).append(reason)
+        return found
 
     def run_id(self) -> str | None:
         log = self.transition(Layer.GOLD)
         return log.run_id if log else None
 
     def checks(self, table: str) -> list[dict[str, Any]]:
+        return self.tracer.memo(("checks", table, self.batch.batch_id), lambda: self._checks(table))
+
+    def _checks(self, table: str) -> list[dict[str, Any]]:
         gold = self.tracer.root.table_path(Layer.GOLD, table)
         batch_id = read_stamp(gold)[0] if gold.exists() else self.batch.batch_id
         results = self.tracer.catalog.get_check_results(table, batch_id)
         return [check.model_dump() for check in results.checks] if results else []
+
+
+def rows_by_record(path: Path | None, records: list[int]) -> dict[int, dict[str, Any]]:
+    """The first row of each of `records` in a layer file, in one pass; none without a file."""
+    if path is None:
+        return {}
+    frame = scan_parquet(path).filter(pl.col(SOURCE_ROW).is_in(records)).unique(SOURCE_ROW, keep="first")
+    return {row[SOURCE_ROW]: row for row in frame.collect().to_dicts()}
+
+
+def last_transitions(logs: list[LayerTransitionLog]) -> dict[tuple[str, str], LayerTransitionLog]:
+    """(batch, layer) -> the last of `logs` (oldest first) that did not fail."""
+    return {(log.batch_id, log.target_layer): log for log in logs if log.status.value != "failed"}
 
 
 def silver_column_of(form: LongForm, row: dict[str, Any]) -> str:

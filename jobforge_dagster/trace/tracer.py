@@ -6,15 +6,17 @@ cell map; per layer the file, batch and transforms, with before -> after for eve
 quarantine status; the Dagster run and the gold checks of that batch.
 """
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from jobforge_dagster.batches.stamps import read_stamp
-from jobforge_dagster.catalog.models import BatchRecord
+from jobforge_dagster.catalog.models import BatchRecord, LayerTransitionLog
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import TraceError
 from jobforge_dagster.layers import BATCH_ID, SOURCE, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
@@ -27,17 +29,25 @@ from jobforge_dagster.sources.tables import collect_tables
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import sha256_file
 from jobforge_dagster.storage.parquet import scan_parquet
-from jobforge_dagster.trace.record import RecordTrace, data_row
+from jobforge_dagster.trace.record import RecordTrace, data_row, last_transitions
+
+T = TypeVar("T")
+#: The most gold rows one trace follows; when more match, the trace says so (`Tracer.capped`).
+MAX_TRACE_ROWS = 1000
 
 
 @dataclass
 class Tracer:
-    """Traces over one data root, its registry and its gold engine; caches hashes and headers per file."""
+    """Traces over one data root, its registry and its gold engine; caches hashes per file, and within one trace
+    what the rows of a batch share (one pass over each file serves them all)."""
 
     root: DataRoot
     engine: GoldQueryEngine
     registry: SourceRegistry = field(default_factory=SourceRegistry.load)
     _hashes: dict[Path, str] = field(default_factory=dict)
+    _memo: dict[tuple, Any] = field(default_factory=dict)  # per trace: what the rows of one batch share
+    _traced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # batch -> its gold rows being traced
+    capped: bool = False  # more rows matched than MAX_TRACE_ROWS: the first ones were traced
 
     @cached_property
     def catalog(self) -> CatalogManager:
@@ -56,12 +66,37 @@ class Tracer:
             self._hashes[path] = sha256_file(path)
         return self._hashes[path]
 
+    def memo(self, key: tuple, compute: Callable[[], T]) -> T:
+        """`compute()` once per trace for `key`: one pass over a file serves every traced row of its batch."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def traced_rows(self, batch_id: str) -> list[dict[str, Any]]:
+        """The gold rows of `batch_id` this trace follows."""
+        return self._traced.get(batch_id, [])
+
+    def records_of(self, batch_id: str) -> list[int]:
+        """The source records of the gold rows of `batch_id` this trace follows."""
+        return sorted({row[SOURCE_ROW] for row in self.traced_rows(batch_id)})
+
+    def transitions(self, table: str) -> dict[tuple[str, str], LayerTransitionLog]:
+        """(batch, layer) -> the table's last transition that did not fail, from one read of its lineage logs."""
+        return self.memo(("logs", table), lambda: last_transitions(self.catalog.get_lineage_logs(table=table)))
+
     # -- forward: gold rows -> sources
 
     def trace(self, table: str, where: str, limit: int | None = 10) -> list[dict[str, Any]]:
-        """A trace of each gold row of `table` that matches the SQL predicate `where` (at most `limit`)."""
-        rows = self.engine.select_where(table, where, limit)
-        return [self.trace_row(table, row) for row in rows.to_dicts()]
+        """A trace of each gold row of `table` that matches the SQL predicate `where`: at most `limit`, and never
+        more than MAX_TRACE_ROWS (`capped` then says more rows matched). Rows of one batch share each pass."""
+        cap = min(limit or MAX_TRACE_ROWS, MAX_TRACE_ROWS)
+        rows = self.engine.select_where(table, where, cap + 1).to_dicts()
+        if len(rows) > cap and cap == MAX_TRACE_ROWS:
+            self.capped = True
+        self._memo, self._traced = {}, {}
+        for row in rows[:cap]:
+            self._traced.setdefault(str(row.get(BATCH_ID)), []).append(row)
+        return [self.trace_row(table, row) for row in rows[:cap]]
 
     def trace_row(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         batch = self.batch(row[BATCH_ID], row[SOURCE_FILE])
@@ -79,9 +114,20 @@ class Tracer:
         }
 
     def batch(self, batch_id: str, source_file: str) -> BatchRecord:
+        """The batch record of a gold row; refused when a file it names leads outside the data root (or the
+        source folder), since the trace reads it."""
+        if not re.fullmatch(r"\w+-[0-9a-f]{12}", batch_id, re.ASCII):
+            raise TraceError(f"{source_file}: {batch_id!r} is not a batch id (<table>-<12 hex digits>)")
         batch = self.catalog.get_batch(batch_id)
         if batch is None:
             raise TraceError(f"batch {batch_id!r} of {source_file} is not in the catalog (catalog/batches/)")
+        for name in ("source_file", "archive_file"):
+            value = getattr(batch, name)
+            try:
+                if value is not None:
+                    self.root.locate(value)
+            except ValueError as error:
+                raise TraceError(f"catalog/batches/{batch_id}.json: {name} {value!r} {error}; record refused") from None
         return batch
 
     # -- reverse: a source line -> gold rows

@@ -3,6 +3,7 @@ text; a bad record fails with its physical line."""
 
 import csv
 import io
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ VALIDATION_SETTINGS = {"memory_limit": "512MB", "preserve_insertion_order": Fals
 
 #: The header record must fit in this many bytes.
 HEADER_BYTES = 1024 * 1024
+#: Why a file with a line that ends with a carriage return alone is refused.
+CR_ALONE = "lines end with a carriage return alone (CR); save the file with LF or CRLF line endings"
 
 
 #: Widest CSV accepted; files wider than WIDE_COLUMNS are validated with a memory budget grown per column.
@@ -38,6 +41,7 @@ def read_utf8_csv(path: Path, separator: str, display_name: str) -> SourceRead:
     """A UTF-8 CSV: header parsed, records counted by the strict validation, then scanned with polars."""
     header = read_header(path, separator, display_name)
     records = count_csv_records(path, len(header), separator, display_name)
+    final_carriage_return(path, display_name)
     scan = pl.scan_csv(
         path,
         infer_schema=False,
@@ -142,10 +146,35 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
     except duckdb.Error as error:
         found = csv_error(str(error), display_name)
         if found.line is None:
-            raise (mixed_line_endings(path, display_name) or found) from error
+            raise (
+                lone_carriage_return(path, display_name) or mixed_line_endings(path, display_name) or found
+            ) from error
         reason = str(found).removeprefix(f"{display_name}, line {found.line}: ")
         line = physical_line(path, found.line, separator)
         raise SourceDataError(reason, file=display_name, line=line) from error
+
+
+def lone_carriage_return(path: Path, display_name: str) -> SourceDataError | None:
+    """The error for a CSV with a line that ends with a carriage return alone (outside quotes), if it has one;
+    lines holding a quote are left to the other checks."""
+    for number, line, quoted in physical_lines(path):
+        body = line.removesuffix(b"\n").removesuffix(b"\r") if line.endswith(b"\n") else line
+        if not quoted and b'"' not in line and b"\r" in body:
+            return SourceDataError(CR_ALONE, file=display_name, line=number)
+    return None
+
+
+def final_carriage_return(path: Path, display_name: str) -> None:
+    """Refuse a CSV whose last byte is a carriage return: its last line ends with CR alone (a file that holds a
+    CR alone anywhere else fails the strict reading). Reads one byte, and the file again only to name the line."""
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) != b"\r":
+            return
+    lines = sum(1 for _ in physical_lines(path))
+    raise lone_carriage_return(path, display_name) or SourceDataError(CR_ALONE, file=display_name, line=lines)
 
 
 def mixed_line_endings(path: Path, display_name: str) -> SourceDataError | None:
@@ -214,6 +243,8 @@ def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRe
         text = path.read_bytes().decode(spec.encoding)
     except (UnicodeDecodeError, LookupError) as error:
         raise SourceDataError(f"cannot decode as {spec.encoding}: {error}", file=display_name) from error
+    if text.endswith("\r"):
+        raise SourceDataError(CR_ALONE, file=display_name, line=text.count("\n") + 1)
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=spec.separator, strict=True)
     try:
         header = next(reader, [])
@@ -242,11 +273,7 @@ def read_header(path: Path, separator: str, display_name: str) -> list[str]:
     with open(path, "rb") as handle:
         start = handle.read(HEADER_BYTES)
     if b"\r" in start and b"\n" not in start:
-        raise SourceDataError(
-            "lines end with a carriage return alone (CR); save the file with LF or CRLF line endings",
-            file=display_name,
-            line=1,
-        )
+        raise SourceDataError(CR_ALONE, file=display_name, line=1)
     text = start.decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
         header = next(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True), [])

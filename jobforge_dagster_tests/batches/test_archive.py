@@ -67,3 +67,22 @@ def test_a_source_replaced_after_hashing_is_not_archived_under_the_old_hash(tmp_
     with pytest.raises(SourceChangedError):
         archive_source(root, "t", source, digest, before, mode)
     assert not list((root.root / "raw").rglob("*.csv"))
+
+
+def test_an_archive_holding_other_bytes_is_replaced(empty_root: DataRoot) -> None:
+    """Before: A, then B written in place (the archive is a hard link to the source), then A again as a new
+    file: raw/t/<sha256 of A>.csv kept B's bytes, since the archive step returned early when the name existed."""
+    source = empty_root.source_dir() / "t.csv"
+    version_a, version_b = b"a\n1\n", b"a\n2\n"
+    source.write_bytes(version_a)
+    assert run_job(empty_root).success
+    with open(source, "r+b") as handle:  # in place: the archive of A shares this inode
+        handle.write(version_b)
+    assert run_job(empty_root).success
+    replacement = source.with_name(".t.csv.new")
+    replacement.write_bytes(version_a)
+    os.replace(replacement, source)
+    assert run_job(empty_root).success
+    raw = empty_root.root / "raw" / "t"
+    assert (raw / f"{hashlib.sha256(version_a).hexdigest()}.csv").read_bytes() == version_a
+    assert (raw / f"{hashlib.sha256(version_b).hexdigest()}.csv").read_bytes() == version_b

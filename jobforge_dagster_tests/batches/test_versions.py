@@ -1,21 +1,27 @@
 """Change-aware runs: unchanged sources do no work; a source, registry or code change, `force` and backfills do."""
 
 import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from dagster._core.definitions.observe import observe
 
 from jobforge_dagster.batches import versions
 from jobforge_dagster.batches.stamps import layer_stamp
 from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.keys import source_key
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import Reference
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job
+from jobforge_dagster_tests.trace.test_tracer import REGISTRY as RATINGS_REGISTRY
 
 SAMPLE = "noc_unit_groups"
 UNDECLARED = "oasis_skills_sample"
@@ -79,6 +85,70 @@ def test_a_source_touched_but_not_changed_is_current(config: DataRoot, run) -> N
     source = config.source_dir() / "noc_unit_groups_sample.csv"
     os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
     assert materialized(run(config)) == set()
+
+
+def tamper(path: Path, column: str) -> None:
+    """Rewrite a layer file in place with one cell of `column` changed, its footer stamp copied back and its
+    modification time put back."""
+    status = path.stat()
+    stamp = {key: value for key, value in pq.read_metadata(path).metadata.items() if key.startswith(b"jobforge.")}
+    table = pq.read_table(path)
+    frame = pl.from_arrow(table).with_columns(pl.col(column).cast(pl.String).str.replace(r"^.", "X"))
+    pq.write_table(frame.to_arrow().cast(table.schema).replace_schema_metadata(stamp), path)
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+
+
+@pytest.mark.parametrize("layer", list(Layer))
+def test_a_layer_file_edited_by_hand_is_rebuilt(config: DataRoot, run, layer: Layer) -> None:
+    """Before: an edited layer file whose footer stamp was copied back stayed current for good."""
+    assert run(config).success
+    path = config.table_path(layer, SAMPLE)
+    written = pl.read_parquet(path)
+    tamper(path, "title_en" if layer is not Layer.STAGED else "Class title ")
+    assert not pl.read_parquet(path).equals(written) and layer_stamp(path) is not None
+    again = run(config)
+    assert again.success
+    assert materialized(again) == {f"{each.value}/{SAMPLE}" for each in Layer}
+    assert pl.read_parquet(path).drop("_ingested_at").equals(written.drop("_ingested_at"))
+    assert materialized(run(config)) == set()
+
+
+def test_an_edited_dim_oasis_attribute_is_rebuilt(tmp_path: Path) -> None:
+    root = DataRoot(data_root=str(tmp_path / "data"))
+    shutil.copytree(SAMPLE_SOURCES, root.source_dir())
+    assert run_job(root, RATINGS_REGISTRY).success
+    tamper(root.table_path(Layer.GOLD, "dim_oasis_attribute"), "attribute_name")
+    assert "gold/dim_oasis_attribute" in materialized(run_job(root, RATINGS_REGISTRY))
+
+
+def test_a_deleted_catalog_entry_is_written_again(config: DataRoot, run) -> None:
+    """Before: with its parquet kept, a table stayed current and its deleted entries were never written again."""
+    assert run(config).success
+    catalog = CatalogManager(config)
+    deleted = [catalog.table_file(layer, SAMPLE) for layer in ("silver", "gold")]
+    for path in deleted:
+        path.unlink()
+    again = run(config)
+    assert again.success
+    assert [path.exists() for path in deleted] == [True, True]
+    assert f"gold/{SAMPLE}" in materialized(again) and f"gold/{UNDECLARED}" in current_tables(again)
+    assert materialized(run(config)) == set()
+
+
+def test_a_copied_data_root_hashes_its_sources_once(
+    config: DataRoot, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: in a copied (or moved) data root every no-change run hashed every source again, for good."""
+    assert run(config).success
+    copy = DataRoot(data_root=str(tmp_path / "copied"))
+    shutil.copytree(config.root, copy.root)  # other inodes, times and paths; the same bytes
+    hashed: list[Path] = []
+    real = versions.hash_of
+    monkeypatch.setattr(versions, "hash_of", lambda path: hashed.append(path) or real(path))
+    assert materialized(run(copy)) == set()
+    assert sorted(path.name for path in hashed) == ["noc_unit_groups_sample.csv", "oasis_skills_sample.csv"]
+    assert materialized(run(copy)) == set()
+    assert len(hashed) == 2  # not again
 
 
 def test_a_registry_change_rebuilds_the_table(config: DataRoot, run) -> None:

@@ -1,16 +1,21 @@
 """The sensor running for real: dagster-daemon picks up a dropped file and runs its table, once; a file that
 arrives after the code location loaded reaches gold without a reload."""
 
+import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 
 from jobforge_dagster.batches.stamps import read_stamp
+from jobforge_dagster.orchestration.sensor_cursor import SourceCursor
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
@@ -200,3 +205,59 @@ def test_a_changed_referenced_gold_reruns_the_dependent_checks_alone(tmp_path: P
     metadata = record.event.dagster_event.event_specific_data.metadata  # type: ignore[union-attr]
     figures = metadata["foreign_key_noc_code"].value
     assert (figures["compared_with_batch"], figures["unresolved"]) == (new_batch, 1)
+
+
+@contextmanager
+def daemon(cli: DagsterCli, runs_at_once: int) -> Iterator[None]:
+    """`dagster-daemon` on the instance, launching at most `runs_at_once` runs (0: every run waits in the queue)."""
+    settings = cli.home / "dagster.yaml"
+    limit = f"max_concurrent_runs: {runs_at_once}"
+    settings.write_text(re.sub(r"max_concurrent_runs: -?\d+", limit, settings.read_text()))
+    with open(cli.home / "daemon.log", "a") as log:
+        process = cli.start("run", "-m", "jobforge_dagster", program="dagster-daemon", log=log)
+        try:
+            yield
+        finally:
+            stop(process)
+
+
+def test_a_version_that_arrives_again_while_runs_wait_is_loaded(tmp_path: Path, monkeypatch) -> None:
+    """Gold on A; B, then A again, arrive while B's run waits in the queue; B's run, once launched, finds A there
+    (current: nothing to do); then B arrives again. Before: that last B had the key of B's first run
+    (the key named the gold it replaced, still A), so Dagster skipped it and gold stayed on A while the source held
+    B."""
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data", JOBFORGE_SENSOR_INTERVAL_SECONDS="1")
+    path = cli.data_root / "source" / SAMPLE
+    path.parent.mkdir(parents=True)
+    version_a = (SAMPLE_SOURCES / SAMPLE).read_bytes()
+    version_b = version_a.replace(b"Legislators", b"Lawmakers")
+    assert cli.run("sensor", "start", "new_source_files", "-m", "jobforge_dagster", timeout=120).returncode == 0
+    monkeypatch.chdir(cli.home)
+    instance = cli.instance()
+
+    def runs_of(content: bytes) -> list[dg.DagsterRun]:
+        sha = hashlib.sha256(content).hexdigest()
+        return [run for run in instance.get_runs() if run.tags.get("jobforge/source_sha256") == sha]
+
+    def finished(content: bytes, count: int) -> bool:
+        return len([run for run in runs_of(content) if run.is_finished]) >= count
+
+    with daemon(cli, runs_at_once=1):
+        path.write_bytes(version_a)
+        wait_for(lambda: finished(version_a, 1), 180, "A's run")
+    with daemon(cli, runs_at_once=0):  # runs wait in the queue
+        path.write_bytes(version_b)
+        wait_for(lambda: len(runs_of(version_b)) == 1, 120, "B's run to be queued")
+        path.write_bytes(version_a)  # A again: its bytes are in gold, no run
+        seen = path.stat().st_ctime_ns
+        wait_for(
+            lambda: SourceCursor.model_validate_json(sensor_cursor(instance) or "{}").watermark_ns >= seen, 60, "A"
+        )
+    with daemon(cli, runs_at_once=1):
+        wait_for(lambda: finished(version_b, 1), 180, "B's run, launched while A is back")
+        path.write_bytes(version_b)  # B again
+        wait_for(lambda: finished(version_b, 2), 180, "the second B's run")
+    assert len(runs_of(version_a)) == 1 and len(runs_of(version_b)) == 2
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in instance.get_runs())  # B's first: current, A
+    gold = read_stamp(cli.data_root / "gold" / "noc_unit_groups.parquet")[1]
+    assert gold == hashlib.sha256(version_b).hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()

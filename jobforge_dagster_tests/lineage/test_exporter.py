@@ -3,7 +3,10 @@
 import hashlib
 import http.server
 import json
+import logging
 import os
+import re
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ from jobforge_dagster.build.output import LayerOutput, write_layer
 from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
+from jobforge_dagster.lineage import exporter as exporter_module
 from jobforge_dagster.lineage.exporter import LineageExporter
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.file import SourceRegistry
@@ -257,3 +261,37 @@ def test_disabled_emits_nothing(config, run) -> None:
     os.environ["OPENLINEAGE_DISABLED"] = "true"
     assert run(config).success
     assert not events_dir(config).exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [("OPENLINEAGE_URL", "http://[::1", "Invalid IPv6 URL"), ("OPENLINEAGE__TRANSPORT__TYPE", "bogus", "bogus")],
+)
+def test_a_mistyped_transport_is_one_warning_and_the_event_files_are_still_written(
+    config, run, caplog, variable: str, value: str, reason: str
+) -> None:
+    """Before: the client could not be built, and that failed the run (ValueError, ImportError)."""
+    os.environ[variable] = value
+    with caplog.at_level(logging.WARNING, logger=exporter_module.__name__):
+        assert run(config).success
+    assert len(read_events(config)) == 20
+    warnings = [record.getMessage() for record in caplog.records if "cannot be used" in record.getMessage()]
+    assert warnings and set(warnings) == {warnings[0]}  # one per exporter, when it is created; none per event
+    (warning,) = set(warnings)
+    assert variable in warning and reason in warning and "catalog/openlineage/ only" in warning
+    assert value not in warning.split(":", 2)[1]  # the variables are named, not their values
+
+
+def test_a_server_that_never_answers_is_reported_with_the_events_not_delivered(config, run, caplog) -> None:
+    """Before (the old layout): none of the events arrived and nothing was logged."""
+    silent = socket.create_server(("127.0.0.1", 0), backlog=64)  # the kernel accepts; nobody ever answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    os.environ["OPENLINEAGE_URL"] = url
+    try:
+        with caplog.at_level(logging.WARNING, logger=exporter_module.__name__):
+            assert run(config).success
+    finally:
+        silent.close()
+    assert len(read_events(config)) == 20
+    said = re.findall(rf"OpenLineage: (\d+) of (\d+) events were not delivered to {re.escape(url)}\n", caplog.text)
+    assert said and [sum(int(lost) for lost, _ in said), sum(int(handed) for _, handed in said)] == [20, 20]

@@ -16,7 +16,7 @@ from jobforge_dagster.layers import LAYERS, Layer
 from jobforge_dagster.orchestration import sensors
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.keys import NEW_FILES_JOB, REFRESH_JOB
-from jobforge_dagster.orchestration.sensors import SourceCursor
+from jobforge_dagster.orchestration.sensor_cursor import SourceCursor
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.sources.arrivals import partition_table
@@ -93,7 +93,7 @@ def test_an_arrival_gets_its_partition_and_run_in_the_same_tick(empty_root: Data
     (request,) = second.run_requests
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert (request.job_name, request.partition_key) == (NEW_FILES_JOB, "skills_arrived")
-    assert request.run_key == f"skills_arrived:{sha}:empty"
+    assert request.run_key.startswith(f"skills_arrived:{sha}:{path.stat().st_ctime_ns}:")  # table version last
     assert request.run_config == {"ops": {"new_files_medallion": {"config": {"sha256": sha}}}}
     (added,) = second.dynamic_partitions_requests
     assert (added.partitions_def_name, list(added.partition_keys)) == ("new_files", ["skills_arrived"])
@@ -218,10 +218,7 @@ def test_a_changed_arrival_is_requested_as_the_same_partition(empty_root: DataRo
     second = sensor.tick()
     (again,) = second.run_requests
     assert again.partition_key == first.partition_key and again.run_key != first.run_key
-    assert again.run_key.endswith(
-        f"skills_arrived-{first.run_key.split(':')[1][:12]}@"
-        f"{empty_root.table_path(Layer.GOLD, 'skills_arrived').stat().st_mtime_ns}"
-    )
+    assert again.run_key.split(":")[2] == str(path.stat().st_ctime_ns)  # keyed by this arrival
     assert sensor.run(again).success
     assert sensor.instance.get_dynamic_partitions("new_files") == ["skills_arrived"]
 
@@ -322,3 +319,33 @@ def test_a_fifo_beside_an_arrival_of_the_same_name_is_refused_alone(empty_root: 
     assert request.partition_key == "skills_arrived" and sensor.pending() == {}
     assert "source/skills_arrived.txt: refused: not a regular file (a FIFO)" in sensor.logs
     assert sensor.run(request).success
+
+
+def test_an_arrival_replaced_by_a_link_out_is_refused_by_name(empty_root: DataRoot) -> None:
+    """Before: the run said no file had the default name "(moved or deleted?)", though the file was there."""
+    sensor = LoadedOnce(empty_root)
+    path = drop(empty_root)
+    sensor.tick()
+    (request,) = sensor.tick().run_requests
+    path.unlink()
+    path.symlink_to("/etc/passwd")  # between the tick and its run
+    result = sensor.run(request)
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert f"source/{NEW}: refused: a symbolic link to /etc/passwd, outside the source folder" in message
+    assert "moved or deleted" not in message
+
+
+@pytest.mark.parametrize("key", ["", None])
+def test_a_run_without_a_partition_key_says_what_it_needs(empty_root: DataRoot, key: str | None) -> None:
+    """Before: DagsterInvariantViolationError: Cannot access partition_key for a non-partitioned run."""
+    result = (
+        build_definitions(empty_root)
+        .resolve_job_def(NEW_FILES_JOB)
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), partition_key=key, raise_on_error=False)
+    )
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert message.startswith("dagster._core.definitions.events.Failure: a run of the new_files family needs")
+    assert "partition key" in message and "default table name" in message

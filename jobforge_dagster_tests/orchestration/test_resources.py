@@ -8,8 +8,11 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from jobforge_dagster.errors import QueryError
+from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration.resources import DataRootResource, GoldQueryResource
 from jobforge_dagster.query.engine import GoldQueryEngine
+from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster_tests.conftest import bounded, run_job
 
 
 @pytest.fixture
@@ -65,3 +68,13 @@ def test_build_resources_and_errors(gold: Path) -> None:
         with pytest.raises(QueryError, match="failed"):
             resources.gold_query.distinct_values("dim_noc", "no_such_column")
         assert resources.gold_query.distinct_values("dim_noc", "noc_code").height == 3
+
+
+def test_a_run_starts_over_a_fifo_in_gold_and_replaces_it(config: DataRoot, fifos) -> None:
+    """Before: the `gold` resource blocked on gold/<table>.parquet, a FIFO: every run hung at start-up."""
+    gold = config.table_path(Layer.GOLD, "noc_unit_groups")
+    gold.parent.mkdir(parents=True)
+    fifos(gold)
+    result = bounded(lambda: run_job(config), 120)
+    assert result.success
+    assert gold.is_file() and pl.read_parquet(gold).height == 12

@@ -7,11 +7,15 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
+from jobforge_dagster.batches.versions import table_version
+from jobforge_dagster.layers import Layer
 from jobforge_dagster.orchestration import sensors
 from jobforge_dagster.orchestration.assembly import build_definitions
-from jobforge_dagster.orchestration.sensors import SourceCursor, handled, plan_tick
+from jobforge_dagster.orchestration.sensor_cursor import SourceCursor, handled, plan_tick
+from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.sources.scan import SourceFile, scan_source
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, bounded, run_job
@@ -31,16 +35,32 @@ class Collect(logging.Handler):
 
 
 class Sensor:
-    """Ticks the sensor of a data root's definitions, carrying the cursor like the daemon does."""
+    """Ticks the sensor of a data root's definitions, carrying the cursor like the daemon does; the definitions
+    are loaded again on each tick (with `registry`, default sources.yaml), as a code location reload does."""
 
-    def __init__(self, config: DataRoot) -> None:
-        self.config = config
+    def __init__(self, config: DataRoot, registry: SourceRegistry | None = None) -> None:
+        self.config, self.registry = config, registry
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursor: str | None = None
         self.logs: list[str] = []
 
+    def run(self, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+        """The run the daemon would launch for `request`, on the definitions loaded now."""
+        job = build_definitions(self.config, self.registry).resolve_job_def(request.job_name)
+        return job.execute_in_process(
+            instance=self.instance,
+            asset_selection=request.asset_selection,
+            run_config=request.run_config,
+            tags=request.tags,
+            raise_on_error=False,
+        )
+
+    def unsettled(self) -> set[str]:
+        """The files the cursor keeps as requested and not yet in gold."""
+        return set(SourceCursor.model_validate_json(self.cursor or "{}").unsettled)
+
     def tick(self) -> list[dg.RunRequest]:
-        defs = build_definitions(self.config)
+        defs = build_definitions(self.config, self.registry)
         sensor = defs.resolve_sensor_def("new_source_files")
         with dg.build_sensor_context(
             instance=self.instance, cursor=self.cursor, definitions=defs, resources=defs.resources
@@ -112,12 +132,14 @@ def test_same_bytes_again_start_no_run_and_changed_bytes_do(empty_root: DataRoot
     assert request.run_key.split(":")[1] != ""
 
 
-def test_run_key_is_table_sha256_and_the_gold_it_replaces(empty_root: DataRoot) -> None:
+def test_run_key_is_the_arrival_table_sha256_change_time_and_table_version(empty_root: DataRoot) -> None:
     path = drop(empty_root)
     sensor = Sensor(empty_root)
     sensor.tick()
     (request,) = sensor.tick()
-    assert request.run_key == f"noc_unit_groups:{hashlib.sha256(path.read_bytes()).hexdigest()}:empty"
+    version = table_version(SourceRegistry.load().by_name["noc_unit_groups"])
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert request.run_key == f"noc_unit_groups:{sha}:{path.stat().st_ctime_ns}:{version}"
 
 
 def test_unreadable_file_requests_a_run_that_fails_and_others_go_on(empty_root: DataRoot) -> None:
@@ -293,9 +315,92 @@ def test_a_source_rolled_back_loads_again(empty_root: DataRoot) -> None:
         sensor.cursor = before  # the same tick again (a daemon restarted before saving its cursor)
         (repeated,) = sensor.tick()
         assert repeated.run_key == request.run_key  # the same bytes at the same sighting: one run
-        os.chmod(path, 0o644)  # seen again while the run waits (as the archive's link does): still one run
-        assert [again.run_key for again in sensor.ticks(2)] == [request.run_key]
+        os.chmod(path, 0o644)  # seen again while the run waits (as the archive's link does): no second run
+        assert sensor.ticks(2) == []
+        assert sensor.said(f"source/{SAMPLE}: {request.run_key.split(':')[1][:12]} was requested already")
         keys.append(request.run_key)
         assert run_job(empty_root).success  # the run the daemon starts
         assert sensor.ticks(3) == []  # loaded: the archive's new link to the file starts nothing
+        assert sensor.unsettled() == set()  # gold holds the bytes: forgotten
     assert len(set(keys)) == 3
+
+
+def test_a_symbolic_link_loop_is_refused_alone(empty_root: DataRoot) -> None:
+    """Before: `RuntimeError: Symlink loop` when the code location loaded, and on every tick once it appeared."""
+    source = empty_root.source_dir()
+    os.symlink(source / "b.csv", source / "a.csv")
+    os.symlink(source / "a.csv", source / "b.csv")
+    drop(empty_root)
+    sensor = Sensor(empty_root)  # each tick loads the definitions again, as a code location reload does
+    assert tables_of(sensor.ticks(4)) == ["noc_unit_groups"]
+    for name in ("a.csv", "b.csv"):
+        assert len(sensor.said(f"source/{name}: refused: a symbolic link loop")) == 1, name
+    assert pending_of(sensor) == {}
+
+
+def test_a_fifo_at_gold_does_not_stop_a_tick(empty_root: DataRoot, fifos) -> None:
+    """Before: reading the stamp of gold/<table>.parquet, a FIFO, blocked the tick for good."""
+    drop(empty_root)
+    gold = empty_root.table_path(Layer.GOLD, "noc_unit_groups")
+    gold.parent.mkdir(parents=True)
+    fifos(gold)
+    assert tables_of(Sensor(empty_root).ticks(2)) == ["noc_unit_groups"]  # each tick is bounded
+
+
+def mistaken(registry: SourceRegistry) -> SourceRegistry:
+    """The registry with a mistake in the sample's entry: its English titles declared as integers."""
+    sample = registry.by_name["noc_unit_groups"]
+    wrong = sample.model_copy(update={"types": {**sample.types, "title_en": "int32"}})
+    return registry.model_copy(
+        update={"tables": [wrong if spec.name == sample.name else spec for spec in registry.tables]}
+    )
+
+
+def test_a_file_whose_run_failed_is_requested_again_once_the_cause_is_fixed(empty_root: DataRoot) -> None:
+    """Before: its run key was used and the watermark had passed it: without touching the file, never again."""
+    drop(empty_root)
+    sensor = Sensor(empty_root, registry=mistaken(SourceRegistry.load()))
+    (request,) = sensor.ticks(2)
+    assert not sensor.run(request).success  # bronze: 'Legislators' is not a valid Int32
+    assert sensor.ticks(3) == []  # the same cause (the archive's link changed the file's change time): no new run
+    assert sensor.unsettled() == {SAMPLE}
+    sensor.registry = SourceRegistry.load()  # the mistake fixed, the code location reloaded
+    (again,) = sensor.tick()
+    assert sensor.said(f"source/{SAMPLE}: table 'noc_unit_groups' changed since its run was requested")
+    assert again.run_key != request.run_key
+    assert again.tags["jobforge/source_sha256"] == request.tags["jobforge/source_sha256"]
+    assert sensor.ticks(2) == []  # requested under the new version: once
+    assert sensor.run(again).success
+    assert sensor.ticks(3) == [] and sensor.unsettled() == set()  # loaded: settled
+
+
+def test_a_requested_file_that_is_removed_is_forgotten(empty_root: DataRoot) -> None:
+    path = drop(empty_root)
+    sensor = Sensor(empty_root)
+    assert len(sensor.ticks(2)) == 1 and sensor.unsettled() == {SAMPLE}
+    path.unlink()  # before its run loaded it
+    assert sensor.ticks(1) == [] and sensor.unsettled() == set()
+
+
+def test_each_arrival_of_a_version_has_its_own_run_and_a_repeated_one_is_cheap(empty_root: DataRoot) -> None:
+    """A -> B -> A -> B while the runs wait, then the runs in order. Before: the third and fourth arrivals had the
+    keys of the first two (the key named the gold they replaced, still empty), so Dagster skipped them."""
+    path = drop(empty_root)
+    version_a = path.read_bytes()
+    version_b = version_a.replace(b"Legislators", b"Lawmakers")
+    sensor = Sensor(empty_root)
+    queued = []
+    for content in (version_a, version_b, version_a, version_b):
+        path.write_bytes(content)
+        (request,) = sensor.ticks(2)
+        queued.append(request)
+    assert len({request.run_key for request in queued}) == 4
+    outcomes = [sensor.run(request) for request in queued]
+    assert [outcome.success for outcome in outcomes] == [False, True, True, True]  # A's run finds B: refused
+    rebuilt = [
+        [e for e in outcome.get_asset_materialization_events() if "jobforge/status" not in e.materialization.metadata]
+        for outcome in outcomes[1:]
+    ]
+    assert [len(events) for events in rebuilt] == [4, 0, 0]  # the last two find the table current: reported only
+    gold = pl.read_parquet(empty_root.table_path(Layer.GOLD, "noc_unit_groups"))
+    assert "Lawmakers" in gold["title_en"].to_list()

@@ -163,7 +163,7 @@ def test_query_with_provenance_names_columns_gold_lacks(engine: GoldQueryEngine)
 
 def test_db_path_lets_other_tools_open_gold_read_only(config: DataRoot, run: Runner, tmp_path: Path) -> None:
     run(config)
-    db_path = tmp_path / "gold.duckdb"
+    db_path = tmp_path / "jobforge.duckdb"
     with GoldQueryEngine(config, db_path=db_path, timeout_seconds=5) as engine:
         assert "noc_unit_groups" in engine.list_tables()
         count = engine.query("SELECT count(*) AS n FROM noc_unit_groups")["n"][0]
@@ -173,7 +173,7 @@ def test_db_path_lets_other_tools_open_gold_read_only(config: DataRoot, run: Run
             engine.query("SELECT * FROM read_csv('/etc/passwd')")
         assert engine.query("SELECT current_setting('lock_configuration') AS l")["l"][0] is True
     with duckdb.connect(str(db_path), read_only=True) as outside:
-        assert outside.sql("SELECT count(*) FROM noc_unit_groups").fetchall()[0][0] == count > 0
+        assert outside.sql("SELECT count(*) FROM gold.noc_unit_groups").fetchall()[0][0] == count > 0
         view_sql = outside.sql("SELECT sql FROM duckdb_views() WHERE view_name = 'noc_unit_groups'").fetchall()[0][0]
         assert str(config.layer_dir(Layer.GOLD).resolve() / "noc_unit_groups.parquet") in view_sql
     (config.layer_dir(Layer.GOLD) / "oasis_skills_sample.parquet").unlink()

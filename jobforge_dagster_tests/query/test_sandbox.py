@@ -2,20 +2,25 @@
 
 import json
 import logging
+import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import Layer
+from jobforge_dagster.query import sandbox as sandbox_module
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.query.sql import quote_identifier
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster_tests.conftest import bounded
 
 
 @pytest.fixture
@@ -231,3 +236,102 @@ def test_bad_gold_files_are_skipped_and_reported(tmp_path: Path, caplog: pytest.
         assert engine.register_gold_tables() == ["broken", "noc"]
         assert list(engine.skipped_tables) == ["outside"]
         assert engine.query("SELECT x FROM broken")["x"].to_list() == [1]
+
+
+def test_a_symbolic_link_loop_in_gold_is_skipped(gold_root: DataRoot) -> None:
+    """Before: `RuntimeError: Symlink loop` from the engine: every run failed at start-up, `jobforge trace` too."""
+    gold = gold_root.layer_dir(Layer.GOLD)
+    pl.DataFrame({"x": [1]}).write_parquet(gold / "good.parquet")
+    os.symlink(gold / "other.parquet", gold / "loop.parquet")
+    os.symlink(gold / "loop.parquet", gold / "other.parquet")
+    with GoldQueryEngine(gold_root) as engine:
+        assert engine.list_tables() == ["good"]
+        assert sorted(engine.skipped_tables) == ["loop", "other"]
+        assert engine.skipped_tables["loop"] == "gold/loop.parquet cannot be read: a symbolic link loop"
+
+
+def test_a_fifo_in_gold_is_skipped_without_being_opened(gold_root: DataRoot, fifos) -> None:
+    """Before: the engine blocked for good opening gold/pipe.parquet: every run hung at start-up, the trace too."""
+    gold = gold_root.layer_dir(Layer.GOLD)
+    pl.DataFrame({"x": [1]}).write_parquet(gold / "good.parquet")
+    fifos(gold / "pipe.parquet")
+    (gold / "linked.parquet").symlink_to(fifos(gold / "pipe"))
+    engine = bounded(lambda: GoldQueryEngine(gold_root), 20)
+    with engine:
+        assert engine.list_tables() == ["good"]
+        assert engine.skipped_tables == {
+            "linked": "gold/linked.parquet is not a regular file (a FIFO)",
+            "pipe": "gold/pipe.parquet is not a regular file (a FIFO)",
+        }
+
+
+def bad_database(tmp_path: Path, case: str) -> Path:
+    """A db_path that cannot be a DuckDB database, made for real."""
+    path = tmp_path / "jobforge.duckdb"
+    if case == "a text file":
+        path.write_text("noc_code,title\n")
+    elif case == "an empty file":
+        path.touch()
+    elif case == "a folder":
+        path.mkdir()
+    elif case == "an immutable file":
+        with duckdb.connect(str(path)):
+            pass
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+    else:
+        path = tmp_path / "missing" / "jobforge.duckdb"
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("a text file", "is not a DuckDB database file"),
+        ("an empty file", "is an empty file, not a DuckDB database"),
+        ("a folder", "is a folder, not a DuckDB database file"),
+        ("a missing folder", "cannot be created: its folder"),
+        ("an immutable file", "Operation not permitted"),
+    ],
+)
+def test_a_bad_db_path_fails_at_once_naming_the_path(tmp_path: Path, case: str, reason: str) -> None:
+    """Before: a raw _duckdb error (after silent retries, in the old layout 102 s), not naming what was wrong."""
+    path = bad_database(tmp_path, case)
+    config = DataRoot(data_root=str(tmp_path / "data"))
+    started = time.monotonic()
+    try:
+        with pytest.raises(QueryError) as raised:
+            bounded(lambda: GoldQueryEngine(config, db_path=path), 30)
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+    assert time.monotonic() - started < 5
+    assert str(raised.value).startswith(f"db_path {path}") and reason in str(raised.value)
+
+
+#: Another process holding DuckDB's lock on a file for a while.
+HOLDER = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+    "time.sleep(float(sys.argv[2]))"
+)
+
+
+def test_only_a_lock_held_by_another_process_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, config = tmp_path / "jobforge.duckdb", DataRoot(data_root=str(tmp_path / "data"))
+    for seconds, waits in ((2.0, 10.0), (30.0, 1.0)):
+        monkeypatch.setattr(sandbox_module, "DB_LOCK_WAIT_SECONDS", waits)
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+            if seconds < waits:  # released while the engine waits: it opens the file
+                with caplog.at_level("WARNING", logger=sandbox_module.__name__), GoldQueryEngine(config, db_path=path):
+                    assert f"waiting up to {waits:g} s" in caplog.text and f"PID {holder.pid}" in caplog.text
+            else:
+                with pytest.raises(
+                    QueryError, match=rf"db_path {path} is locked by another process .*PID {holder.pid}"
+                ):
+                    GoldQueryEngine(config, db_path=path)
+        finally:
+            holder.kill()
+            holder.wait()

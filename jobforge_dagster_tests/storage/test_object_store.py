@@ -2,6 +2,9 @@
 loopback, reached through the standard AWS variables only."""
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from jobforge_dagster.storage.atomic import atomic_group
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.trace.tracer import Tracer
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
+from jobforge_dagster_tests.postgres_server import free_port
 from jobforge_dagster_tests.s3_server import S3Server, throwaway_s3, unavailable
 
 pytest.importorskip("s3fs", reason="s3fs is not installed (pip install -e '.[s3]')")
@@ -233,3 +237,39 @@ def test_a_failed_run_on_s3_leaves_the_previous_objects(s3: S3Server) -> None:
     assert outputs() == before
     failed = [log for log in CatalogManager(root).get_lineage_logs(table="noc_unit_groups") if log.status == "failed"]
     assert failed and "noc_unit_groups_sample.csv" in " ".join(failed[-1].errors)
+
+
+def without_credentials(tmp_path: Path, endpoint: str) -> dict[str, str]:
+    """The environment of a process that finds no AWS credentials anywhere (no variables, files or metadata)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    nowhere = str(tmp_path / "no-aws-files")
+    return env | {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_CONFIG_FILE": nowhere,
+        "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "JOBFORGE_DATA_ROOT": "s3://jobforge/nocredentials/data",
+    }
+
+
+def run_program(program: str, *args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    executable = Path(sys.executable).with_name(program)
+    return subprocess.run([str(executable), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("reach", ["no credentials", "no endpoint"])
+def test_object_storage_that_cannot_be_reached_is_one_line(s3: S3Server, tmp_path: Path, reach: str) -> None:
+    """Before: a traceback of 100-220 lines when the code location loaded, and one with exit 1 from jobforge trace."""
+    env = without_credentials(tmp_path, s3.endpoint)
+    if reach == "no endpoint":
+        env |= {**s3.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}  # nothing listens there
+    said = "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    said = said if reach == "no credentials" else f"the endpoint {env['AWS_ENDPOINT_URL']} cannot be reached"
+    trace = run_program("jobforge", "trace", "dim_noc", "--where", "true", env=env, cwd=tmp_path)
+    assert trace.returncode == 2, trace.stderr[-3000:]
+    (line,) = trace.stderr.strip().splitlines()
+    assert line.startswith(f"jobforge trace: s3://jobforge/nocredentials/data/gold: {said}")
+    load = run_program("dagster", "definitions", "validate", "-m", "jobforge_dagster", env=env, cwd=tmp_path)
+    assert load.returncode != 0
+    assert f"s3://jobforge/nocredentials/data/source: {said}" in load.stderr + load.stdout
+    assert len((load.stderr + load.stdout).splitlines()) < 20, load.stderr

@@ -1,21 +1,27 @@
 """`jobforge trace` and `GoldQueryEngine.trace`: a gold row back to its source record, a source line to gold."""
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from jobforge_dagster import cli
 from jobforge_dagster.batches.archive import ARCHIVE_ENV
+from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import QueryError, TraceError
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.trace import record as record_module
+from jobforge_dagster.trace import tracer as tracer_module
 from jobforge_dagster.trace.tracer import Tracer
 from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, run_job
 
@@ -207,3 +213,72 @@ def test_dim_oasis_attribute_cleans_what_a_killed_run_left(built: DataRoot) -> N
     leftover.write_bytes(b"half a file")
     assert run_job(built, REGISTRY).success
     assert not leftover.exists()
+
+
+@pytest.mark.parametrize("field", ["archive_file", "source_file"])
+def test_a_batch_record_leading_outside_the_data_root_is_refused(built: DataRoot, field: str) -> None:
+    """Before: `archive_file: ../../../../../../etc/passwd` with that file's sha256 made the trace print it."""
+    (batch,) = CatalogManager(built).list_batches("noc_unit_groups")
+    escape = "../" * 12 + "etc/passwd"
+    forged = batch.model_copy(
+        update={field: escape if field == "archive_file" else f"source/{escape}", "sha256": sha256_of("/etc/passwd")}
+    )
+    (built.catalog_batches_dir() / f"{batch.batch_id}.json").write_text(forged.model_dump_json())
+    refused = rf"catalog/batches/{batch.batch_id}\.json: {field} '.*etc/passwd' leads outside"
+    with pytest.raises(TraceError, match=refused):
+        trace(built, "noc_unit_groups", "noc_code = '00012'")
+
+
+def test_a_gold_row_whose_batch_id_is_not_one_is_refused(built: DataRoot) -> None:
+    with GoldQueryEngine(built) as engine, pytest.raises(TraceError, match="'../x' is not a batch id"):
+        Tracer(built, engine, REGISTRY).batch("../x", "source/x.csv")
+
+
+def sha256_of(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def counting(function, calls: list[str]):
+    """`function`, noting each call (the real one runs)."""
+
+    def counted(*args, **kwargs):
+        calls.append(function.__name__)
+        return function(*args, **kwargs)
+
+    return counted
+
+
+def test_many_rows_cost_one_pass_per_layer(built: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: every row scanned each layer file and read every lineage log again (0.2 s a row on real data)."""
+    calls: list[str] = []
+    monkeypatch.setattr(record_module, "scan_parquet", counting(record_module.scan_parquet, calls))
+    monkeypatch.setattr(CatalogManager, "get_lineage_logs", counting(CatalogManager.get_lineage_logs, calls))
+    rows = trace(built, "oasis_skills_sample", "true", limit=None)
+    assert len(rows) == 30 and len({row["batch_id"] for row in rows}) == 1
+    assert calls.count("get_lineage_logs") == 1
+    assert calls.count("scan_parquet") <= 4  # staged, bronze, silver and the quarantine, once each
+    assert {row["layers"][2]["file"] for row in rows} == {"silver/oasis_skills_sample.parquet"}
+    assert all(row["source"]["raw"].startswith(row["row"]["oasis_code"] + ",") for row in rows)
+
+
+def test_the_rows_traced_are_capped_and_the_cap_is_said(
+    built: DataRoot, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: no cap on --limit (`--limit 1000000` on oasis_work_context: about 3 hours)."""
+    monkeypatch.setattr(tracer_module, "MAX_TRACE_ROWS", 5)
+    assert len(trace(built, "oasis_skills_sample", "true", limit=1_000_000)) == 5
+    monkeypatch.setenv("JOBFORGE_DATA_ROOT", built.data_root)
+    monkeypatch.setenv("JOBFORGE_SOURCE_ROOT", built.source_root or "")
+    assert cli.main(["trace", "noc_unit_groups", "--where", "true", "--limit", "1000000", "--json"]) == 0
+    printed = capsys.readouterr()
+    assert len(json.loads(printed.out)) == 5
+    assert "more rows match; the first 5 are traced (a trace follows at most 5 rows)" in printed.err
+
+
+def test_the_console_script_honours_its_timeout(built: DataRoot) -> None:
+    """Before: the CLI's engine kept its fixed 300 s; a predicate that is a CPU bomb ran that long."""
+    bomb = "noc_code IN (SELECT CAST(count(*) AS VARCHAR) FROM range(100000000000) a, range(100000) b)"
+    started = time.monotonic()
+    result = run_cli(built, "noc_unit_groups", "--where", bomb, "--timeout", "2")
+    assert result.returncode == 2 and "cancelled after 2" in result.stderr, result.stderr[-500:]
+    assert time.monotonic() - started < 30

@@ -297,6 +297,26 @@ def test_cr_only_line_endings(tmp_path: Path) -> None:
     assert error.startswith("source/mac.csv, line 1: lines end with a carriage return alone (CR); save the file")
 
 
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (b"Code,Title\r\n00010,A\r\n00011,B\r", 3),  # CRLF lines, the last one ending with CR alone
+        (b"Code,Title\n00010,A\n00011,B\r", 3),
+        (b"Code,Title\n00010,A\r00011,B\n", 2),
+    ],
+)
+def test_a_carriage_return_alone_ending_any_line_is_refused(tmp_path: Path, content: bytes, line: int) -> None:
+    """Before: a CRLF file whose last line ended with CR alone was accepted; the others failed without a line."""
+    error = Case(tmp_path, "cr.csv", content).error()
+    assert error.startswith(f"source/cr.csv, line {line}: lines end with a carriage return alone (CR); save the file")
+
+
+def test_a_final_carriage_return_is_refused_in_a_declared_encoding(tmp_path: Path) -> None:
+    spec = TableSpec(name="cr", pattern="cr.csv", encoding="latin-1")
+    error = Case(tmp_path, "cr.csv", "Code,Title\r\n00010,Café\r".encode("latin-1"), spec).error()
+    assert error.startswith("source/cr.csv, line 2: lines end with a carriage return alone (CR)")
+
+
 def test_stray_quote_inside_an_unquoted_field(tmp_path: Path) -> None:
     error = Case(tmp_path, "stray.csv", 'a,b\n1,"x\ny"\n1,2"x\n3,4\n').error()
     assert error.startswith("source/stray.csv, line 4: a quote inside an unquoted field")

@@ -4,20 +4,24 @@ import codecs
 import fnmatch
 import logging
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.names import table_name_for
+from jobforge_dagster.registry.numbers import NumberFormat, ThousandsSeparator
 
 LOG = logging.getLogger(__name__)
 
 #: Longest table name: it is part of file names such as `catalog/checks/<table>--<table>-<12 hex>.json`.
 MAX_TABLE_NAME = 64
 
-ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"]
+#: A fixed-point decimal: `decimal(10,2)` keeps `42.50` as written (precision 1 to 38, scale at most the precision).
+DECIMAL_TYPE = r"^decimal\(([1-9]|[12][0-9]|3[0-8]),([0-9]|[12][0-9]|3[0-8])\)$"
+DecimalType = Annotated[str, StringConstraints(pattern=DECIMAL_TYPE)]
+ColumnType = Literal["string", "int8", "int16", "int32", "int64", "float64", "boolean", "date"] | DecimalType
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
@@ -29,6 +33,20 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "boolean": pl.Boolean(),
     "date": pl.Date(),
 }
+
+
+def polars_type(name: str) -> pl.DataType:
+    """The polars type of a registry type name (`int64`, `decimal(10,2)`)."""
+    if name.startswith("decimal("):
+        precision, scale = (int(part) for part in name.removeprefix("decimal(").removesuffix(")").split(","))
+        return pl.Decimal(precision, scale)
+    return POLARS_TYPES[name]
+
+
+def fits_scale(name: str) -> bool:
+    """True when the scale of `decimal(P,S)` is at most its precision."""
+    precision, scale = name.removeprefix("decimal(").removesuffix(")").split(",")
+    return int(scale) <= int(precision)
 
 
 def safe_table_name(value: str) -> str:
@@ -121,6 +139,11 @@ class TableSpec(BaseModel):
         default_factory=list, description="Bronze: cells equal to one of these (trimmed) become null, counted."
     )
     thousands_separator: str | None = Field(default=None, description="Bronze: removed before numeric casts.")
+    decimal_mark: Literal[".", ","] = Field(default=".", description="Bronze: decimal mark of numeric columns.")
+    thousands_separators: list[ThousandsSeparator] = Field(
+        default_factory=list,
+        description="Bronze: separators allowed between groups of three digits in declared numeric columns.",
+    )
     pad_codes: dict[str, int] = Field(
         default_factory=dict, description="Silver: all-digit codes left-padded with zeros to this width."
     )
@@ -175,6 +198,29 @@ class TableSpec(BaseModel):
             raise ValueError(f"unknown text encoding {value!r} (e.g. utf8, windows-1252, latin-1)")
         return value
 
+    @model_validator(mode="after")
+    def _one_number_format(self) -> "TableSpec":
+        if self.thousands_separator is not None and (self.thousands_separators or self.decimal_mark != "."):
+            raise ValueError("thousands_separator is the older spelling of thousands_separators: use one of them")
+        if self.decimal_mark in self.thousands_separators:
+            raise ValueError(f"decimal_mark {self.decimal_mark!r} cannot also be one of the thousands_separators")
+        if len(set(self.thousands_separators)) != len(self.thousands_separators):
+            raise ValueError(f"thousands_separators lists a separator twice: {self.thousands_separators}")
+        return self
+
+    @field_validator("types")
+    @classmethod
+    def _decimal_scales(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {column: name for column, name in value.items() if name.startswith("decimal(") and not fits_scale(name)}
+        if bad:
+            raise ValueError(f"a decimal's scale cannot exceed its precision: {bad}")
+        return value
+
+    @property
+    def number_format(self) -> NumberFormat:
+        """How declared numeric columns are written (`thousands_separator` is read by bronze as before)."""
+        return NumberFormat(decimal_mark=self.decimal_mark, thousands_separators=tuple(self.thousands_separators))
+
     @field_validator("decimal_codes")
     @classmethod
     def _decimal_formats(cls, value: dict[str, str]) -> dict[str, str]:
@@ -210,7 +256,7 @@ class TableSpec(BaseModel):
                 if fnmatch.fnmatchcase(column, pattern):
                     used.add(pattern)
                     if name != "string":
-                        resolved[column] = POLARS_TYPES[name]
+                        resolved[column] = polars_type(name)
                     break
         unused = [pattern for pattern in self.types if pattern not in used]
         if unused:

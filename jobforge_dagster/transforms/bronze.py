@@ -7,13 +7,15 @@ import polars as pl
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
 from jobforge_dagster.registry.names import unique_snake_case
+from jobforge_dagster.registry.numbers import PLAIN, NumberFormat
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.transforms.lineage import ColumnLineage, ColumnOrigin, identity, provenance_carried, transformed
+from jobforge_dagster.transforms.numbers import parse_number
 
 #: How many bad cells an error message lists.
 MAX_REPORTED = 5
 
-NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Float64)
+NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Float64, pl.Decimal)
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class BronzePlan:
     null_values: list[str] = field(default_factory=list)
     null_exempt: list[str] = field(default_factory=list)
     thousands_separator: str | None = None
+    number_format: NumberFormat = PLAIN
 
     @property
     def header(self) -> dict[str, str]:
@@ -59,6 +62,7 @@ def plan_for(spec: TableSpec, staged_columns: list[str]) -> BronzePlan:
         null_values=spec.null_values,
         null_exempt=spec.key_columns,
         thousands_separator=spec.thousands_separator,
+        number_format=spec.number_format,
     )
 
 
@@ -71,6 +75,8 @@ def _without_tokens(column: str, plan: BronzePlan) -> pl.Expr:
 
 def _cast(column: str, dtype: pl.DataType, plan: BronzePlan) -> pl.Expr:
     value = _without_tokens(column, plan).str.strip_chars()
+    if isinstance(dtype, NUMERIC) and (plan.number_format != PLAIN or isinstance(dtype, pl.Decimal)):
+        return parse_number(value, plan.number_format, dtype)  # a decimal never loses digits to its scale
     if plan.thousands_separator and isinstance(dtype, NUMERIC):
         value = value.str.replace_all(plan.thousands_separator, "", literal=True)
     if dtype == pl.Date:
@@ -101,6 +107,8 @@ def column_origin(header: str, name: str, plan: BronzePlan, token_columns: list[
     changes = [f"null tokens {plan.null_values} to null"] if name in token_columns else []
     if name in plan.types:
         separator = f", separator {plan.thousands_separator!r} removed" if plan.thousands_separator else ""
+        if plan.number_format != PLAIN and isinstance(plan.types[name], NUMERIC):
+            separator = f", read as {plan.number_format.label}"
         changes.append(f"cast to {plan.types[name]}{separator}")
     return transformed(header, "; ".join([renamed, *changes])) if changes else identity(header, renamed)
 

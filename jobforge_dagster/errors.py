@@ -1,22 +1,44 @@
-"""Errors that name the file, row and column of bad input."""
+"""Errors that name the file, line, record and column of bad input."""
+
+
+def place(line: int | None = None, record: int | None = None, column: str | None = None) -> str:
+    """One record's place, said the same way by every layer: `line 3 (record 2), column 'Pay'`.
+
+    `line` is the 1-based physical line the record starts on (the header is line 1), `record` the 1-based data
+    record (`_source_row`), `column` the header as spelled in the file."""
+    parts = []
+    if line is not None:
+        parts.append(f"line {line}" + (f" (record {record})" if record is not None else ""))
+    elif record is not None:
+        parts.append(f"record {record}")
+    if column is not None:
+        parts.append(f"column {column!r}")
+    return ", ".join(parts)
+
+
+def where(file: str, line: int | None = None, record: int | None = None, column: str | None = None) -> str:
+    """`source/a.csv, line 3 (record 2), column 'Pay'`: a file and a place in it (see `place`)."""
+    found = place(line, record, column)
+    return f"{file}, {found}" if found else file
 
 
 class SourceDataError(ValueError):
     """Bad input in a source file or a layer built from it."""
 
     def __init__(
-        self, message: str, *, file: str, row: int | None = None, column: str | None = None, line: int | None = None
+        self,
+        message: str,
+        *,
+        file: str,
+        line: int | None = None,
+        record: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
     ) -> None:
-        """`row` is the 1-based data record (as `_source_row`); `line` the 1-based physical line, header included."""
-        self.file, self.row, self.column, self.line = file, row, column, line
-        where = file
-        if line is not None:
-            where += f", line {line}"
-        if row is not None:
-            where += f", row {row}"
-        if column is not None:
-            where += f", column {column!r}"
-        super().__init__(f"{where}: {message}")
+        """`line` is the 1-based physical line, header included; `record` the 1-based data record (as
+        `_source_row`); `column` the header as spelled in the file; `value` the cell, when one is at fault."""
+        self.file, self.line, self.record, self.column, self.value = file, line, record, column, value
+        super().__init__(f"{where(file, line, record, column)}: {message}")
 
 
 class SourceChangedError(RuntimeError):

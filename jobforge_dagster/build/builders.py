@@ -129,6 +129,7 @@ def finish(
         done.column_lineage,
         done.code,
         done.inferred_types,
+        done.source_dialect,
     )
     return LayerBuild(LayerOutput(done.frame, facts, run.entry(layer), guard), done.report)
 
@@ -150,7 +151,15 @@ def from_source(run: TableRun) -> LayerBuild | None:
         read = opened.scan()
         frame = staged.add_provenance(read.frame, batch.source_file, batch.batch_id, utc_now())
         lineage = staged_lineage(read.frame.collect_schema().names())
-        return LayerStep(frame, STAGED_TRANSFORMS, rows_in=read.records, column_lineage=lineage, code=STAGED_CODE)
+        transforms = STAGED_TRANSFORMS + (read.dialect.transforms() if read.dialect else [])
+        return LayerStep(
+            frame,
+            transforms,
+            rows_in=read.records,
+            column_lineage=lineage,
+            code=STAGED_CODE,
+            source_dialect=read.dialect,
+        )
 
     return finish(run, Layer.STAGED, facts, step, guard=opened.guard)
 

@@ -10,6 +10,7 @@ from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.quality.rules import Lookup
 from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.dialect import SourceDialect
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.parquet import sink_parquet_atomic
 from jobforge_dagster.transforms import bronze, inference, silver
@@ -51,6 +52,7 @@ class LayerStep:
     column_lineage: ColumnLineage = field(default_factory=ColumnLineage)
     code: str | None = None
     inferred_types: dict[str, str] = field(default_factory=dict)  # column -> type silver inferred from its text
+    source_dialect: SourceDialect | None = None  # staged of a CSV source: how the file was read
 
 
 @dataclass(frozen=True)

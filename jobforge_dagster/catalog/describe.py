@@ -82,4 +82,5 @@ def describe_parquet(
         upstream_tables=entry.upstream_tables,
         batch_id=facts.batch_id if facts else None,
         source_sha256=facts.source_sha256 if facts else None,
+        source_dialect=facts.source_dialect if facts else None,
     )

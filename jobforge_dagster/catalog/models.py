@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from jobforge_dagster.sources.dialect import SourceDialect
 from jobforge_dagster.transforms.lineage import ColumnLineage
 
 
@@ -45,6 +46,9 @@ class TableMetadata(BaseModel):
     batch_id: str | None = None
     source_sha256: str | None = None
     file_sha256: str | None = Field(default=None, description="sha256 of the parquet file as it was written.")
+    source_dialect: SourceDialect | None = Field(
+        default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
+    )
     updated_at: datetime = Field(default_factory=utc_now)
 
 
@@ -93,6 +97,9 @@ class LayerTransitionLog(BaseModel):
     inferred_types: dict[str, str] = Field(
         default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
     )
+    source_dialect: SourceDialect | None = Field(
+        default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
+    )
 
 
 class BatchRecord(BaseModel):
@@ -140,6 +147,7 @@ SHARED_WITH_LOG = {
     "code",
     "table_version",
     "inferred_types",
+    "source_dialect",
 }
 
 
@@ -167,6 +175,9 @@ class TransitionFacts(BaseModel):
     inferred_types: dict[str, str] = Field(
         default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
     )
+    source_dialect: SourceDialect | None = Field(
+        default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
+    )
 
     def completed(
         self,
@@ -177,11 +188,12 @@ class TransitionFacts(BaseModel):
         column_lineage: ColumnLineage | None = None,
         code: str | None = None,
         inferred_types: dict[str, str] | None = None,
+        source_dialect: SourceDialect | None = None,
     ) -> "TransitionFacts":
         """These facts with what the layer's transform did (and, for staged, the records the file holds)."""
         update = {"transforms": transforms, "quarantined_rows": quarantined_rows, "quarantine_file": quarantine_file}
         update |= {"column_lineage": column_lineage or ColumnLineage(), "code": code}
-        update |= {"inferred_types": inferred_types or {}}
+        update |= {"inferred_types": inferred_types or {}, "source_dialect": source_dialect}
         if rows_in is not None:
             update["rows_in"] = rows_in
         return self.model_copy(update=update)

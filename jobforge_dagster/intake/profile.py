@@ -9,9 +9,10 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobforge_dagster.intake.dialect import Dialect
 from jobforge_dagster.registry.names import unique_snake_case
 from jobforge_dagster.registry.numbers import CONVENTIONS, NumberFormat
-from jobforge_dagster.sources.dialect import Dialect, decode
+from jobforge_dagster.sources.dialect import decode
 from jobforge_dagster.transforms.numbers import infer_conventions, likely_format
 
 #: A value starting with a zero followed by another digit: a code a number would shorten (`00010`, `0012.5`).

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import yaml
 
+from jobforge_dagster.intake.dialect import Dialect
 from jobforge_dagster.intake.profile import ColumnProfile, Profile
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.numbers import MARK_NAMES, PLAIN
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.sources.dialect import SEPARATOR_NAMES, Dialect, registry_separator
+from jobforge_dagster.sources.dialect import SEPARATOR_NAMES, registry_separator
 from jobforge_dagster.sources.tables import default_table_name, literal_pattern
 
 #: Indentation of a `tables:` item as proposed (the dash), before it is aligned with the registry's items.

@@ -281,11 +281,11 @@ def check_then_publish(
 
 def build_or_fail(run: TableRun, layer: Layer) -> LayerBuild | None:
     """Build a layer; bad input becomes a Dagster `Failure` whose description is JobForge's message (shown on
-    top of the step's error in the UI) and whose metadata names the file, line, row and column."""
+    top of the step's error in the UI) and whose metadata names the file, line, record, column and value."""
     try:
         return build_layer(run, layer)
     except (SourceDataError, SourceChangedError) as error:
-        where = {key: getattr(error, key, None) for key in ("file", "line", "row", "column")}
+        where = {key: getattr(error, key, None) for key in ("file", "line", "record", "column", "value")}
         metadata = {key: value for key, value in where.items() if value is not None}
         raise Failure(description=str(error), metadata=metadata) from error
 

@@ -1,18 +1,19 @@
-"""A CSV file's dialect, read from its bytes: encoding, byte order mark, line endings, separator, header, records."""
+"""How a CSV source is written, as the staged reader decides it: the separator (declared, or sniffed from the
+header and the first records), the encoding (UTF-8 unless declared), the refusals of a file that would load as one
+column or is not the text it claims to be."""
 
 import codecs
 import csv
-import io
 import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal
 
 from charset_normalizer import from_bytes
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobforge_dagster.errors import SourceDataError
+from jobforge_dagster.registry.spec import TableSpec
 
 BOM = b"\xef\xbb\xbf"
 UTF8_NAMES = {"utf-8", "utf-8-sig"}
@@ -24,30 +25,56 @@ SNIFF_RECORDS = 200
 #: Named for a file that is not UTF-8 whenever the detector finds it plausible: short files cannot be told apart
 #: from other single-byte encodings by statistics, and Canadian English and French exports use Windows-1252.
 PREFERRED_LEGACY = "cp1252"
+#: Bytes read from the start of an undeclared file to sniff its separator.
+SNIFF_BYTES = 1 << 20
+#: Bytes charset-normalizer is shown to tell the encoding of a file that is not UTF-8.
+LIKELY_SAMPLE_BYTES = 4 << 20
+#: Bytes read at a time when looking for the first byte that is not UTF-8.
+CHUNK_BYTES = 16 << 20
 
-LineEnding = Literal["LF", "CRLF", "CR", "mixed", "none"]
 
-
-class Dialect(BaseModel):
-    """How a CSV file is written, as found in its bytes."""
+class SourceDialect(BaseModel):
+    """How the staged layer read a CSV source: its separator and encoding, and how each was chosen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    encoding: str = Field(description="Text encoding: utf-8, or the declared one (e.g. cp1252).")
-    bom: bool = Field(description="The file starts with a UTF-8 byte order mark (not part of the first header cell).")
-    line_ending: LineEnding = Field(description="What ends the records: LF, CRLF, CR alone, mixed, none (one line).")
     separator: str
-    separator_found: str = Field(description="How the separator was chosen: sniffed (and from what), or declared.")
-    header: list[str] = Field(description="Header cells as spelled: byte order mark removed, padding kept.")
-    records: int = Field(description="Data records: the header and blank lines excluded.")
-    lines: int = Field(description="Physical lines (ending at LF; a last line without one counts).")
-    multiline_records: int = Field(description="Records spanning several lines (an LF inside a quoted field).")
-    blank_lines: int = Field(default=0, description="Empty lines after the header.")
+    separator_found: str = Field(description="`declared in the registry`, the registry's default, or how sniffed.")
+    encoding: str = Field(description="What the bytes were read as: `utf-8`, or the declared encoding (e.g. cp1252).")
+    encoding_found: str = Field(description="`UTF-8, the default`, or `declared in the registry`.")
+    bom: bool = Field(default=False, description="The file starts with a UTF-8 byte order mark (not data).")
 
     @property
-    def separator_line(self) -> str:
-        return registry_separator(self.separator)
+    def converted(self) -> bool:
+        """Whether staged holds the text decoded from another encoding (staged is always UTF-8)."""
+        return self.encoding not in UTF8_NAMES
 
+    def transforms(self) -> list[str]:
+        """What the lineage log says of how the file was read."""
+        name = SEPARATOR_NAMES.get(self.separator, "separator")
+        lines = [f"separator {json.dumps(self.separator)} ({name}): {self.separator_found}"]
+        if self.converted:
+            lines.append(f"decoded from {self.encoding} to UTF-8 ({self.encoding_found})")
+        return lines
+
+
+def source_dialect(path: Path, spec: TableSpec) -> SourceDialect:
+    """How to read the CSV file at `path` for `spec`: a declared table as its entry says; an undeclared one as
+    UTF-8, its separator sniffed from the header and the first SNIFF_RECORDS records."""
+    with open(path, "rb") as handle:
+        start = handle.read(SNIFF_BYTES)
+    encoding = codecs.lookup(spec.encoding).name
+    found = "declared in the registry" if "encoding" in spec.model_fields_set else "UTF-8, the default"
+    dialect = {"encoding": encoding, "encoding_found": found, "bom": start.startswith(BOM)}
+    if spec.declared:
+        declared = "separator" in spec.model_fields_set
+        how = "declared in the registry" if declared else "the registry's default"
+        return SourceDialect(separator=spec.separator, separator_found=how, **dialect)
+    text = start.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    if len(start) == SNIFF_BYTES and "\n" in text:  # a record cut by the end of the sample is not sniffed
+        text = text[: text.rindex("\n") + 1]
+    separator, how = sniff_separator(text)
+    return SourceDialect(separator=separator, separator_found=how, **dialect)
 
 class EncodingRefused(SourceDataError):
     """A file that is not valid UTF-8 and declares no encoding; `likely` is the encoding it most likely is."""
@@ -55,36 +82,6 @@ class EncodingRefused(SourceDataError):
     def __init__(self, message: str, *, file: str, line: int, likely: str | None) -> None:
         super().__init__(message, file=file, line=line)
         self.likely = likely
-
-
-def detect_dialect(
-    path: Path, display_name: str | None = None, encoding: str | None = None, separator: str | None = None
-) -> Dialect:
-    """The dialect of the CSV file at `path`; `encoding` and `separator` as declared, or None to detect them."""
-    return dialect_of(path.read_bytes(), display_name or path.name, encoding, separator)
-
-
-def dialect_of(data: bytes, file: str, encoding: str | None = None, separator: str | None = None) -> Dialect:
-    """The dialect of a CSV file's bytes (see `detect_dialect`); `file` names it in errors."""
-    text, bom = decode(data, file, encoding)
-    if not text.strip("\r\n"):
-        raise SourceDataError("the file holds no text; a CSV source needs at least a header line", file=file, line=1)
-    found = "declared in the registry"
-    if separator is None:
-        separator, found = sniff_separator(text)
-    header, records, multiline, blank = read_records(text, separator, file)
-    return Dialect(
-        encoding=codecs.lookup(encoding).name if encoding else "utf-8",
-        bom=bom,
-        line_ending=line_ending(text),
-        separator=separator,
-        separator_found=found,
-        header=header,
-        records=records,
-        lines=text.count("\n") + (not text.endswith("\n")),
-        multiline_records=multiline,
-        blank_lines=blank,
-    )
 
 
 def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, bool]:
@@ -111,9 +108,12 @@ def around(data: bytes, position: int) -> str:
     return repr(data[start : min(position + 11, len(data) if end < 0 else end)].removesuffix(b"\r"))
 
 
-def not_utf8(data: bytes, position: int, file: str) -> EncodingRefused:
-    """The refusal of an undeclared file whose byte at `position` is the first that is not UTF-8."""
-    likely = likely_encoding(data)
+def not_utf8(
+    data: bytes, position: int, file: str, line: int | None = None, sample: bytes | None = None
+) -> EncodingRefused:
+    """The refusal of an undeclared file whose byte at `position` of `data` is the first that is not UTF-8; `line`
+    (else counted in `data`) is that byte's line in the file, `sample` (else `data`) what the encoding is told from."""
+    likely = likely_encoding(data if sample is None else sample)
     advice = (
         f"it is most likely {likely}: declare `encoding: {likely}` in its registry entry"
         if likely
@@ -122,9 +122,39 @@ def not_utf8(data: bytes, position: int, file: str) -> EncodingRefused:
     return EncodingRefused(
         f"not valid UTF-8: byte 0x{data[position]:02X} in {around(data, position)}; {advice}",
         file=file,
-        line=data.count(b"\n", 0, position) + 1,
+        line=data.count(b"\n", 0, position) + 1 if line is None else line,
         likely=likely,
     )
+
+
+def first_invalid_utf8(path: Path) -> tuple[int, int] | None:
+    """(offset, line) of the first byte of the file that is not UTF-8; None if the whole file is UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                position = offset - pending + error.start
+                return position, lines + chunk[: max(position - offset, 0)].count(b"\n") + 1
+            offset, lines = offset + len(chunk), lines + chunk.count(b"\n")
+    pending = len(decoder.getstate()[0])  # a sequence the file ends in the middle of
+    return (offset - pending, lines + 1) if pending else None
+
+
+def not_utf8_file(path: Path, file: str) -> EncodingRefused | None:
+    """The refusal of the file at `path` if it is not valid UTF-8 (see `not_utf8`), else None."""
+    found = first_invalid_utf8(path)
+    if found is None:
+        return None
+    position, line = found
+    with open(path, "rb") as handle:
+        sample = handle.read(LIKELY_SAMPLE_BYTES)
+        handle.seek(start := max(position - 200, 0))
+        window = handle.read(position - start + 200)
+    return not_utf8(window, position - start, file, line=line, sample=sample)
 
 
 def likely_encoding(data: bytes) -> str | None:
@@ -182,49 +212,6 @@ def field_counts(text: str, separator: str, limit: int) -> list[int] | None:
         if position >= end:
             break
     return counts
-
-
-def read_records(text: str, separator: str, file: str) -> tuple[list[str], int, int, int]:
-    """Header, data records, records spanning several lines and blank lines, parsed strictly by the csv module
-    (as the staged reader parses the header)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
-    records = multiline = blank = 0
-    try:
-        header = next(reader, [])
-        previous = reader.line_num
-        for record in reader:
-            if record:
-                records += 1
-                # a CR alone inside a field moves line_num too, but a line ends at LF only
-                multiline += reader.line_num - previous > 1 and any("\n" in field for field in record)
-            else:
-                blank += 1
-            previous = reader.line_num
-    except csv.Error as error:
-        reason = f"cannot be parsed with separator {separator!r}: {error}"
-        raise SourceDataError(reason, file=file, line=reader.line_num) from error
-    if not header or header == [""]:
-        raise SourceDataError("the first line is empty: no header", file=file, line=1)
-    return header, records, multiline, blank
-
-
-def line_ending(text: str) -> LineEnding:
-    """What ends the records of `text` (a line break inside a quoted field is data, not an ending)."""
-    if "\n" not in text:
-        return "CR" if "\r" in text else "none"
-    if '"' not in text:
-        crlf = text.count("\r\n")
-        lf = text.count("\n") - crlf
-    else:
-        crlf = lf = 0
-        quoted = False
-        for line in text.split("\n")[:-1]:
-            quoted ^= line.count('"') % 2 == 1
-            if not quoted:
-                crlf, lf = (crlf + 1, lf) if line.endswith("\r") else (crlf, lf + 1)
-    if crlf and lf:
-        return "mixed"
-    return "CRLF" if crlf else "LF" if lf else "none"
 
 
 def registry_separator(separator: str) -> str:

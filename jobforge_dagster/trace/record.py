@@ -96,6 +96,9 @@ class RecordTrace:
         path, _ = self.bytes_path()
         if path is None:
             return None
+        staged = self.transition(Layer.STAGED)
+        if staged is not None and staged.source_dialect is not None:  # as the file was read (a sniffed separator)
+            return SourceText(path, staged.source_dialect.encoding, staged.source_dialect.separator)
         encoding = self.spec.encoding if self.spec else "utf8"
         separator = self.spec.separator if self.spec else ","
         return SourceText(path, encoding, separator)

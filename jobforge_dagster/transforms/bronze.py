@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from jobforge_dagster.errors import SourceDataError
-from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_ROW
+from jobforge_dagster.errors import SourceDataError, place
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.registry.names import unique_snake_case
 from jobforge_dagster.registry.numbers import PLAIN, NumberFormat
 from jobforge_dagster.registry.spec import TableSpec
@@ -132,8 +132,27 @@ def count_null_tokens(frame: pl.LazyFrame, plan: BronzePlan) -> dict[str, int]:
     return {column: value for column, value in counts.row(0, named=True).items() if value}
 
 
+def first_failures(renamed: pl.LazyFrame, failed: dict[str, pl.Expr]) -> list[tuple[int | None, int, str, str]]:
+    """(line, record, bronze column, value) of the first MAX_REPORTED cells flagged by `failed`, in file order."""
+    lines = pl.col(SOURCE_LINE) if SOURCE_LINE in renamed.collect_schema().names() else pl.lit(None, pl.Int64)
+    flagged = (
+        renamed.filter(pl.any_horizontal(*failed.values()))
+        .select(
+            pl.col(SOURCE_ROW),
+            lines.alias(SOURCE_LINE),
+            *(pl.when(mask).then(pl.col(column)).alias(column) for column, mask in failed.items()),
+        )
+        .sort(SOURCE_ROW)
+        .head(MAX_REPORTED)
+        .collect()
+    )
+    cells = [(row[SOURCE_LINE], row[SOURCE_ROW], c, row[c]) for row in flagged.rows(named=True) for c in failed]
+    return [cell for cell in cells if cell[3] is not None][:MAX_REPORTED]
+
+
 def check_casts(staged: pl.LazyFrame, plan: BronzePlan, source_file: str) -> None:
-    """Raise a SourceDataError naming row, column and value for the first cells that fail their cast."""
+    """Raise a SourceDataError naming the line, record, column header and value of the first cells that fail
+    their cast."""
     if not plan.types:
         return
     renamed = staged.rename(plan.mapping)
@@ -143,25 +162,16 @@ def check_casts(staged: pl.LazyFrame, plan: BronzePlan, source_file: str) -> Non
         failed[column] = raw.is_not_null() & (raw != "") & _cast(column, dtype, plan).is_null()
     # Clean files (the usual case) cost one aggregate pass; only a file with failures is searched for them.
     counts = renamed.select(mask.sum().alias(column) for column, mask in failed.items()).collect().row(0)
-    if not any(counts):
+    if not any(counts) or not (bad := first_failures(renamed, failed)):
         return
-    flagged = (
-        renamed.filter(pl.any_horizontal(*failed.values()))
-        .select(
-            pl.col(SOURCE_ROW), *(pl.when(mask).then(pl.col(column)).alias(column) for column, mask in failed.items())
-        )
-        .sort(SOURCE_ROW)
-        .head(MAX_REPORTED)
-        .collect()
+    line, record, column, value = bad[0]
+    others = "; ".join(f"{place(*cell[:2], plan.header[cell[2]])}: {cell[3]!r}" for cell in bad[1:])
+    written = f" written with {plan.number_format.label}" if plan.number_format != PLAIN else ""
+    raise SourceDataError(
+        f"value {value!r} is not a valid {plan.types[column]}{written}" + (f" (also: {others})" if others else ""),
+        file=source_file,
+        line=line,
+        record=record,
+        column=plan.header[column],
+        value=value,
     )
-    cells = [(row[SOURCE_ROW], column, row[column]) for row in flagged.rows(named=True) for column in failed]
-    bad = [(row, column, value) for row, column, value in cells if value is not None][:MAX_REPORTED]
-    if bad:
-        row, column, value = bad[0]
-        others = "; ".join(f"row {r} {c}={v!r}" for r, c, v in bad[1:])
-        raise SourceDataError(
-            f"value {value!r} is not a valid {plan.types[column]}" + (f" (also: {others})" if others else ""),
-            file=source_file,
-            row=row,
-            column=plan.header[column],
-        )

@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ import polars as pl
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.dialect import SourceDialect, decode, not_utf8_file, one_column_refusal, source_dialect
 from jobforge_dagster.transforms.source_read import SourceRead, header_lines, with_lines
 
 #: Longest CSV record accepted (a field of several megabytes is fine).
@@ -35,6 +37,17 @@ MAX_COLUMNS = 10_000
 
 
 WIDE_COLUMNS = 1_000
+
+
+def read_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
+    """A CSV source read as `source_dialect` decides: UTF-8 validated by DuckDB and scanned by polars, another
+    declared encoding decoded to UTF-8 in Python."""
+    dialect = source_dialect(path, spec)
+    if dialect.converted:
+        read = read_decoded_csv(path, dialect, display_name)
+    else:
+        read = read_utf8_csv(path, dialect.separator, display_name)
+    return replace(read, dialect=dialect)
 
 
 def read_utf8_csv(path: Path, separator: str, display_name: str) -> SourceRead:
@@ -144,6 +157,8 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
         with validation_connection(path.stat().st_size, fields) as connection:
             return connection.execute(query, {"path": str(path), "delim": separator}).fetchone()[0]
     except duckdb.Error as error:
+        if "Invalid unicode" in str(error) and (refused := not_utf8_file(path, display_name)):
+            raise refused from error
         found = csv_error(str(error), display_name)
         if found.line is None:
             raise (
@@ -151,7 +166,7 @@ def count_csv_records(path: Path, fields: int, separator: str, display_name: str
             ) from error
         reason = str(found).removeprefix(f"{display_name}, line {found.line}: ")
         line = physical_line(path, found.line, separator)
-        raise SourceDataError(reason, file=display_name, line=line) from error
+        raise SourceDataError(reason, file=display_name, line=line, record=found.line - 1) from error
 
 
 def lone_carriage_return(path: Path, display_name: str) -> SourceDataError | None:
@@ -237,35 +252,39 @@ def csv_error(message: str, display_name: str) -> SourceDataError:
     return SourceDataError(reason, file=display_name, line=int(line.group(1)) if line else None)
 
 
-def read_decoded_csv(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
-    """A CSV in a declared non-UTF-8 encoding: decoded in Python, checked record by record."""
-    try:
-        text = path.read_bytes().decode(spec.encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        raise SourceDataError(f"cannot decode as {spec.encoding}: {error}", file=display_name) from error
+def read_decoded_csv(path: Path, dialect: SourceDialect, display_name: str) -> SourceRead:
+    """A CSV in a declared encoding other than UTF-8: decoded in Python, checked record by record."""
+    text, _ = decode(path.read_bytes(), display_name, dialect.encoding)
     if text.endswith("\r"):
         raise SourceDataError(CR_ALONE, file=display_name, line=text.count("\n") + 1)
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=spec.separator, strict=True)
-    try:
-        header = next(reader, [])
-        check_header(header, display_name)
-        records = 0
-        for record in reader:
-            records += 1
-            if len(record) != len(header):
-                raise SourceDataError(
-                    f"expected {len(header)} fields, found {len(record)}", file=display_name, line=reader.line_num
-                )
-    except csv.Error as error:
-        raise SourceDataError(str(error), file=display_name, line=reader.line_num) from error
+    header, records = check_records(text.removeprefix("\ufeff"), dialect.separator, display_name)
     frame = pl.read_csv(
-        text.encode("utf-8"),
+        text.removeprefix("\ufeff").encode("utf-8"),
         infer_schema=False,
-        separator=spec.separator,
+        separator=dialect.separator,
         new_columns=header,
         empty_string_is_null=False,
     ).lazy()
     return SourceRead(with_lines(frame, header_lines(header) + 1), records)
+
+
+def check_records(text: str, separator: str, display_name: str) -> tuple[list[str], int]:
+    """(header, data records) of decoded CSV text, parsed strictly; a bad record raises with its line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    records = 0
+    try:
+        header = next(reader, [])
+        check_header(header, display_name, separator)
+        start = reader.line_num + 1
+        for record in reader:
+            records += 1
+            if len(record) != len(header):
+                found = f"expected {len(header)} fields, found {len(record)}"
+                raise SourceDataError(found, file=display_name, line=start, record=records)
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise SourceDataError(str(error), file=display_name, line=reader.line_num) from error
+    return header, records
 
 
 def read_header(path: Path, separator: str, display_name: str) -> list[str]:
@@ -284,16 +303,15 @@ def read_header(path: Path, separator: str, display_name: str) -> list[str]:
             if len(start) == HEADER_BYTES:
                 reason += f", or the header is longer than {HEADER_BYTES} bytes"
         raise SourceDataError(reason, file=display_name, line=1) from error
-    check_header(header, display_name)
-    if any("\ufffd" in name for name in header):
-        raise SourceDataError(
-            "the header is not valid UTF-8; declare the file's encoding in the registry", file=display_name, line=1
-        )
+    if any("\ufffd" in name for name in header) and (refused := not_utf8_file(path, display_name)):
+        raise refused
+    check_header(header, display_name, separator)
     return header
 
 
-def check_header(header: list[str], display_name: str) -> None:
-    """A header must exist and name each column once."""
+def check_header(header: list[str], display_name: str, separator: str) -> None:
+    """A header must exist, name each column once, and not be one cell holding another separator (a file that
+    would load as one column)."""
     if not header or header == [""]:
         raise SourceDataError("the first line is empty: no header", file=display_name, line=1)
     if len(header) > MAX_COLUMNS:
@@ -302,10 +320,12 @@ def check_header(header: list[str], display_name: str) -> None:
         )
     if any("\x00" in name for name in header):
         raise SourceDataError("the header holds NUL bytes: not a text file", file=display_name, line=1)
+    if (one_column := one_column_refusal(header, display_name, separator)) is not None:
+        raise one_column
     seen: dict[str, int] = {}
     for position, name in enumerate(header, start=1):
         if name in seen:
             raise SourceDataError(
-                f"duplicate header name {name!r} in columns {seen[name]} and {position}", file=display_name
+                f"duplicate header name {name!r} in columns {seen[name]} and {position}", file=display_name, line=1
             )
         seen[name] = position

@@ -8,6 +8,7 @@ import polars as pl
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import SOURCE_LINE
+from jobforge_dagster.sources.dialect import SourceDialect
 
 #: Chunk read when counting lines.
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -15,11 +16,12 @@ CHUNK_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class SourceRead:
-    """A source scanned as strings with its `_source_line` column, and how many data records the file holds
-    (None if not counted)."""
+    """A source scanned as strings with its `_source_line` column, how many data records the file holds (None if
+    not counted), and how a CSV file was read (None for other formats)."""
 
     frame: pl.LazyFrame
     records: int | None
+    dialect: SourceDialect | None = None
 
 
 def header_lines(header: list[str]) -> int:

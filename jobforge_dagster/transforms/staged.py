@@ -9,16 +9,16 @@ from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.scan import FORMATS
-from jobforge_dagster.transforms.source_csv import read_decoded_csv, read_utf8_csv
+from jobforge_dagster.transforms.source_csv import read_csv
 from jobforge_dagster.transforms.source_read import SourceRead, read_jsonl, read_parquet
 
-UTF8 = {"utf8", "utf-8", "utf_8"}
 
 def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
     """Scan a source file with every column as a string and no type inference, after checking it parses.
 
     CSV files are validated first (strict RFC 4180: every record has the header's number of fields, quotes
-    closed, valid text), so a bad file fails with its line number instead of silently padded nulls.
+    closed, valid text), so a bad file fails with its line number instead of silently padded nulls. A declared
+    table's file is read with its entry's separator and encoding; an undeclared one's separator is sniffed.
     """
     if path.stat().st_size == 0:
         raise SourceDataError(
@@ -26,9 +26,7 @@ def read_source(path: Path, spec: TableSpec, display_name: str) -> SourceRead:
         )
     fmt = FORMATS.get(path.suffix.lower())
     if fmt == "csv":
-        if spec.encoding.lower() in UTF8:
-            return read_utf8_csv(path, spec.separator, display_name)
-        return read_decoded_csv(path, spec, display_name)
+        return read_csv(path, spec, display_name)
     if fmt == "jsonl":
         return read_jsonl(path, display_name)
     if fmt == "parquet":

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from jobforge_dagster.intake.dialect import detect_dialect
 from jobforge_dagster.intake.profile import CodeColumn, NumberFit, Profile, profile_frame, read_text
 from jobforge_dagster.registry.numbers import NumberFormat
-from jobforge_dagster.sources.dialect import detect_dialect
 from jobforge_dagster_tests.conftest import REAL_DATA, require_real_data
 
 REAL_FILES = sorted(path.name for path in REAL_DATA.glob("*.csv"))

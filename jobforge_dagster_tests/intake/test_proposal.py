@@ -8,17 +8,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from jobforge_dagster.intake.dialect import detect_dialect
 from jobforge_dagster.intake.profile import profile_frame, read_text
 from jobforge_dagster.intake.proposal import append_entry, appended_text, propose_entry, proposed_spec
 from jobforge_dagster.layers import SOURCE_ROW
 from jobforge_dagster.registry.file import REGISTRY_FILE, SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.sources.dialect import EncodingRefused, detect_dialect
+from jobforge_dagster.sources.dialect import EncodingRefused
 from jobforge_dagster.transforms.bronze import check_casts, plan_for, standardise
 from jobforge_dagster.transforms.staged import add_provenance, read_source
 from jobforge_dagster_tests.conftest import REAL_DATA, require_real_data
+from jobforge_dagster_tests.intake.test_dialect import EXCEL_FR_CA
 from jobforge_dagster_tests.intake.test_profile import dim_noc_codes
-from jobforge_dagster_tests.sources.test_dialect import EXCEL_FR_CA
 
 REAL_FILES = sorted(path.name for path in REAL_DATA.glob("*.csv"))
 KNOWN = {"0", "00012", "21232", "41200"}

@@ -1,12 +1,15 @@
 """Staged to bronze: names, renames, null tokens, declared casts and the errors that name the cell."""
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.transforms import bronze
-from jobforge_dagster_tests.frames import staged_frame
+from jobforge_dagster.transforms import bronze, staged
+from jobforge_dagster_tests.frames import staged_frame, write
 
 
 def test_bronze_mapping_renames_and_casts() -> None:
@@ -59,12 +62,18 @@ def test_type_patterns_first_match_wins() -> None:
         TableSpec(name="t", pattern="t.csv", types={"col_20*": "int64"}).resolve_types(["a"])
 
 
-def test_bronze_cast_failure_names_file_row_and_column() -> None:
-    frame = staged_frame(**{"Code": ["00010", "00011", "00012"], "Employment": ["5", "N/A", "x"]})
-    plan = bronze.BronzePlan({"Code": "code", "Employment": "employment"}, types={"employment": pl.Int64()})
+def test_bronze_cast_failure_names_the_line_record_header_and_value(tmp_path: Path) -> None:
+    """The same words as the staging errors: the physical line (a record before spans two), the record, the header
+    as spelled in the file, the value."""
+    content = b'Code,Employment,Note\n00010,5,"two\nlines"\n00011,N/A,\n00012,x,\n'
+    read = staged.read_source(write(tmp_path, "e.csv", content), TableSpec(name="e", pattern="*"), "source/e.csv")
+    frame = staged.add_provenance(read.frame, "source/e.csv", "e-1", datetime(2026, 1, 1, tzinfo=UTC))
+    plan = bronze.plan_for(TableSpec(name="e", pattern="*", types={"employment": "int64"}), read.frame.columns)
     with pytest.raises(SourceDataError) as caught:
         bronze.check_casts(frame, plan, "source/e.csv")
     error = caught.value
-    assert (error.file, error.row, error.column) == ("source/e.csv", 2, "Employment")
-    assert "source/e.csv, row 2, column 'Employment': value 'N/A' is not a valid Int64" in str(error)
-    assert "row 3 employment='x'" in str(error)
+    assert (error.line, error.record, error.column, error.value) == (4, 2, "Employment", "N/A")
+    assert str(error) == (
+        "source/e.csv, line 4 (record 2), column 'Employment': value 'N/A' is not a valid Int64 "
+        "(also: line 5 (record 3), column 'Employment': 'x')"
+    )

@@ -258,6 +258,6 @@ def test_bronze_names_the_cell_that_is_not_a_number_under_the_convention() -> No
     with pytest.raises(SourceDataError) as error:
         check_casts(bronze_frame(), plan, "postes.csv")
     assert str(error.value) == (
-        "postes.csv, row 1, column 'Salaire horaire': value '42,50' is not a valid Decimal(precision=10, scale=2) "
-        "(also: row 2 salaire_horaire='1\\xa0234,50')"
+        "postes.csv, record 1, column 'Salaire horaire': value '42,50' is not a valid Decimal(precision=10, scale=2) "
+        "(also: record 2, column 'Salaire horaire': '1\\xa0234,50')"
     )

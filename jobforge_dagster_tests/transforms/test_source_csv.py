@@ -51,7 +51,10 @@ class Case:
     def error(self) -> str:
         result = self.run()
         assert not result.success
-        failure = result.get_step_failure_events()[0].step_failure_data.error
+        data = result.get_step_failure_events()[0].step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:  # JobForge's own message
+            return data.user_failure_data.description
+        failure = data.error
         while failure.cause is not None and "SourceDataError" not in failure.cls_name:
             failure = failure.cause
         return failure.message.removeprefix(f"jobforge_dagster.errors.{failure.cls_name}: ").strip()
@@ -90,24 +93,29 @@ def test_windows_1252_declared_is_decoded(tmp_path: Path) -> None:
 def test_latin1_undeclared_is_an_encoding_error_with_its_line(tmp_path: Path) -> None:
     content = "Code,Titre\n00010,Membres des corps législatifs\n".encode("latin-1")
     error = Case(tmp_path, "fr.csv", content).error()
-    assert error.startswith("source/fr.csv, line 2: not valid UTF-8 text; declare the file's encoding")
+    assert error == (
+        "source/fr.csv, line 2: not valid UTF-8: byte 0xE9 in b',Membres des corps l\\xe9gislatifs'; it is most "
+        "likely cp1252: declare `encoding: cp1252` in its registry entry"
+    )
 
 
 def test_too_many_fields(tmp_path: Path) -> None:
     error = Case(tmp_path, "ragged.csv", "Code,Title\n00010,Legislators\n00011,Senior,extra\n").error()
-    assert error == "source/ragged.csv, line 3: expected 2 fields, found 3 (line starts '00011,Senior,extra')"
+    expected = "source/ragged.csv, line 3 (record 2): expected 2 fields, found 3 (line starts '00011,Senior,extra')"
+    assert error == expected
 
 
 def test_too_few_fields(tmp_path: Path) -> None:
     error = Case(tmp_path, "short.csv", "Code,Title,Teer\n00010,Legislators,0\n00011,Senior\n").error()
-    assert error == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '00011,Senior')"
+    assert error == "source/short.csv, line 3 (record 2): expected 3 fields, found 2 (line starts '00011,Senior')"
 
 
 def test_large_file_path_validates_on_its_own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files over SHARED_VALIDATION_MAX_BYTES get a DuckDB database of their own: same errors."""
     monkeypatch.setattr(source_csv, "SHARED_VALIDATION_MAX_BYTES", 0)
     case = Case(tmp_path, "short.csv", "Code,Title,Teer\n00010,Legislators,0\n00011,Senior\n")
-    assert case.error() == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '00011,Senior')"
+    expected = "source/short.csv, line 3 (record 2): expected 3 fields, found 2 (line starts '00011,Senior')"
+    assert case.error() == expected
     assert Case(tmp_path / "good", "noc.csv", NOC).run().success
 
 
@@ -119,18 +127,18 @@ def test_invalid_file_is_a_failed_transition_of_its_batch(tmp_path: Path) -> Non
     (log,) = catalog.get_lineage_logs()
     assert (log.source_layer, log.target_layer, log.status) == ("source", "staged", "failed")
     assert log.batch_id == f"ragged-{case.digest[:12]}"
-    assert "line 3: expected 2 fields, found 3" in log.errors[0]
+    assert "line 3 (record 2): expected 2 fields, found 3" in log.errors[0]
     assert catalog.get_batch(log.batch_id).sha256 == case.digest
 
 
 def test_unterminated_quote(tmp_path: Path) -> None:
     error = Case(tmp_path, "quote.csv", 'Code,Title\n00010,"Legislators\n00011,Senior\n').error()
-    assert error.startswith("source/quote.csv, line 2: a quoted field is never closed")
+    assert error.startswith("source/quote.csv, line 2 (record 1): a quoted field is never closed")
 
 
 def test_duplicate_header_names(tmp_path: Path) -> None:
     error = Case(tmp_path, "dup.csv", "Code,Title,Code\n1,2,3\n").error()
-    assert error == "source/dup.csv: duplicate header name 'Code' in columns 1 and 3"
+    assert error == "source/dup.csv, line 1: duplicate header name 'Code' in columns 1 and 3"
 
 
 def test_missing_required_column(tmp_path: Path) -> None:
@@ -218,7 +226,7 @@ def test_symlink_out_of_the_data_root_is_refused(tmp_path: Path, caplog: pytest.
 def test_value_that_fails_its_type(tmp_path: Path) -> None:
     spec = TableSpec(name="emp", pattern="emp.csv", types={"employment": "int64"})
     error = Case(tmp_path, "emp.csv", "Code,Employment\n00010,4700\n00011,N/A\n", spec).error()
-    assert error == "source/emp.csv, row 2, column 'Employment': value 'N/A' is not a valid Int64"
+    assert error == "source/emp.csv, line 3 (record 2), column 'Employment': value 'N/A' is not a valid Int64"
 
 
 def test_duplicate_keys_go_to_quarantine(tmp_path: Path) -> None:
@@ -287,9 +295,9 @@ def test_error_line_is_the_physical_line_after_records_spanning_lines(tmp_path: 
     """DuckDB numbers records; the reported line counts the newlines inside earlier quoted fields."""
     content = 'Code,Title\n00010,"Legislators\nand\nmembers"\n00011,Senior\n00012,x,extra\n'
     error = Case(tmp_path, "ragged.csv", content).error()
-    assert error == "source/ragged.csv, line 6: expected 2 fields, found 3 (line starts '00012,x,extra')"
+    assert error == "source/ragged.csv, line 6 (record 3): expected 2 fields, found 3 (line starts '00012,x,extra')"
     unterminated = Case(tmp_path / "q", "q.csv", 'a,b\n1,"x\ny"\n2,"3\n').error()
-    assert unterminated.startswith("source/q.csv, line 4: a quoted field is never closed")
+    assert unterminated.startswith("source/q.csv, line 4 (record 2): a quoted field is never closed")
 
 
 def test_cr_only_line_endings(tmp_path: Path) -> None:
@@ -384,10 +392,10 @@ def test_bad_input_is_a_dagster_failure_with_the_message_on_top(tmp_path: Path) 
     failure = result.get_step_failure_events()[0].step_failure_data
     assert (
         failure.user_failure_data.description
-        == "source/short.csv, line 3: expected 3 fields, found 2 (line starts '4,5')"
+        == "source/short.csv, line 3 (record 2): expected 3 fields, found 2 (line starts '4,5')"
     )
     metadata = {key: value.value for key, value in failure.user_failure_data.metadata.items()}
-    assert metadata == {"file": "source/short.csv", "line": 3}
+    assert metadata == {"file": "source/short.csv", "line": 3, "record": 2}
     assert "null_padding" not in failure.error.message and "strict mode" not in failure.error.message
 
 

@@ -72,7 +72,7 @@ def test_staged_header_quotes_and_duplicates(tmp_path: Path) -> None:
         'Change to "title"',
     ]
     duplicate = write(tmp_path, "d.csv", b"a,b,a\n1,2,3\n")
-    with pytest.raises(SourceDataError, match=r"source/d.csv: duplicate header name 'a' in columns 1 and 3"):
+    with pytest.raises(SourceDataError, match=r"source/d.csv, line 1: duplicate header name 'a' in columns 1 and 3"):
         staged.read_source(duplicate, TableSpec(name="d", pattern="d.csv"), "source/d.csv")
 
 

@@ -8,15 +8,10 @@ import pytest
 import yaml
 
 from jobforge_dagster.errors import SourceDataError
+from jobforge_dagster.intake.dialect import Dialect, detect_dialect, dialect_of
 from jobforge_dagster.layers import SOURCE_LINE
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.sources.dialect import (
-    Dialect,
-    EncodingRefused,
-    detect_dialect,
-    dialect_of,
-    one_column_refusal,
-)
+from jobforge_dagster.sources.dialect import EncodingRefused, one_column_refusal
 from jobforge_dagster.transforms.staged import read_source
 from jobforge_dagster_tests.conftest import REAL_DATA, require_real_data
 
@@ -113,13 +108,15 @@ def test_a_header_read_as_one_cell_is_refused_naming_the_line_that_loads_it(
     tmp_path: Path, separator: str, data: bytes, said: str
 ) -> None:
     path = write(tmp_path, "export.csv", data)
-    header, _ = staged_header(path, TableSpec(name="export", pattern="*"))  # read as today: one column
-    assert len(header) == 1
-    error = one_column_refusal(header, "source/export.csv")
-    assert isinstance(error, SourceDataError) and error.line == 1
+    with pytest.raises(SourceDataError) as refused:  # declared without a separator: `,`, the file is never one column
+        read_source(path, TableSpec(name="export", pattern="*"), "source/export.csv")
+    error = refused.value
+    assert error.line == 1
+    header = data.decode("utf-8-sig").splitlines()[0]
+    assert one_column_refusal([header], "source/export.csv") is not None
     name = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}[separator]
     registry_line = {";": 'separator: ";"', "\t": 'separator: "\\t"', "|": 'separator: "|"'}[separator]
-    columns = len(header[0].split(separator))
+    columns = len(header.split(separator))
     assert str(error) == (
         f"source/export.csv, line 1: the header is one cell holding {said}, so the file would load as one column; "
         f"to read it as {columns} columns separated by {name}, declare `{registry_line}` in its registry entry"
@@ -127,6 +124,8 @@ def test_a_header_read_as_one_cell_is_refused_naming_the_line_that_loads_it(
     # the line it names, put in a registry entry, loads the file with all its columns
     spec = TableSpec(name="export", pattern="*", **yaml.safe_load(registry_line))
     assert len(staged_header(path, spec)[0]) == columns
+    # undeclared, the file's separator is sniffed
+    assert len(staged_header(path, TableSpec(name="export", pattern="*", declared=False))[0]) == columns
 
 
 def test_cp1252_file_is_refused_naming_the_line_and_the_likely_encoding(tmp_path: Path) -> None:

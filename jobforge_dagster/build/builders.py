@@ -130,6 +130,7 @@ def finish(
         done.code,
         done.inferred_types,
         done.source_dialect,
+        done.number_format,
     )
     return LayerBuild(LayerOutput(done.frame, facts, run.entry(layer), guard), done.report)
 

@@ -9,6 +9,7 @@ from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.quality.rules import Lookup
+from jobforge_dagster.registry.numbers import NumberFormat
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.dialect import SourceDialect
 from jobforge_dagster.storage.data_root import DataRoot
@@ -53,6 +54,7 @@ class LayerStep:
     code: str | None = None
     inferred_types: dict[str, str] = field(default_factory=dict)  # column -> type silver inferred from its text
     source_dialect: SourceDialect | None = None  # staged of a CSV source: how the file was read
+    number_format: NumberFormat | None = None  # silver of an undeclared table: the convention numbers were read under
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class SilverTypes:
     frame: pl.LazyFrame
     inferred: dict[str, str] = field(default_factory=dict)
     transforms: list[str] = field(default_factory=list)
+    number_format: NumberFormat | None = None
 
 
 def silver_types(spec: TableSpec, passed: pl.LazyFrame) -> SilverTypes:
@@ -156,9 +159,12 @@ def silver_types(spec: TableSpec, passed: pl.LazyFrame) -> SilverTypes:
     types rule)."""
     if spec.declared:
         return SilverTypes(passed)
-    found = inference.infer_types(passed)
+    columns = inference.text_columns(passed)
+    fmt = inference.number_format(passed, columns)
+    found = inference.infer_types(passed, columns, fmt)
     names = inference.inferred_names(found)
-    return SilverTypes(inference.cast_inferred(passed, found), names, inference.inference_transforms(found))
+    transforms = inference.inference_transforms(found)
+    return SilverTypes(inference.cast_inferred(passed, found), names, transforms, fmt)
 
 
 def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
@@ -189,6 +195,7 @@ def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
         column_lineage=columns,
         code=SPLIT,
         inferred_types=typed.inferred,
+        number_format=typed.number_format,
     )
 
 

@@ -83,4 +83,5 @@ def describe_parquet(
         batch_id=facts.batch_id if facts else None,
         source_sha256=facts.source_sha256 if facts else None,
         source_dialect=facts.source_dialect if facts else None,
+        number_format=facts.number_format if facts else None,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from jobforge_dagster.registry.numbers import NumberFormat
 from jobforge_dagster.sources.dialect import SourceDialect
 from jobforge_dagster.transforms.lineage import ColumnLineage
 
@@ -48,6 +49,9 @@ class TableMetadata(BaseModel):
     file_sha256: str | None = Field(default=None, description="sha256 of the parquet file as it was written.")
     source_dialect: SourceDialect | None = Field(
         default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
+    )
+    number_format: NumberFormat | None = Field(
+        default=None, description="Silver of an undeclared table: the number convention its numbers were read under."
     )
     updated_at: datetime = Field(default_factory=utc_now)
 
@@ -100,6 +104,9 @@ class LayerTransitionLog(BaseModel):
     source_dialect: SourceDialect | None = Field(
         default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
     )
+    number_format: NumberFormat | None = Field(
+        default=None, description="Silver of an undeclared table: the number convention its numbers were read under."
+    )
 
 
 class BatchRecord(BaseModel):
@@ -148,6 +155,7 @@ SHARED_WITH_LOG = {
     "table_version",
     "inferred_types",
     "source_dialect",
+    "number_format",
 }
 
 
@@ -178,6 +186,9 @@ class TransitionFacts(BaseModel):
     source_dialect: SourceDialect | None = Field(
         default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
     )
+    number_format: NumberFormat | None = Field(
+        default=None, description="Silver of an undeclared table: the number convention its numbers were read under."
+    )
 
     def completed(
         self,
@@ -189,11 +200,13 @@ class TransitionFacts(BaseModel):
         code: str | None = None,
         inferred_types: dict[str, str] | None = None,
         source_dialect: SourceDialect | None = None,
+        number_format: NumberFormat | None = None,
     ) -> "TransitionFacts":
         """These facts with what the layer's transform did (and, for staged, the records the file holds)."""
         update = {"transforms": transforms, "quarantined_rows": quarantined_rows, "quarantine_file": quarantine_file}
         update |= {"column_lineage": column_lineage or ColumnLineage(), "code": code}
         update |= {"inferred_types": inferred_types or {}, "source_dialect": source_dialect}
+        update |= {"number_format": number_format}
         if rows_in is not None:
             update["rows_in"] = rows_in
         return self.model_copy(update=update)

@@ -1,5 +1,9 @@
-"""Type inference for undeclared tables: a text column becomes int64, float64 or date only when every non-null value
-parses and writes back as exactly the same text (`120000` -> 120000; `00010`, `+5`, `1.50`, `1e3` stay text).
+"""Type inference for undeclared tables: a text column becomes a number or a date only when every non-null value
+parses and writes back as exactly the same text (`120000` -> 120000; `00010`, `+5`, `1e3` stay text).
+
+Numbers are read under the table's number convention: the one under which most of its columns are numbers
+(`42,50` is a number in a French-Canadian export). A column whose values all have the same decimals becomes a
+fixed-scale decimal, which keeps `42.50` as written; a float only takes plain decimals of varying scale.
 
 Booleans are never inferred: `true` read as a boolean is written back as `true` by polars and DuckDB but as
 `True` by Python, so no spelling survives every writer; a 0/1 column is an int64 column anyway.
@@ -11,6 +15,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON
+from jobforge_dagster.registry.numbers import PLAIN, NumberFormat
+from jobforge_dagster.transforms.numbers import infer_conventions, infer_numbers, likely_format, parse_number
 
 #: A float is inferred only in plain decimal notation, and only in the range where polars, DuckDB and Python
 #: all write it back without an exponent (Python writes 0.00001 as `1e-05`).
@@ -51,10 +57,24 @@ BY_NAME = {candidate.name: candidate for candidate in CANDIDATES}
 
 @dataclass(frozen=True)
 class InferredType:
-    """The type a text column was given, and how many non-null values it holds."""
+    """The type a text column was given (`int64`, `decimal(38,2)`, `float64`, `date`), how many non-null values
+    it holds, and the number convention a number was read under."""
 
     type: str
     values: int
+    format: NumberFormat = PLAIN
+
+    @property
+    def dtype(self) -> pl.DataType:
+        if self.type.startswith("decimal("):
+            return pl.Decimal(*(int(part) for part in self.type[len("decimal(") : -1].split(",")))
+        return BY_NAME[self.type].dtype
+
+    def parse(self, text: pl.Expr) -> pl.Expr:
+        """The text as this type, strictly: a value that does not parse raises."""
+        if self.type in BY_NAME and self.type != "int64":
+            return BY_NAME[self.type].parse(text, True)
+        return parse_number(text, self.format, self.dtype, strict=True)
 
 
 def text_columns(frame: pl.LazyFrame) -> list[str]:
@@ -71,25 +91,43 @@ def fits(text: pl.Expr, candidate: Candidate) -> pl.Expr:
     return kept.fill_null(False).all()
 
 
-def infer_types(frame: pl.LazyFrame, columns: list[str] | None = None) -> dict[str, InferredType]:
-    """The type each text column (default: all) can take without changing a value, in one pass over the frame.
+def number_format(frame: pl.LazyFrame, columns: list[str]) -> NumberFormat:
+    """The convention under which most of `columns` are numbers writing back as written (PLAIN when none is)."""
+    return likely_format(infer_conventions(frame, columns)) if columns else PLAIN
 
-    Columns holding no value at all, or a value no candidate keeps, are left out (they stay text).
-    """
+
+def infer_types(
+    frame: pl.LazyFrame, columns: list[str] | None = None, fmt: NumberFormat | None = None
+) -> dict[str, InferredType]:
+    """The type each text column (default: all) can take without changing a value: a number under `fmt` (default:
+    the table's `number_format`), else a plain float, else a date. Columns holding no value at all, or a value no
+    type keeps, are left out (they stay text)."""
     columns = text_columns(frame) if columns is None else columns
-    if not columns:
+    fmt = number_format(frame, columns) if fmt is None else fmt
+    numbers = {
+        column: InferredType(found.type_name, found.values, fmt)
+        for column, found in infer_numbers(frame, columns, fmt).items()
+    }
+    rest = [column for column in columns if column not in numbers]
+    others = [candidate for candidate in CANDIDATES[1:] if fmt == PLAIN or candidate.name != "float64"]
+    return numbers | other_types(frame, rest, others)
+
+
+def other_types(frame: pl.LazyFrame, columns: list[str], candidates: list[Candidate]) -> dict[str, InferredType]:
+    """The first of `candidates` each column fits, in one pass over the frame."""
+    if not columns or not candidates:
         return {}
     tests = [pl.col(column).count().alias(f"{index}") for index, column in enumerate(columns)]
     tests += [
         fits(pl.col(column), candidate).alias(f"{index}:{candidate.name}")
         for index, column in enumerate(columns)
-        for candidate in CANDIDATES
+        for candidate in candidates
     ]
     verdicts = frame.select(tests).collect().row(0, named=True)
     inferred = {}
     for index, column in enumerate(columns):
         values = verdicts[f"{index}"]
-        found = next((c.name for c in CANDIDATES if verdicts[f"{index}:{c.name}"]), None)
+        found = next((c.name for c in candidates if verdicts[f"{index}:{c.name}"]), None)
         if values and found is not None:
             inferred[column] = InferredType(found, values)
     return inferred
@@ -97,14 +135,16 @@ def infer_types(frame: pl.LazyFrame, columns: list[str] | None = None) -> dict[s
 
 def cast_inferred(frame: pl.LazyFrame, inferred: dict[str, InferredType]) -> pl.LazyFrame:
     """The frame with each inferred column parsed to its type; strict, so a value that no longer parses raises."""
-    return frame.with_columns(BY_NAME[found.type].parse(pl.col(column), True) for column, found in inferred.items())
+    return frame.with_columns(found.parse(pl.col(column)).alias(column) for column, found in inferred.items())
 
 
 def inference_transforms(inferred: dict[str, InferredType]) -> list[str]:
     """One lineage-log line per inferred column, or one saying every column stays text."""
     if not inferred:
         return ["inferred types: none, every column stays text"]
-    return [
+    formats = {found.format for found in inferred.values()} - {PLAIN}
+    convention = [f"numbers read as written with {fmt.label}" for fmt in formats]
+    return convention + [
         f"inferred type: {column} -> {found.type} ({found.values} value{'' if found.values == 1 else 's'})"
         for column, found in inferred.items()
     ]
@@ -120,7 +160,7 @@ def carried_types(frame: pl.LazyFrame) -> dict[str, str]:
     (before silver, such a table holds text only)."""
     names = {candidate.dtype: candidate.name for candidate in CANDIDATES}
     return {
-        column: names[dtype]
+        column: f"decimal({dtype.precision},{dtype.scale})" if isinstance(dtype, pl.Decimal) else names[dtype]
         for column, dtype in frame.collect_schema().items()
-        if dtype in names and column not in PROVENANCE_COLUMNS
+        if (dtype in names or isinstance(dtype, pl.Decimal)) and column not in PROVENANCE_COLUMNS
     }

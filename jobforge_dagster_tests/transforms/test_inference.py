@@ -43,15 +43,15 @@ def inferred_type(*values: str | None) -> str | None:
         (" 12", None),  # padding is silver's to trim; the function itself keeps it
         ("12 ", None),
         ("", None),  # silver turns blanks to null first; an empty string left here is not a number
-        ("2.5", "float64"),
-        ("0.1", "float64"),
-        ("-0.0", "float64"),
-        ("0.0001", "float64"),
-        ("123456789012.5", "float64"),
-        ("1.50", None),
+        ("2.5", "decimal(38,1)"),  # every value with one decimal: a fixed-scale decimal keeps them as written
+        ("0.1", "decimal(38,1)"),
+        ("-0.0", "float64"),  # a decimal has no negative zero; a float does
+        ("0.0001", "decimal(38,4)"),
+        ("123456789012.5", "decimal(38,1)"),
+        ("1.50", "decimal(38,2)"),  # a float would write 1.5
         ("1e3", None),
         ("1e-7", None),  # round-trips in polars, but Python and DuckDB write 1e-07
-        ("0.00001", None),  # polars writes it back plain, Python writes 1e-05
+        ("0.00001", "decimal(38,5)"),  # as a float Python would write 1e-05; a decimal is written plain
         ("12.", None),
         (".5", None),
         ("inf", None),
@@ -76,7 +76,9 @@ def test_a_value_gives_its_column_a_type_only_if_it_writes_back_unchanged(text: 
 
 def test_the_narrowest_type_every_value_fits() -> None:
     assert inferred_type("1", "2", "3") == "int64"
-    assert inferred_type("1.5", "2.0") == "float64"
+    assert inferred_type("1.5", "2.0") == "decimal(38,1)"
+    assert inferred_type("1.5", "2.25") == "float64"  # decimals of varying scale: a float writes each back
+    assert inferred_type("0.00001", "2.25") is None  # as a float Python would write 1e-05
     assert inferred_type("1", "2.5") is None  # as float64, `1` would be written back `1.0`
     assert inferred_type("1", "2024-01-05") is None
 

@@ -192,7 +192,7 @@ def append_entry(registry_path: Path, entry: str) -> SourceRegistry:
     replaces the old one atomically; otherwise a ValueError says why and the file is left as it was."""
     text = registry_path.read_text(encoding="utf-8") if registry_path.exists() else ""
     new_text = appended_text(text, entry)
-    before = SourceRegistry.load(registry_path).tables if text.strip() else []
+    before = SourceRegistry.load(registry_path) if text.strip() else SourceRegistry()
     new_table = proposed_spec(entry)
     handle, temporary = tempfile.mkstemp(dir=registry_path.parent, prefix=f".{registry_path.name}.", suffix=".tmp")
     try:
@@ -200,8 +200,10 @@ def append_entry(registry_path: Path, entry: str) -> SourceRegistry:
             stream.write(new_text)
             stream.flush()
             os.fsync(stream.fileno())
-        after = SourceRegistry.load(Path(temporary))
-        if after.tables != [*before, new_table]:
+        after = SourceRegistry.load(Path(temporary), registry_path.name)
+        if refused := [problem for problem in after.problems if problem not in before.problems]:
+            raise ValueError(f"the entry is refused, nothing written: {'; '.join(map(str, refused))}")
+        if after.tables != [*before.tables, new_table]:
             raise ValueError(f"{registry_path}: appending the entry would change other tables; nothing written")
         if registry_path.exists():
             os.chmod(temporary, registry_path.stat().st_mode & 0o7777)

@@ -1,12 +1,19 @@
-"""The registry file: every declared table, loaded from one YAML file and validated."""
+"""The registry file: every declared table, loaded from one YAML file, each entry validated alone.
+
+An entry with a mistake (an unknown field, a wrong type, a bad pattern, no file pattern) is refused with the
+registry's line, its table and its field (`problems`); every other entry loads. A file that is not a readable
+registry at all (not YAML, no `tables:` list) gives no table and one problem.
+"""
 
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from jobforge_dagster.registry.problems import RegistryProblem, line_of, validate_entry
 from jobforge_dagster.registry.spec import TableSpec, spec_for
 
 #: The bundled sample's registry (data/source), the default.
@@ -32,11 +39,14 @@ def registry_file(value: str | None = None) -> Path:
 
 
 class SourceRegistry(BaseModel):
-    """All declared tables, loaded from one YAML file."""
+    """All declared tables, loaded from one YAML file, and the entries it refused."""
 
     model_config = ConfigDict(extra="forbid")
 
     tables: list[TableSpec] = Field(default_factory=list)
+    problems: list[RegistryProblem] = Field(
+        default_factory=list, description="Refused entries (one problem per field at fault), or the file's own."
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> "SourceRegistry":
@@ -47,12 +57,57 @@ class SourceRegistry(BaseModel):
         return self
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> "SourceRegistry":
-        """Load and validate a registry (a file, or a bundled one's name; default: `registry_file()`); top-level
-        `x-...` keys hold YAML anchors and are ignored."""
-        with open(registry_file(str(path) if path else None), encoding="utf-8") as handle:
-            document = yaml.safe_load(handle) or {}
-        return cls.model_validate({key: value for key, value in document.items() if not key.startswith("x-")})
+    def load(cls, path: Path | str | None = None, name: str | None = None) -> "SourceRegistry":
+        """Load a registry (a file, or a bundled one's name; default: `registry_file()`), each entry validated
+        alone; top-level `x-...` keys hold YAML anchors and are ignored. Problems name the file `name` (default:
+        the file's own name)."""
+        resolved = registry_file(str(path) if path else None)
+        text, name = resolved.read_text(encoding="utf-8"), name or resolved.name
+        try:
+            root, document = yaml.compose(text), yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            reason = str(getattr(error, "problem", None) or error)
+            return cls(problems=[RegistryProblem(file=name, line=line, message=f"not valid YAML: {reason}")])
+        return cls.from_document(root, document, name)
+
+    @classmethod
+    def from_document(cls, root: yaml.Node | None, document: Any, file: str) -> "SourceRegistry":
+        """The registry a parsed YAML document declares (`root` its node tree, for line numbers)."""
+        if document is None:
+            return cls()
+        if not isinstance(document, dict):
+            return cls(problems=[RegistryProblem(file=file, line=1, message="a registry is a mapping with `tables:`")])
+        problems = [
+            RegistryProblem(file=file, line=line_of(key), field=key.value, message="not a registry key (`tables:`)")
+            for key, _ in root.value
+            if key.value != "tables" and not str(key.value).startswith("x-")
+        ]
+        items, node = document.get("tables"), next((v for k, v in root.value if k.value == "tables"), None)
+        if items is None:
+            items, node = [], None
+        if not isinstance(items, list) or not isinstance(node, yaml.SequenceNode | None):
+            line = line_of(node) if node is not None else 1
+            return cls(problems=[*problems, RegistryProblem(file=file, line=line, message="`tables:` is not a list")])
+        tables: list[TableSpec] = []
+        for position, (data, entry) in enumerate(zip(items, node.value if node else [], strict=True)):
+            found = validate_entry(data, entry, position, file)
+            if isinstance(found, TableSpec) and (taken := name_taken(found, tables)):
+                found = [RegistryProblem(file=file, line=line_of(entry), table=found.name, field="name", message=taken)]
+            if isinstance(found, TableSpec):
+                tables.append(found)
+            else:
+                problems += found
+        return cls(tables=tables, problems=problems)
+
+    @property
+    def refused(self) -> dict[str, list[RegistryProblem]]:
+        """Refused entries by table: each one's problems."""
+        by_table: dict[str, list[RegistryProblem]] = {}
+        for problem in self.problems:
+            by_table.setdefault(problem.table or "", []).append(problem)
+        return by_table
 
     @cached_property
     def by_name(self) -> dict[str, TableSpec]:
@@ -61,3 +116,12 @@ class SourceRegistry(BaseModel):
     def spec_for(self, relative_path: str) -> TableSpec | None:
         """The first declared table whose pattern matches a path relative to source/."""
         return spec_for(relative_path, self.tables)
+
+
+def name_taken(table: TableSpec, earlier: list[TableSpec]) -> str | None:
+    """Why `table` cannot have its name or gold name: an earlier entry holds it (the first entry keeps it)."""
+    names = {name: other.name for other in earlier for name in (other.name, other.gold_table)}
+    for name in dict.fromkeys([table.name, table.gold_table]):
+        if name in names:
+            return f"the name {name!r} is already taken by table {names[name]!r}, declared before it"
+    return None

@@ -58,17 +58,28 @@ def safe_table_name(value: str) -> str:
     return value
 
 
+def regular_expression(value: str) -> str:
+    """`value` if it is a valid regular expression; a ValueError saying why not."""
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"{value!r} is not a valid regular expression: {error}") from None
+    return value
+
+
 class SilverRule(BaseModel):
     """A row-level validation rule on one bronze column; failing rows go to quarantine."""
 
     model_config = ConfigDict(extra="forbid")
 
-    column: str
-    not_null: bool = False
+    column: str = Field(description="The bronze column the rule reads.")
+    not_null: bool = Field(default=False, description="The value must be present.")
     pattern: str | None = Field(default=None, description="Regular expression the whole value must match.")
-    allowed: list[str] | None = None
-    min: float | None = None
-    max: float | None = None
+    allowed: list[str] | None = Field(default=None, description="The only values allowed.")
+    min: float | None = Field(default=None, description="Smallest value allowed (numeric columns).")
+    max: float | None = Field(default=None, description="Largest value allowed (numeric columns).")
+
+    _valid_pattern = field_validator("pattern")(lambda value: value if value is None else regular_expression(value))
 
     @property
     def name(self) -> str:
@@ -91,18 +102,20 @@ class Reference(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    column: str
-    table: str = "dim_noc"
-    table_column: str = "noc_code"
+    column: str = Field(description="The column whose values must resolve.")
+    table: str = Field(default="dim_noc", description="The gold table holding the allowed values.")
+    table_column: str = Field(default="noc_code", description="Its column holding them.")
 
     _safe_table = field_validator("table")(safe_table_name)
 
 
 class Range(BaseModel):
+    """An inclusive published range."""
+
     model_config = ConfigDict(extra="forbid")
 
-    min: float
-    max: float
+    min: float = Field(description="Smallest value published.")
+    max: float = Field(description="Largest value published.")
 
 
 class TableChecks(BaseModel):
@@ -115,6 +128,13 @@ class TableChecks(BaseModel):
     )
     ranges: dict[str, Range] = Field(default_factory=dict, description="Gold column -> inclusive published range.")
     foreign_keys: list[Reference] = Field(default_factory=list, description="Gold columns that must resolve.")
+
+    @field_validator("code_formats")
+    @classmethod
+    def _valid_formats(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value.values():
+            regular_expression(pattern)
+        return value
 
 
 class TableSpec(BaseModel):
@@ -179,6 +199,23 @@ class TableSpec(BaseModel):
     @classmethod
     def _safe_name(cls, value: str | None) -> str | None:
         return value if value is None else safe_table_name(value)
+
+    @field_validator("pattern")
+    @classmethod
+    def _relative_glob(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/") or "\\" in value:
+            raise ValueError(f"{value!r} must be a glob relative to source/ with `/` between folders, not leaving it")
+        return value
+
+    @field_validator("types", mode="before")
+    @classmethod
+    def _known_types(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for column, name in value.items():
+                if name not in POLARS_TYPES and not (isinstance(name, str) and re.match(DECIMAL_TYPE, name)):
+                    known = ", ".join(POLARS_TYPES)
+                    raise ValueError(f"{column}: unknown type {name!r} (one of {known}, or decimal(P,S))")
+        return value
 
     @field_validator("separator")
     @classmethod

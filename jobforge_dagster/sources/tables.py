@@ -1,17 +1,19 @@
 """A code location's tables: the registry's, plus a default table for each source file no entry matches;
 and the one source file that feeds a table."""
 
+import fnmatch
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.names import RESERVED, table_name_for
-from jobforge_dagster.registry.spec import MAX_TABLE_NAME, TableSpec
+from jobforge_dagster.registry.problems import RegistryProblem
+from jobforge_dagster.registry.spec import MAX_TABLE_NAME, TableSpec, spec_for
 from jobforge_dagster.sources.scan import SourceFile, scan_source
 from jobforge_dagster.storage.paths import DataPath
 
@@ -66,20 +68,36 @@ def default_tables(candidates: dict[str, list[SourceFile]], refused: dict[str, s
     return tables
 
 
+def registry_refusal(relative: str, problems: list[RegistryProblem]) -> str | None:
+    """Why a file no loaded entry matches gets no default table because of the registry: the entry whose pattern
+    matches it was refused (it is not loaded with defaults instead), or the registry cannot be read at all."""
+    for problem in problems:
+        if problem.pattern is not None and fnmatch.fnmatchcase(relative, problem.pattern):
+            return f"refused: its registry entry is refused ({problem}); fix the entry, then reload the code location"
+    unreadable = next((problem for problem in problems if problem.table is None and problem.field is None), None)
+    if unreadable is not None:
+        return f"refused: the registry cannot be read ({unreadable}), so which files it declares is unknown"
+    return None
+
+
 @dataclass(frozen=True)
 class SourceTables:
-    """A code location's tables, the files refused one (`source/...` -> why) and the names taken."""
+    """A code location's tables, the files refused one (`source/...` -> why), the names taken, and the
+    registry's refused entries."""
 
     tables: list[TableSpec]
     refused: dict[str, str]
     taken: dict[str, str]
+    problems: list[RegistryProblem] = field(default_factory=list)
+    refusals: dict[str, str] = field(default_factory=dict)  # stand-in of a refused entry -> why it is refused
 
     def refusal(self, file: SourceFile) -> str | None:
         """Why a file no table matches has none: as found when the tables were collected, else checked now
         (for a file that arrived since); None for a file a reload would give a default table."""
         if file.display in self.refused:
             return self.refused[file.display]
-        return file.problem or name_refusal(default_table_name(file.relative), self.taken)
+        found = file.problem or registry_refusal(file.relative, self.problems)
+        return found or name_refusal(default_table_name(file.relative), self.taken)
 
 
 def list_source_files(source_dir: Path) -> list[str]:
@@ -104,27 +122,59 @@ def find_source_file(spec: TableSpec, source_dir: Path) -> Path | None:
     return matches[0].path
 
 
+def stand_ins(problems: list[RegistryProblem], taken: Mapping[str, str]) -> dict[str, tuple[TableSpec, str]]:
+    """A stand-in table for each refused entry with a safe, free name and a valid file pattern, with the refusal:
+    its file stays its own (never loaded with defaults instead) and its step fails saying why."""
+    found: dict[str, tuple[TableSpec, str]] = {}
+    for table, refused in group_by_table(problems).items():
+        pattern = next((problem.pattern for problem in refused if problem.pattern), None)
+        if pattern is None or table in taken:
+            continue
+        try:
+            spec = TableSpec(name=table, pattern=pattern, description=f"refused registry entry {table!r}")
+        except ValueError:
+            continue
+        found[table] = (spec, "; ".join(str(problem) for problem in refused))
+    return found
+
+
+def group_by_table(problems: list[RegistryProblem]) -> dict[str, list[RegistryProblem]]:
+    by_table: dict[str, list[RegistryProblem]] = {}
+    for problem in problems:
+        if problem.table is not None:
+            by_table.setdefault(problem.table, []).append(problem)
+    return by_table
+
+
 def collect_tables(
     registry: SourceRegistry, source_dir: Path, reserved: Iterable[str] | Mapping[str, str] = RESERVED
 ) -> SourceTables:
-    """Declared tables plus a default table for each source file that no pattern matches. A file refused
-    before any read, or whose default name is taken (by a declared table or gold name, by a `reserved`
+    """Declared tables, a stand-in for each refused entry (see `stand_ins`), and a default table for each
+    source file that no pattern matches. A file refused before any read, matched by a refused entry without a
+    stand-in, or whose default name is taken (by a declared or refused table or gold name, by a `reserved`
     model, by another file) or too long, gets no table; it is logged with the reason, and the rest load."""
     taken = claimed_names(registry.tables, reserved)
+    standing = stand_ins(registry.problems, taken)
+    declared = [*registry.tables, *(spec for spec, _ in standing.values())]
+    taken = {p.table: f"the refused registry entry {p.table!r}" for p in registry.problems if p.table} | taken
     candidates: dict[str, list[SourceFile]] = {}
     refused: dict[str, str] = {}
     for file in sorted(scan_source(source_dir), key=lambda file: file.key):
-        if registry.spec_for(file.relative) is not None or (file.problem is None and not file.path.is_file()):
+        if spec_for(file.relative, declared) is not None or (file.problem is None and not file.path.is_file()):
             continue  # declared (its run refuses a bad file), or a dangling link
         name = default_table_name(file.relative)
-        if reason := file.problem or name_refusal(name, taken):
+        if reason := file.problem or registry_refusal(file.relative, registry.problems) or name_refusal(name, taken):
             refused[file.display] = reason
         else:
             candidates.setdefault(name, []).append(file)
     defaults = default_tables(candidates, refused)
+    for problem in registry.problems:
+        LOG.warning(f"registry entry refused: {problem}")
     for display, reason in refused.items():
         LOG.warning(f"{display}: {reason}")
-    return SourceTables([*registry.tables, *defaults], refused, taken | claimed_names(defaults, ()))
+    refusals = {name: reason for name, (_, reason) in standing.items()}
+    taken |= claimed_names(defaults, ())
+    return SourceTables([*declared, *defaults], refused, taken, registry.problems, refusals)
 
 
 @dataclass

@@ -107,7 +107,8 @@ def test_append_keeps_every_other_entry_byte_for_byte(tmp_path: Path) -> None:
     assert text == REGISTRY_FILE.read_text(encoding="utf-8") + "\n" + entry
     assert loaded.tables == [*SourceRegistry.load(REGISTRY_FILE).tables, proposed_spec(entry)]
     assert SourceRegistry.load(registry) == loaded
-    with pytest.raises(ValueError, match=r"table names declared twice in the registry .*\['postes_vacants'\]"):
+    taken = "the name 'postes_vacants' is already taken by table 'postes_vacants', declared before it"
+    with pytest.raises(ValueError, match=rf"the entry is refused, nothing written: sources.yaml, line \d+, .*{taken}"):
         append_entry(registry, entry)
     assert registry.read_text(encoding="utf-8") == text
     assert sorted(path.name for path in tmp_path.iterdir()) == ["postes_vacants.csv", "sources.yaml"]

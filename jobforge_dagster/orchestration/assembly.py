@@ -3,6 +3,7 @@
 `MedallionComponent` (the defs folder's component) calls `build_definitions`; tests call it directly.
 """
 
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -14,6 +15,12 @@ from jobforge_dagster.orchestration.keys import FORCE_TAG, MAIN_JOB, NEW_FILES_J
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
 from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
+from jobforge_dagster.orchestration.registry_assets import (
+    files_check,
+    registry_asset,
+    registry_check,
+    source_folder_asset,
+)
 from jobforge_dagster.orchestration.resources import (
     DataRootResource,
     GoldQueryResource,
@@ -22,10 +29,10 @@ from jobforge_dagster.orchestration.resources import (
 )
 from jobforge_dagster.orchestration.sensors import daily_schedule, sensor_interval, source_sensor
 from jobforge_dagster.orchestration.source_versions import source_asset
-from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.file import SourceRegistry, registry_file
 from jobforge_dagster.registry.names import OASIS_RATINGS
 from jobforge_dagster.registry.spec import TableSpec
-from jobforge_dagster.sources.tables import collect_tables, list_source_files
+from jobforge_dagster.sources.tables import SourceTables, collect_tables, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
 
 
@@ -42,24 +49,31 @@ def in_process_or_multiprocess() -> dg.ExecutorDefinition:
     )
 
 
-def table_assets(
-    root: DataRoot, tables: list[TableSpec]
-) -> tuple[list[dg.AssetsDefinition], list[dg.AssetsDefinition]]:
-    """(every layer asset, the assets of tables whose source is present): the graph is the same whatever files
-    exist; the main job selects what can run."""
-    files = list_source_files(root.source_dir())
+@dataclass(frozen=True)
+class TableAssets:
+    """Every layer asset (the graph is the same whatever files exist), the assets of tables whose source is
+    present (what the main job runs), and those tables."""
 
-    def present(spec: TableSpec) -> bool:
-        return any(spec.matches(name) for name in files)
+    everything: list[dg.AssetsDefinition]
+    runnable: list[dg.AssetsDefinition]
+    present: list[TableSpec]
 
+
+def table_assets(root: DataRoot, sources: SourceTables) -> TableAssets:
+    """Each table's layer assets; a refused registry entry's stand-in fails saying why."""
+    files, tables = list_source_files(root.source_dir()), sources.tables
+    present = [spec for spec in tables if any(spec.matches(name) for name in files)]
     referenced = {table for spec in tables for table in spec.referenced_tables() - {spec.gold_table}}
-    by_table = {spec.name: medallion_assets(spec, spec.gold_table in referenced) for spec in tables}
-    everything, runnable = list(by_table.values()), [by_table[spec.name] for spec in tables if present(spec)]
+    by_table = {
+        spec.name: medallion_assets(spec, spec.gold_table in referenced, sources.refusals.get(spec.name))
+        for spec in tables
+    }
+    everything, runnable = list(by_table.values()), [by_table[spec.name] for spec in present]
     if (attributes := oasis_attribute_dimension(tables)) is not None:
         everything.append(attributes)
-        if all(present(spec) for spec in tables if spec.gold_transform == OASIS_RATINGS):
+        if all(spec in present for spec in tables if spec.gold_transform == OASIS_RATINGS):
             runnable.append(attributes)
-    return everything, runnable
+    return TableAssets(everything, runnable, present)
 
 
 def automation_sensor(observed: list[dg.SourceAsset]) -> dg.AutomationConditionSensorDefinition:
@@ -88,15 +102,18 @@ def resources(root: DataRoot) -> dict[str, object]:
     }
 
 
-def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition) -> list[UnresolvedAssetJobDefinition]:
-    """`medallion_pipeline` (tables with a source file at load), `rebuild` (the same, current layers rebuilt too),
+def asset_jobs(
+    runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition, checks: list[dg.AssetChecksDefinition]
+) -> list[UnresolvedAssetJobDefinition]:
+    """`medallion_pipeline` (tables with a source file at load, and the checks of what the run finds), `rebuild`
+    (the same, current layers rebuilt too),
     `table_refresh` (one loaded table per run) and `new_file_refresh` (one partition of the `new_files` family per
     run: a partitioned job, apart)."""
     executor = in_process_or_multiprocess()
     return [
         dg.define_asset_job(
             MAIN_JOB,
-            selection=dg.AssetSelection.assets(*runnable),
+            selection=dg.AssetSelection.assets(*runnable) | dg.AssetSelection.checks(*checks),
             executor_def=executor,
             description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
         ),
@@ -109,7 +126,7 @@ def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition)
         ),
         dg.define_asset_job(
             REFRESH_JOB,
-            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(family),
+            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(family) - dg.AssetSelection.checks(*checks),
             executor_def=executor,
             description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
         ),
@@ -124,21 +141,38 @@ def asset_jobs(runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition)
 
 
 def build_definitions(
-    root: DataRoot | None = None, registry: SourceRegistry | None = None, automation: Automation | None = None
+    root: DataRoot | None = None,
+    registry: SourceRegistry | None = None,
+    automation: Automation | None = None,
+    registry_name: str | None = None,
 ) -> dg.Definitions:
     """Definitions for a data root (default: from the environment), a registry (default: `$JOBFORGE_REGISTRY` or the
-    bundled sample's) and,
-    optionally, declarative automation of the layer assets."""
-    root = root or DataRoot.from_env()
-    sources = collect_tables(registry or SourceRegistry.load(), root.source_dir())
-    everything, runnable = table_assets(root, sources.tables)
+    bundled sample's; `registry_name` names it in messages) and, optionally, declarative automation of the layer
+    assets."""
+    root, registry = root or DataRoot.from_env(), registry or SourceRegistry.load()
+    registry_name = registry_name or registry_file().name
+    sources = collect_tables(registry, root.source_dir())
+    tables = table_assets(root, sources)
+    everything = tables.everything
     observed = [source_asset(spec, automation.observe_cron if automation else None) for spec in sources.tables]
     if automation is not None:
         everything = [automation.apply(assets) for assets in everything]
     family = new_file_assets(sources)
-    medallion_pipeline, rebuild, table_refresh, new_file_refresh = asset_jobs(runnable, family)
+    loaded = len(registry.tables)
+    checks = [
+        registry_check(registry.problems, loaded, registry_name),
+        files_check(tables.present or [spec for spec in sources.tables if spec.name not in sources.refusals]),
+    ]
+    medallion_pipeline, rebuild, table_refresh, new_file_refresh = asset_jobs(tables.runnable, family, checks)
     return dg.Definitions(
-        assets=[*observed, *everything, family],
+        assets=[
+            registry_asset(registry.problems, loaded, registry_name),
+            source_folder_asset(),
+            *observed,
+            *everything,
+            family,
+        ],
+        asset_checks=checks,
         jobs=[medallion_pipeline, rebuild, table_refresh, new_file_refresh],
         sensors=[
             source_sensor(sources, [table_refresh, new_file_refresh], sensor_interval()),

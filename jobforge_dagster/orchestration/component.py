@@ -6,7 +6,7 @@ from pydantic import Field
 
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.automation import Automation
-from jobforge_dagster.registry.file import SourceRegistry
+from jobforge_dagster.registry.file import SourceRegistry, registry_file
 from jobforge_dagster.storage.data_root import DataRoot, resolve_root
 
 
@@ -33,4 +33,5 @@ class MedallionComponent(dg.Component, dg.Model, dg.Resolvable):
         )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        return build_definitions(self.resolved_root(), SourceRegistry.load(self.registry), self.automation)
+        path = registry_file(self.registry)
+        return build_definitions(self.resolved_root(), SourceRegistry.load(path), self.automation, path.name)

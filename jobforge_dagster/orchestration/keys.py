@@ -17,6 +17,11 @@ FORCE_TAG = "jobforge/force"
 PRIORITY_TAG = "dagster/priority"
 #: Metadata key of a step's report on a table it found current.
 STATUS_KEY = "jobforge/status"
+#: The registry file and the source folder as assets, and their checks (what loaded, what a run finds).
+REGISTRY_KEY = AssetKey(["jobforge", "registry"])
+SOURCE_FOLDER_KEY = AssetKey(["jobforge", "source_folder"])
+REGISTRY_CHECK = "entries_valid"
+FILES_CHECK = "files_found"
 
 
 def medallion_op(table: str) -> str:

@@ -160,7 +160,7 @@ def build_layers(
     for layer in layers:
         build = build_or_fail(run, layer)
         if build is None:
-            context.log.warning(f"{spec.name}: no file in source/ matches {spec.pattern!r}; nothing to do")
+            no_file(context, spec, run.root)
             return
         report(context, spec, build.output.facts)
         if layer is Layer.STAGED and run.batch is not None and not run.backfill and keys == table_keys(spec):
@@ -173,6 +173,17 @@ def build_layers(
         metadata = step_metadata(build.report, keys[Layer.STAGED])
         yield Output(build.output, output_name=output_name(keys[layer]), metadata=metadata)
         run.built.add(layer)
+
+
+def no_file(context: AssetExecutionContext, spec: TableSpec, root: DataRoot) -> None:
+    """A table whose file is missing: a warning when the run has other tables (the main job's `files_found`
+    check fails the run if none has one), a failure naming where it looked when the table is the run's only one."""
+    missing = f"{spec.name}: no source file matches {spec.pattern!r}; {root.looked_in()}"
+    selection = context.run.asset_selection
+    tables = {key.path[-1] for key in selection} if selection is not None else None
+    if tables is not None and tables <= {spec.name, spec.gold_table}:
+        raise Failure(description=f"nothing to load: {missing}")
+    context.log.warning(f"{missing}; nothing to do for this table")
 
 
 def observed_source(spec: TableSpec, batch: BatchRecord) -> AssetObservation:
@@ -298,14 +309,15 @@ def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFac
         context.log.warning(f"{spec.name}: {facts.quarantined_rows} rows quarantined in {facts.quarantine_file}")
 
 
-def layer_outs(spec: TableSpec) -> dict[str, AssetOut]:
+def layer_outs(spec: TableSpec, refusal: str | None = None) -> dict[str, AssetOut]:
     keys, version = table_keys(spec), table_version(spec)
+    about = f"REFUSED registry entry, nothing is loaded: {refusal}" if refusal else spec.description or spec.name
     return {
         output_name(keys[layer]): AssetOut(
             key=keys[layer],
             is_required=False,
             group_name=spec.domain,
-            description=f"{spec.description or spec.name} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
+            description=f"{about} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
             kinds={layer.value, "polars", "parquet"},
             tags={"layer": layer.value},
             code_version=version,
@@ -340,14 +352,15 @@ def with_lineage_deps(assets: AssetsDefinition, extra: dict[AssetKey, list[Asset
     return assets.map_asset_specs(lambda spec: spec.replace_attributes(deps=[*spec.deps, *extra.get(spec.key, [])]))
 
 
-def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinition:
+def medallion_assets(spec: TableSpec, referenced: bool = False, refusal: str | None = None) -> AssetsDefinition:
     """The four layer assets of one table, as one subsettable multi-asset with gold's checks. A table other
-    tables reference runs first within a run (a higher step priority)."""
+    tables reference runs first within a run (a higher step priority). The stand-in of a refused registry entry
+    (`refusal` says why) fails at once, loading nothing."""
     keys = table_keys(spec)
 
     @multi_asset(
         name=medallion_op(spec.name),
-        outs=layer_outs(spec),
+        outs=layer_outs(spec, refusal),
         deps=[source_key(spec)],
         internal_asset_deps=layer_deps(spec),
         check_specs=check_specs(table_rule_groups(spec), keys[Layer.GOLD]),
@@ -358,6 +371,8 @@ def medallion_assets(spec: TableSpec, referenced: bool = False) -> AssetsDefinit
     def _medallion(
         context: AssetExecutionContext, table_step: TableStepResource, config: TableRunConfig
     ) -> Iterator[Output | AssetCheckResult | AssetObservation]:
+        if refusal is not None:
+            raise Failure(description=f"{spec.name}: its registry entry is refused, nothing was loaded: {refusal}")
         yield from materialize_table(context, table_step.get(), spec, config)
 
     return with_lineage_deps(_medallion, lineage_deps(spec))

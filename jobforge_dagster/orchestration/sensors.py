@@ -54,6 +54,7 @@ from jobforge_dagster.orchestration.sensor_cursor import (
     plan_tick,
 )
 from jobforge_dagster.registry.names import NEW_FILES
+from jobforge_dagster.registry.problems import RegistryProblem
 from jobforge_dagster.registry.spec import TableSpec, spec_for
 from jobforge_dagster.sources.arrivals import Arrivals
 from jobforge_dagster.sources.scan import SourceFile, scan_source
@@ -263,9 +264,16 @@ def report(context: SensorEvaluationContext, refused: list[str]) -> None:
         context.log.warning(f"... and {len(refused) - REPORTED_PER_TICK} more refused file(s)")
 
 
-def skip_reason(refused: list[str], waiting: str) -> str | None:
-    """What the tick's result says in the UI when no run was requested, if there is something to say."""
-    return f"{len(refused)} file(s) refused: {refused[0]}{waiting}" if refused else None
+def skip_reason(refused: list[str], waiting: str, problems: list[RegistryProblem] = ()) -> str | None:
+    """What the tick's result says in the UI when no run was requested, if there is something to say: the
+    registry's refused entries first (a file they match is not loaded until the entry is fixed), then files."""
+    said = []
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        said.append(f"registry entry refused: {problems[0]}{more}")
+    if refused:
+        said.append(f"{len(refused)} file(s) refused: {refused[0]}")
+    return "; ".join(said) + waiting if said else None
 
 
 def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition], interval: int) -> SensorDefinition:
@@ -294,7 +302,7 @@ def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition
             run_requests=requests,
             dynamic_partitions_requests=partition_requests(requests),
             cursor=next_cursor.model_dump_json(),
-            skip_reason=None if requests else skip_reason(refused, waiting),
+            skip_reason=None if requests else skip_reason(refused, waiting, sources.problems),
         )
 
     return new_source_files

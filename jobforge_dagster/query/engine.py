@@ -164,7 +164,7 @@ class GoldQueryEngine:
         missing or unreadable."""
         path = self.gold_dir / f"{name}.parquet"
         if not path.exists():
-            raise QueryError(f"no gold table {name!r}: {Path(self.gold_dir.name, path.name).as_posix()} does not exist")
+            raise QueryError(self.not_found(name))
         with self._exclusive():
             reason = self._create_view(name, path, foreign_objects(self._connection))
             if reason is not None:
@@ -173,6 +173,14 @@ class GoldQueryEngine:
                 raise QueryError(f"gold table {name!r} was skipped: {reason}")
             self._views.add(name)
             self.skipped_tables.pop(name, None)
+
+    def not_found(self, table: str) -> str:
+        """Why a table cannot be queried: no such gold file, and where the engine looked."""
+        known = self.list_tables()
+        return (
+            f"no gold table {table!r} in {self.gold_dir} (known: {', '.join(known) if known else 'none'}); "
+            f"{self.data_root.looked_in()}"
+        )
 
     def _create_view(self, name: str, path: Path, others: set[str]) -> str | None:
         """Create or replace the view of one gold file; the reason it cannot be read (or that its name in schema
@@ -336,7 +344,7 @@ class GoldQueryEngine:
     def columns_of(self, table: str) -> list[str]:
         """The columns of a gold table."""
         if table not in self._views:
-            raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
+            raise QueryError(self.not_found(table))
         return self._columns(self._select_all(table))
 
     def select_where(self, table: str, where: str, limit: int | None = None) -> pl.DataFrame:
@@ -364,7 +372,7 @@ class GoldQueryEngine:
     def get_lineage(self, table: str) -> dict[str, Any]:
         """Rows per source file, batches, and the first and last ingestion time of a gold table."""
         if table not in self._views:
-            raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
+            raise QueryError(self.not_found(table))
         name = self.qualified(table)
         per_file = self.query(
             f"SELECT {SOURCE_FILE} AS source_file, count(*) AS row_count FROM {name} GROUP BY 1 ORDER BY 1"

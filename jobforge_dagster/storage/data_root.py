@@ -142,6 +142,19 @@ class DataRoot(BaseModel):
             raise ValueError(f"leads outside {where} {folder} (to {target})")
         return path
 
+    def looked_in(self) -> str:
+        """Where JobForge looked, and the variables that choose it, for a message about what it did not find:
+        `data root /x/data (does not exist), source folder /x/data/source; JOBFORGE_DATA_ROOT is not set ...`."""
+        data, source = self.root, self.source_dir()
+        missing = {folder: "" if folder.exists() else " (does not exist)" for folder in (data, source)}
+        said = [
+            f"{name}={os.environ[name]}" if os.environ.get(name) else f"{name} is not set ({default})"
+            for name, default in ((DATA_ROOT_ENV, f"./data in {os.getcwd()}"), (SOURCE_ROOT_ENV, "<data root>/source"))
+        ]
+        return (
+            f"data root {self.data_root}{missing[data]}, source folder {source}{missing[source]}; {', '.join(said)}"
+        )
+
     def relative(self, path: DataPath) -> str:
         """A path as written into data: relative to the data root (sources as `source/...`), POSIX style."""
         if (inside := relative_part(path, self.source_dir())) is not None:

@@ -1,0 +1,98 @@
+"""The registry file and the source folder as two assets of the `jobforge` group, each with a check, so that what
+the code location loaded and what a run finds are seen in the UI without reading a traceback.
+
+- `jobforge/registry`: its description lists the refused entries (file, line, table, field); its check
+  `entries_valid` fails (severity ERROR) naming each, in every run of the main job.
+- `jobforge/source_folder`: its check `files_found` fails the run when the data root does not exist or no table
+  of the job has a source file, naming where it looked and the variables that choose it; a partial miss warns.
+"""
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetSpec,
+    Failure,
+    MetadataValue,
+    asset_check,
+)
+
+from jobforge_dagster.orchestration.keys import FILES_CHECK, REGISTRY_CHECK, REGISTRY_KEY, SOURCE_FOLDER_KEY
+from jobforge_dagster.orchestration.resources import DataRootResource
+from jobforge_dagster.registry.problems import RegistryProblem
+from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.survey import survey
+
+GROUP = "jobforge"
+
+
+def registry_summary(problems: list[RegistryProblem], loaded: int, file: str) -> str:
+    """What the registry asset's description and check say: tables loaded, entries refused and why."""
+    if not problems:
+        return f"{file}: {loaded} tables declared, every entry loaded."
+    refused = len({problem.table for problem in problems})
+    lines = "\n".join(f"- {problem}" for problem in problems)
+    return f"{file}: {refused} entr{'y' if refused == 1 else 'ies'} refused, {loaded} tables loaded.\n\n{lines}"
+
+
+def registry_asset(problems: list[RegistryProblem], loaded: int, file: str) -> AssetSpec:
+    """`jobforge/registry`: the registry file; refused entries in its description and metadata."""
+    return AssetSpec(
+        key=REGISTRY_KEY,
+        group_name=GROUP,
+        kinds={"yaml"},
+        description=registry_summary(problems, loaded, file),
+        metadata={"file": MetadataValue.text(file), "refused": MetadataValue.json([str(p) for p in problems])},
+    )
+
+
+def registry_check(problems: list[RegistryProblem], loaded: int, file: str) -> AssetChecksDefinition:
+    """`entries_valid`: fails while an entry of the registry is refused, naming each (also in the run's log)."""
+
+    @asset_check(asset=REGISTRY_KEY, name=REGISTRY_CHECK, description=f"Every entry of {file} loads.")
+    def entries_valid(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        for problem in problems:
+            context.log.error(f"registry entry refused: {problem}")
+        return AssetCheckResult(
+            passed=not problems,
+            severity=AssetCheckSeverity.ERROR,
+            description=registry_summary(problems, loaded, file),
+            metadata={"refused": MetadataValue.json([str(problem) for problem in problems])},
+        )
+
+    return entries_valid
+
+
+def source_folder_asset() -> AssetSpec:
+    return AssetSpec(
+        key=SOURCE_FOLDER_KEY,
+        group_name=GROUP,
+        kinds={"folder"},
+        description="The data root and its source folder ($JOBFORGE_DATA_ROOT, $JOBFORGE_SOURCE_ROOT).",
+    )
+
+
+def files_check(tables: list[TableSpec]) -> AssetChecksDefinition:
+    """`files_found`: the run fails when the data root does not exist or none of `tables` has a source file; a
+    table without one is a warning."""
+
+    @asset_check(
+        asset=SOURCE_FOLDER_KEY,
+        name=FILES_CHECK,
+        description="The data root exists and the job's tables have their source files.",
+    )
+    def files_found(context: AssetCheckExecutionContext, data_root: DataRootResource) -> AssetCheckResult:
+        found = survey(data_root.get(), tables)
+        if found.nothing:
+            raise Failure(description=found.message(), metadata={"looked_in": found.looked_in})
+        if found.missing:
+            context.log.warning(found.message())
+        return AssetCheckResult(
+            passed=not found.missing,
+            severity=AssetCheckSeverity.WARN,
+            description=found.message(),
+            metadata={"found": len(found.found), "missing": MetadataValue.json(found.missing)},
+        )
+
+    return files_found

@@ -179,8 +179,8 @@ def no_file(context: AssetExecutionContext, spec: TableSpec, root: DataRoot) -> 
     """A table whose file is missing: a warning when the run has other tables (the main job's `files_found`
     check fails the run if none has one), a failure naming where it looked when the table is the run's only one."""
     missing = f"{spec.name}: no source file matches {spec.pattern!r}; {root.looked_in()}"
-    selection = context.run.asset_selection
-    tables = {key.path[-1] for key in selection} if selection is not None else None
+    selection = context.run.asset_selection  # empty or None: the whole job
+    tables = {key.path[-1] for key in selection} if selection else None
     if tables is not None and tables <= {spec.name, spec.gold_table}:
         raise Failure(description=f"nothing to load: {missing}")
     context.log.warning(f"{missing}; nothing to do for this table")

@@ -19,13 +19,14 @@ class Survey:
 
     @property
     def nothing(self) -> bool:
-        """Nothing to load: no data root, or no table with a file."""
-        return not self.root_exists or not self.found
+        """Nothing to load: no table has a file (a source folder inside a data root that does not exist holds
+        none; a data root of its own that does not exist yet is made by the first run)."""
+        return not self.found
 
     def message(self) -> str:
         """What was found, and where."""
-        if not self.root_exists:
-            return f"the data root does not exist, so no table has a source file: {self.looked_in}"
+        if not self.found and not self.root_exists:
+            return f"the data root does not exist and no table has a source file: {self.looked_in}"
         if not self.found:
             return f"no source file for any of the {len(self.missing)} tables: {self.looked_in}"
         if self.missing:

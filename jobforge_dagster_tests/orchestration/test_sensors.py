@@ -43,6 +43,7 @@ class Sensor:
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursor: str | None = None
         self.logs: list[str] = []
+        self.skip_reason: str | None = None
 
     def run(self, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
         """The run the daemon would launch for `request`, on the definitions loaded now."""
@@ -67,7 +68,7 @@ class Sensor:
         ) as context:
             context.log.addHandler(Collect(self.logs))
             result = bounded(lambda: sensor.evaluate_tick(context))
-        self.cursor = result.cursor
+        self.cursor, self.skip_reason = result.cursor, result.skip_message
         return list(result.run_requests or [])
 
     def ticks(self, count: int) -> list[dg.RunRequest]:

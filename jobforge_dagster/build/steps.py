@@ -9,7 +9,7 @@ from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.quality.rules import Lookup
-from jobforge_dagster.registry.numbers import NumberFormat
+from jobforge_dagster.registry.numbers import PLAIN, NumberFormat
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.dialect import SourceDialect
 from jobforge_dagster.storage.data_root import DataRoot
@@ -82,9 +82,8 @@ def schema_drift(spec: TableSpec, columns: list[str], catalog: CatalogManager) -
     return drift if drift["added"] or drift["removed"] else {}
 
 
-def bronze_plan(given: StepInput, upstream: pl.LazyFrame) -> tuple[bronze.BronzePlan, dict[str, list[str]]]:
-    """The table's bronze plan and its schema drift; refuses a header the registry does not fit."""
-    spec, source_file = given.spec, given.source_file
+def checked_plan(spec: TableSpec, source_file: str, upstream: pl.LazyFrame) -> bronze.BronzePlan:
+    """The table's bronze plan; refuses a header the registry does not fit, or that lacks a required column."""
     try:
         plan = bronze.plan_for(spec, upstream.collect_schema().names())
     except ValueError as error:  # the file lacks a column the registry names
@@ -92,7 +91,14 @@ def bronze_plan(given: StepInput, upstream: pl.LazyFrame) -> tuple[bronze.Bronze
     columns = list(plan.mapping.values())
     if missing := [name for name in spec.required_columns if name not in columns]:
         raise SourceDataError(f"required columns missing: {missing}; the file has {columns}", file=source_file)
-    drift = schema_drift(spec, columns, given.catalog)
+    return plan
+
+
+def bronze_plan(given: StepInput, upstream: pl.LazyFrame) -> tuple[bronze.BronzePlan, dict[str, list[str]]]:
+    """The table's bronze plan (`checked_plan`) and its schema drift since the last bronze."""
+    spec, source_file = given.spec, given.source_file
+    plan = checked_plan(spec, source_file, upstream)
+    drift = schema_drift(spec, list(plan.mapping.values()), given.catalog)
     if drift and spec.schema_drift == "fail":
         raise SourceDataError(
             f"schema drift since the last load (added {drift['added']}, removed {drift['removed']}); "
@@ -102,6 +108,12 @@ def bronze_plan(given: StepInput, upstream: pl.LazyFrame) -> tuple[bronze.Bronze
     return plan, drift
 
 
+def bronze_rows(upstream: pl.LazyFrame, plan: bronze.BronzePlan, source_file: str) -> pl.LazyFrame:
+    """Bronze's rows: every declared cast checked (the first bad cells named), then applied."""
+    bronze.check_casts(upstream, plan, source_file)
+    return bronze.standardise(upstream, plan)
+
+
 def bronze_transforms(spec: TableSpec, plan: bronze.BronzePlan, null_tokens: dict[str, int]) -> list[str]:
     transforms = ["headers to unique snake_case identifiers"]
     transforms += [f"rename {old} -> {new}" for old, new in spec.renames.items()]
@@ -109,12 +121,14 @@ def bronze_transforms(spec: TableSpec, plan: bronze.BronzePlan, null_tokens: dic
         transforms.append(f"null tokens {spec.null_values} to null: {sum(null_tokens.values())} cells")
     if spec.thousands_separator:
         transforms.append(f"thousands separator {spec.thousands_separator!r} removed before numeric casts")
+    if spec.number_format != PLAIN and plan.types:
+        transforms.append(f"declared numbers read as written with {spec.number_format.label}")
     return transforms + [f"cast {column} to {dtype}" for column, dtype in plan.types.items()]
 
 
 def bronze_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
     plan, drift = bronze_plan(given, upstream)
-    bronze.check_casts(upstream, plan, given.source_file)
+    rows = bronze_rows(upstream, plan, given.source_file)
     null_tokens = bronze.count_null_tokens(upstream, plan)
     transforms = bronze_transforms(given.spec, plan, null_tokens)
     if drift:
@@ -122,7 +136,7 @@ def bronze_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
     report = StepReport(column_mapping=dict(plan.mapping), schema_drift=drift, null_tokens=null_tokens)
     columns = bronze.lineage(plan, upstream.collect_schema().names())
     return LayerStep(
-        bronze.standardise(upstream, plan),
+        rows,
         transforms,
         report,
         column_lineage=columns,
@@ -167,24 +181,41 @@ def silver_types(spec: TableSpec, passed: pl.LazyFrame) -> SilverTypes:
     return SilverTypes(inference.cast_inferred(passed, found), names, transforms, fmt)
 
 
-def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
-    spec = given.spec
+@dataclass(frozen=True)
+class SilverRows:
+    """Silver's rows before anything is written: those that pass (typed), those set aside with their reasons,
+    and the cells each code repair changed."""
+
+    split: silver.SilverSplit
+    typed: SilverTypes
+    changed: dict[str, int]
+
+
+def silver_rows(spec: TableSpec, upstream: pl.LazyFrame, lookup: Lookup) -> SilverRows:
+    """Trim, blanks to null, declared code repairs, rules, references (their values from `lookup`), key
+    de-duplication; an undeclared table's types inferred from its text."""
     references = {
-        ref.column: (f"{ref.table}.{ref.table_column}", given.lookup(ref.table, ref.table_column).lazy())
+        ref.column: (f"{ref.table}.{ref.table_column}", lookup(ref.table, ref.table_column).lazy())
         for ref in spec.references
     }
     repaired, repairs, changed = silver_repairs(spec, silver.clean(upstream))
     blanks = silver.count_blanks(upstream)
     result = silver.split(repaired, spec.key_columns, spec.rules, references, repairs=repairs, blanks=blanks)
+    return SilverRows(result, silver_types(spec, result.passed), changed)
+
+
+def silver_step(given: StepInput, upstream: pl.LazyFrame) -> LayerStep:
+    spec = given.spec
+    rows = silver_rows(spec, upstream, given.lookup)
+    result, typed = rows.split, rows.typed
     path = given.root.quarantine_path(spec.name, given.batch_id)
     quarantined = 0
     if result.quarantined is not None:
         footer = sink_parquet_atomic(result.quarantined, path, {"jobforge.batch_id": given.batch_id}, keep_empty=False)
         quarantined = footer.num_rows if footer is not None else 0
     quarantine_file = given.root.relative(path) if quarantined else None
-    typed = silver_types(spec, result.passed)
     inferred = None if spec.declared else typed.inferred
-    report = StepReport(repaired_codes=changed or None, inferred_types=inferred)
+    report = StepReport(repaired_codes=rows.changed or None, inferred_types=inferred)
     columns = silver_lineage(given, upstream, typed.inferred)
     return LayerStep(
         typed.frame,

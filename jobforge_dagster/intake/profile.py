@@ -76,6 +76,7 @@ class Profile(BaseModel):
     columns: list[ColumnProfile]
     keys: list[list[str]] = Field(description="Candidate keys (bronze names): unique and never empty, minimal.")
     number_format: NumberFormat = Field(description="The convention under which most columns are numbers.")
+    known_codes: int = Field(default=0, description="NOC codes the code columns were resolved against (0: none).")
 
     def column(self, name: str) -> ColumnProfile:
         """The column of bronze name `name`."""
@@ -142,6 +143,7 @@ def profile_frame(
         columns=columns,
         keys=[[names[h] for h in key] for key in keys],
         number_format=likely_format(numbers),
+        known_codes=len(set(known_codes)),
     )
 
 

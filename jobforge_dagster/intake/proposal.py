@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from jobforge_dagster.intake.dialect import Dialect
-from jobforge_dagster.intake.profile import ColumnProfile, Profile
+from jobforge_dagster.intake.profile import CodeColumn, ColumnProfile, Profile
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.numbers import MARK_NAMES, PLAIN
 from jobforge_dagster.registry.spec import TableSpec
@@ -134,16 +134,24 @@ def reference_lines(profile: Profile) -> list[str]:
         if whole and not codes.every_known:
             referenced.append(column.name)
             continue
-        missing = f"; not: {', '.join(codes.unresolved)}" if codes.unresolved else ""
-        others = f"; others: {', '.join(codes.others)}" if codes.others else ""
-        found = f"{KIND_NAMES[codes.kind]} codes, {codes.resolved} of {codes.distinct} distinct resolve in {NOC_TABLE}"
-        lines.append(f"  # {column.name}: {found}{missing}{others}")
+        lines.append(f"  # {column.name}: {code_comment(codes, profile.known_codes)}")
     if referenced:
         lines.insert(
             0, f"  references:  # every code resolves in {NOC_TABLE}: rows whose code does not go to quarantine"
         )
         lines[1:1] = [f"    - {{column: {name}}}" for name in referenced]
     return lines
+
+
+def code_comment(codes: CodeColumn, known: int) -> str:
+    """What a code column's comment says: how many of its codes resolve, or that none could be resolved."""
+    others = f"; others: {', '.join(codes.others)}" if codes.others else ""
+    if not known:
+        found = f"{KIND_NAMES[codes.kind]} codes ({codes.distinct} distinct), not resolved: {NOC_TABLE} has no gold yet"
+        return f"{found}{others}"
+    missing = f"; not: {', '.join(codes.unresolved)}" if codes.unresolved else ""
+    found = f"{KIND_NAMES[codes.kind]} codes, {codes.resolved} of {codes.distinct} distinct resolve in {NOC_TABLE}"
+    return f"{found}{missing}{others}"
 
 
 def text_lines(profile: Profile) -> list[str]:

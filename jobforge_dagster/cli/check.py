@@ -1,0 +1,31 @@
+"""`jobforge check`: the registry and the source folder validated without running anything, for a pre-commit
+hook or CI. Exit status 0, or 1 with every problem listed.
+
+    jobforge check [--registry sources.yaml]
+"""
+
+import argparse
+from pathlib import Path
+
+from jobforge_dagster.intake.check import check_sources
+from jobforge_dagster.registry.file import REGISTRY_FILE, SourceRegistry
+from jobforge_dagster.storage.data_root import DataRoot
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser("check", help="validate the registry and the source folder, running nothing")
+    check.add_argument("--registry", type=Path, default=REGISTRY_FILE, help="the registry file (default: bundled)")
+
+
+def run(arguments: argparse.Namespace) -> tuple[int, str]:
+    root = DataRoot.from_env()
+    registry = SourceRegistry.load(arguments.registry)
+    report = check_sources(registry, root)
+    summary = (
+        f"{len(registry.tables)} registry entries loaded from {arguments.registry}; {len(report.checked)} tables "
+        f"checked against their file in {root.source_dir()}; {len(report.without_file)} without a file"
+    )
+    if not report.problems:
+        return 0, f"ok: {summary}"
+    listed = "\n".join(f"  {problem}" for problem in report.problems)
+    return 1, f"{len(report.problems)} problem(s):\n{listed}\n{summary}"

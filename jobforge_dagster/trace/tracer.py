@@ -162,7 +162,7 @@ class Tracer:
             path = self.root.table_path(Layer.STAGED, spec.name)
             if path.exists() and scan_parquet(path).select(SOURCE_FILE).head(1).collect().item() == source:
                 return path
-        raise TraceError(f"{source} feeds no staged table in {self.root.root}; known sources are under source/")
+        raise TraceError(f"{source} feeds no staged table in {self.root.root}; {self.root.looked_in()}")
 
     def text_of(self, source: str, staged: Path) -> SourceText | None:
         """The bytes of the batch in `staged` for `source` (archive or unchanged source), if any."""

@@ -72,12 +72,14 @@ class SilverRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    column: str = Field(description="The bronze column the rule reads.")
-    not_null: bool = Field(default=False, description="The value must be present.")
-    pattern: str | None = Field(default=None, description="Regular expression the whole value must match.")
-    allowed: list[str] | None = Field(default=None, description="The only values allowed.")
-    min: float | None = Field(default=None, description="Smallest value allowed (numeric columns).")
-    max: float | None = Field(default=None, description="Largest value allowed (numeric columns).")
+    column: str = Field(description="The bronze column the rule reads.", examples=["teer"])
+    not_null: bool = Field(default=False, description="The value must be present.", examples=[True])
+    pattern: str | None = Field(
+        default=None, description="Regular expression the whole value must match.", examples=["\\d{5}"]
+    )
+    allowed: list[str] | None = Field(default=None, description="The only values allowed.", examples=[["0", "1"]])
+    min: float | None = Field(default=None, description="Smallest value allowed (numeric columns).", examples=[0])
+    max: float | None = Field(default=None, description="Largest value allowed (numeric columns).", examples=[5])
 
     _valid_pattern = field_validator("pattern")(lambda value: value if value is None else regular_expression(value))
 
@@ -102,9 +104,11 @@ class Reference(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    column: str = Field(description="The column whose values must resolve.")
-    table: str = Field(default="dim_noc", description="The gold table holding the allowed values.")
-    table_column: str = Field(default="noc_code", description="Its column holding them.")
+    column: str = Field(description="The column whose values must resolve.", examples=["noc_code"])
+    table: str = Field(
+        default="dim_noc", description="The gold table holding the allowed values.", examples=["dim_noc"]
+    )
+    table_column: str = Field(default="noc_code", description="Its column holding them.", examples=["noc_code"])
 
     _safe_table = field_validator("table")(safe_table_name)
 
@@ -114,8 +118,8 @@ class Range(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min: float = Field(description="Smallest value published.")
-    max: float = Field(description="Largest value published.")
+    min: float = Field(description="Smallest value published.", examples=[0])
+    max: float = Field(description="Largest value published.", examples=[5])
 
 
 class TableChecks(BaseModel):
@@ -124,10 +128,18 @@ class TableChecks(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code_formats: dict[str, str] = Field(
-        default_factory=dict, description="Gold column -> regex every non-aggregate, non-null value must match."
+        default_factory=dict,
+        description="Gold column -> regex every non-aggregate, non-null value must match.",
+        examples=[{"noc_code": "\\d{5}"}],
     )
-    ranges: dict[str, Range] = Field(default_factory=dict, description="Gold column -> inclusive published range.")
-    foreign_keys: list[Reference] = Field(default_factory=list, description="Gold columns that must resolve.")
+    ranges: dict[str, Range] = Field(
+        default_factory=dict,
+        description="Gold column -> inclusive published range.",
+        examples=[{"rating": {"min": 0, "max": 5}}],
+    )
+    foreign_keys: list[Reference] = Field(
+        default_factory=list, description="Gold columns that must resolve.", examples=[[{"column": "noc_code"}]]
+    )
 
     @field_validator("code_formats")
     @classmethod
@@ -142,58 +154,114 @@ class TableSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="Table name: a safe SQL identifier, unique in the registry.")
-    pattern: str = Field(description="Glob, relative to source/, matching exactly one source file.")
-    domain: str = "general"
-    description: str = ""
-    business_purpose: str = ""
-    encoding: str = Field(default="utf8", description="Source text encoding (utf8 by default).")
-    separator: str = ","
-    key_columns: list[str] = Field(default_factory=list, description="Bronze column names forming the key.")
-    renames: dict[str, str] = Field(default_factory=dict, description="Bronze renames: normalised -> new name.")
+    name: str = Field(
+        description="Table name: a safe SQL identifier, unique in the registry.", examples=["noc_structure"]
+    )
+    pattern: str = Field(
+        description="Glob, relative to source/, matching exactly one source file.", examples=["noc_structure_en.csv"]
+    )
+    domain: str = Field(default="general", description="The asset group the table is shown in.", examples=["noc"])
+    description: str = Field(default="", description="What one record is.", examples=["NOC 2021 unit groups."])
+    business_purpose: str = Field(
+        default="", description="What the table is for.", examples=["The occupation dimension other tables join to."]
+    )
+    encoding: str = Field(
+        default="utf8",
+        description="Source text encoding; another than UTF-8 is decoded to UTF-8 in staged.",
+        examples=["cp1252"],
+    )
+    separator: str = Field(default=",", description="The field separator: one ASCII character.", examples=[";"])
+    key_columns: list[str] = Field(
+        default_factory=list, description="Bronze column names forming the key.", examples=[["noc_code"]]
+    )
+    renames: dict[str, str] = Field(
+        default_factory=dict,
+        description="Bronze renames: normalised -> new name.",
+        examples=[{"code_noc_2021_v1_0": "noc_code"}],
+    )
     types: dict[str, ColumnType] = Field(
         default_factory=dict,
-        description="Bronze casts by column name or glob (`col_20*`); the first matching entry wins.",
+        description="Bronze casts by column name or glob, the first matching entry wins: string, int8, int16, int32, "
+        "int64, float64, boolean, date, or decimal(P,S) (a fixed-point decimal, kept as written).",
+        examples=[{"teer": "int8", "col_20*": "int64", "salaire": "decimal(10,2)"}],
     )
     null_values: list[str] = Field(
-        default_factory=list, description="Bronze: cells equal to one of these (trimmed) become null, counted."
+        default_factory=list,
+        description="Bronze: cells equal to one of these (trimmed) become null, counted.",
+        examples=[["N/A", "N/D"]],
     )
-    thousands_separator: str | None = Field(default=None, description="Bronze: removed before numeric casts.")
-    decimal_mark: Literal[".", ","] = Field(default=".", description="Bronze: decimal mark of numeric columns.")
+    thousands_separator: str | None = Field(
+        default=None, description="Bronze: removed before numeric casts (older spelling).", examples=[","]
+    )
+    decimal_mark: Literal[".", ","] = Field(
+        default=".", description="Bronze: decimal mark of declared numeric columns.", examples=[","]
+    )
     thousands_separators: list[ThousandsSeparator] = Field(
         default_factory=list,
-        description="Bronze: separators allowed between groups of three digits in declared numeric columns.",
+        description="Bronze: separators allowed between groups of three digits in declared numeric columns "
+        "(comma, point, space, U+00A0, U+202F, apostrophe).",
+        examples=[[" ", "\u00a0", "\u202f"]],
     )
     pad_codes: dict[str, int] = Field(
-        default_factory=dict, description="Silver: all-digit codes left-padded with zeros to this width."
+        default_factory=dict,
+        description="Silver: all-digit codes left-padded with zeros to this width.",
+        examples=[{"noc_code": 5}],
     )
     decimal_codes: dict[str, str] = Field(
         default_factory=dict,
         description="Silver: restore decimal codes a spreadsheet shortened, format `5.2` (`10010` -> `10010.00`).",
+        examples=[{"oasis_code": "5.2"}],
     )
     references: list[Reference] = Field(
         default_factory=list,
         description="Silver: rows whose value is not in the referenced gold table go to quarantine.",
+        examples=[[{"column": "noc_code"}]],
     )
-    rules: list[SilverRule] = Field(default_factory=list)
+    rules: list[SilverRule] = Field(
+        default_factory=list,
+        description="Silver: row rules; a row failing one goes to quarantine with the reason.",
+        examples=[[{"column": "noc_code", "not_null": True, "pattern": "\\d{5}"}]],
+    )
     required_columns: list[str] = Field(
-        default_factory=list, description="Bronze columns the file must have; one missing fails the run."
+        default_factory=list,
+        description="Bronze columns the file must have; one missing fails the run.",
+        examples=[["noc_code"]],
     )
     schema_drift: Literal["warn", "fail"] = Field(
-        default="warn", description="Columns added or removed since the last bronze: report (warn) or stop (fail)."
+        default="warn",
+        description="Columns added or removed since the last bronze: report (warn) or stop (fail).",
+        examples=["fail"],
     )
     retention_batches: int | None = Field(
-        default=None, ge=1, description="Batches kept per staged, bronze and silver table (None: keep all)."
+        default=None,
+        ge=1,
+        description="Batches kept per staged, bronze and silver table (none: keep all).",
+        examples=[5],
     )
     archive: Literal["link", "copy", "off"] | None = Field(
         default=None,
-        description="Raw archive of each batch's bytes: link, copy or off (default $JOBFORGE_RAW_ARCHIVE).",
+        description="Raw archive of each batch's bytes: link, copy or off (none: $JOBFORGE_RAW_ARCHIVE).",
+        examples=["copy"],
     )
-    gold_name: str | None = Field(default=None, description="Name of the gold table (default: the table name).")
-    gold_transform: str | None = Field(default=None, description="Name of a gold transform in transforms.gold.")
-    gold_key: list[str] | None = Field(default=None, description="Gold key columns (default: key_columns).")
-    checks: TableChecks = Field(default_factory=TableChecks)
-    declared: bool = Field(default=True, description="False for tables made from an unregistered file.")
+    gold_name: str | None = Field(
+        default=None, description="Name of the gold table (none: the table name).", examples=["dim_noc"]
+    )
+    gold_transform: str | None = Field(
+        default=None, description="Name of a gold transform in transforms/gold.py.", examples=["cops_long"]
+    )
+    gold_key: list[str] | None = Field(
+        default=None, description="Gold key columns (none: key_columns).", examples=[["noc_code", "year"]]
+    )
+    checks: TableChecks = Field(
+        default_factory=TableChecks,
+        description="Gold checks beyond those every table gets.",
+        examples=[{"code_formats": {"noc_code": "\\d{5}"}, "ranges": {"teer": {"min": 0, "max": 5}}}],
+    )
+    declared: bool = Field(
+        default=True,
+        description="Set by JobForge: false for the table of a file no entry declares (leave it out).",
+        examples=[True],
+    )
 
     @field_validator("name", "gold_name")
     @classmethod
@@ -307,5 +375,3 @@ class TableSpec(BaseModel):
 def spec_for(relative_path: str, tables: list[TableSpec]) -> TableSpec | None:
     """The first of `tables` whose pattern matches a path relative to source/."""
     return next((table for table in tables if table.matches(relative_path)), None)
-
-

@@ -30,13 +30,12 @@ class RegistryProblem(BaseModel):
     pattern: str | None = Field(default=None, description="The refused entry's file pattern, if it has a valid one.")
 
     def __str__(self) -> str:
-        where = [self.file]
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.table is not None:
-            where.append(f"table {self.table!r}")
-        if self.field is not None:
-            where.append(f"field {self.field!r}")
+        named = (
+            (f"line {self.line}", self.line),
+            (f"table {self.table!r}", self.table),
+            (f"field {self.field!r}", self.field),
+        )
+        where = [self.file, *(said for said, value in named if value is not None)]
         hint = f"; did you mean {self.nearest!r}?" if self.nearest else ""
         return f"{', '.join(where)}: {self.message}{hint}"
 

@@ -26,6 +26,12 @@ def add_source(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str]:
     return status, captured.out + captured.err
 
 
+def add_file(capsys: pytest.CaptureFixture, folder: Path, name: str, data: bytes, *args: str) -> tuple[int, str]:
+    """`jobforge add-source` on a file written into `folder`."""
+    (folder / name).write_bytes(data)
+    return add_source(capsys, str(folder / name), *args)
+
+
 def proposed(output: str) -> dict:
     """The registry entry add-source printed, parsed."""
     entry = output.split("Proposed registry entry (jobforge add-source --write adds it):\n", 1)[1].split("\n\n")[0]
@@ -36,9 +42,7 @@ def proposed(output: str) -> dict:
 def test_an_excel_french_canadian_export_is_reported_proposed_and_previewed(
     tmp_path: Path, root: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    path = tmp_path / "postes.csv"
-    path.write_bytes(EXCEL_FR_CA)
-    status, output = add_source(capsys, str(path), "--preview")
+    status, output = add_file(capsys, tmp_path, "postes.csv", EXCEL_FR_CA, "--preview")
     assert status == 0
     for line in (
         "  encoding       utf-8, with a byte order mark",
@@ -66,9 +70,7 @@ def test_an_excel_french_canadian_export_is_reported_proposed_and_previewed(
 def test_a_cp1252_file_is_told_and_read_in_the_encoding_it_most_likely_is(
     tmp_path: Path, root: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    path = tmp_path / "villes.csv"
-    path.write_bytes(CP1252)
-    status, output = add_source(capsys, str(path), "--preview")
+    status, output = add_file(capsys, tmp_path, "villes.csv", CP1252, "--preview")
     assert status == 0
     assert (
         "  encoding       cp1252, the most likely: it is not UTF-8 (source/villes.csv, line 3: not valid UTF-8: "

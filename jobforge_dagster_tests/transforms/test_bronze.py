@@ -68,7 +68,8 @@ def test_bronze_cast_failure_names_the_line_record_header_and_value(tmp_path: Pa
     content = b'Code,Employment,Note\n00010,5,"two\nlines"\n00011,N/A,\n00012,x,\n'
     read = staged.read_source(write(tmp_path, "e.csv", content), TableSpec(name="e", pattern="*"), "source/e.csv")
     frame = staged.add_provenance(read.frame, "source/e.csv", "e-1", datetime(2026, 1, 1, tzinfo=UTC))
-    plan = bronze.plan_for(TableSpec(name="e", pattern="*", types={"employment": "int64"}), read.frame.columns)
+    spec = TableSpec(name="e", pattern="*", types={"employment": "int64"})
+    plan = bronze.plan_for(spec, read.frame.collect_schema().names())
     with pytest.raises(SourceDataError) as caught:
         bronze.check_casts(frame, plan, "source/e.csv")
     error = caught.value

@@ -61,8 +61,8 @@ class SourceDialect(BaseModel):
 def source_dialect(path: Path, spec: TableSpec) -> SourceDialect:
     """How to read the CSV file at `path` for `spec`: a declared table as its entry says; an undeclared one as
     UTF-8, its separator sniffed from the header and the first SNIFF_RECORDS records."""
-    with open(path, "rb") as handle:
-        start = handle.read(SNIFF_BYTES)
+    with open(path, "rb") as handle:  # a declared table's file: only whether it starts with a byte order mark
+        start = handle.read(len(BOM) if spec.declared else SNIFF_BYTES)
     encoding = codecs.lookup(spec.encoding).name
     found = "declared in the registry" if "encoding" in spec.model_fields_set else "UTF-8, the default"
     dialect = {"encoding": encoding, "encoding_found": found, "bom": start.startswith(BOM)}

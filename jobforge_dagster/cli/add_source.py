@@ -1,6 +1,6 @@
 """`jobforge add-source FILE`: a file just downloaded, understood, previewed and registered in one step.
 
-    jobforge add-source FILE [--name NAME] [--preview] [--write] [--registry sources.yaml]
+    jobforge add-source FILE [--name NAME] [--preview] [--write] [--registry FILE_OR_NAME]
 
 Prints what was found in the file (separator, encoding, byte order mark, line endings, header, records, codes
 with leading zeros, candidate keys, numbers under each convention, NOC codes) and the registry entry proposed
@@ -16,7 +16,7 @@ from jobforge_dagster.intake.preview import preview_table
 from jobforge_dagster.intake.proposal import append_entry, proposed_spec
 from jobforge_dagster.intake.report import render_preview, render_report
 from jobforge_dagster.intake.understand import Intake, known_noc_codes, understand
-from jobforge_dagster.registry.file import REGISTRY_FILE, SourceRegistry
+from jobforge_dagster.registry.file import SourceRegistry, registry_file
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
 
@@ -27,7 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--name", help="the table's name (default: from the file name)")
     add.add_argument("--preview", action="store_true", help="show the first rows of each layer, nothing written")
     add.add_argument("--write", action="store_true", help="add the proposed entry to the registry")
-    add.add_argument("--registry", type=Path, default=REGISTRY_FILE, help="the registry file (default: bundled)")
+    add.add_argument("--registry", help="the registry: a YAML file or a bundled name (default: $JOBFORGE_REGISTRY)")
 
 
 def relative_to_source(path: Path, root: DataRoot) -> str:
@@ -42,6 +42,7 @@ def run(arguments: argparse.Namespace) -> tuple[int, str]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is not a file")
     root, registry = DataRoot.from_env(), SourceRegistry.load(arguments.registry)
+    registry_path = registry_file(arguments.registry)
     relative = relative_to_source(path, root)
     intake = understand(path, relative, known_noc_codes(root), arguments.name)
     declared = registry.spec_for(relative)
@@ -53,7 +54,7 @@ def run(arguments: argparse.Namespace) -> tuple[int, str]:
     if arguments.write and status:
         printed.append("not written: the preview shows a run would fail; fix the file or the entry first")
     elif arguments.write:
-        done, said = write(intake, declared, arguments.registry, root)
+        done, said = write(intake, declared, registry_path, root)
         printed.append(said)
         status = status or (0 if done else 1)
     return status, "\n\n".join(printed)

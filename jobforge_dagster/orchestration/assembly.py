@@ -15,12 +15,7 @@ from jobforge_dagster.orchestration.keys import FORCE_TAG, MAIN_JOB, NEW_FILES_J
 from jobforge_dagster.orchestration.medallion import medallion_assets
 from jobforge_dagster.orchestration.new_files import new_file_assets
 from jobforge_dagster.orchestration.oasis_attribute import oasis_attribute_dimension
-from jobforge_dagster.orchestration.registry_assets import (
-    files_check,
-    registry_asset,
-    registry_check,
-    source_folder_asset,
-)
+from jobforge_dagster.orchestration.registry_assets import what_loaded_and_found
 from jobforge_dagster.orchestration.resources import (
     DataRootResource,
     GoldQueryResource,
@@ -158,20 +153,10 @@ def build_definitions(
     if automation is not None:
         everything = [automation.apply(assets) for assets in everything]
     family = new_file_assets(sources)
-    loaded = len(registry.tables)
-    checks = [
-        registry_check(registry.problems, loaded, registry_name),
-        files_check(tables.present or [spec for spec in sources.tables if spec.name not in sources.refusals]),
-    ]
+    found, checks = what_loaded_and_found(registry, sources, tables.present, registry_name)
     medallion_pipeline, rebuild, table_refresh, new_file_refresh = asset_jobs(tables.runnable, family, checks)
     return dg.Definitions(
-        assets=[
-            registry_asset(registry.problems, loaded, registry_name),
-            source_folder_asset(),
-            *observed,
-            *everything,
-            family,
-        ],
+        assets=[*found, *observed, *everything, family],
         asset_checks=checks,
         jobs=[medallion_pipeline, rebuild, table_refresh, new_file_refresh],
         sensors=[

@@ -20,9 +20,11 @@ from dagster import (
 
 from jobforge_dagster.orchestration.keys import FILES_CHECK, REGISTRY_CHECK, REGISTRY_KEY, SOURCE_FOLDER_KEY
 from jobforge_dagster.orchestration.resources import DataRootResource
+from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.problems import RegistryProblem
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.survey import survey
+from jobforge_dagster.sources.tables import SourceTables
 
 GROUP = "jobforge"
 
@@ -96,3 +98,14 @@ def files_check(tables: list[TableSpec]) -> AssetChecksDefinition:
         )
 
     return files_found
+
+
+def what_loaded_and_found(
+    registry: SourceRegistry, sources: SourceTables, present: list[TableSpec], name: str
+) -> tuple[list[AssetSpec], list[AssetChecksDefinition]]:
+    """The registry and source folder assets, and their checks; `files_found` expects the tables whose file was
+    there at load (every loadable table when none was)."""
+    loaded = len(registry.tables)
+    expected = present or [spec for spec in sources.tables if spec.name not in sources.refusals]
+    assets = [registry_asset(registry.problems, loaded, name), source_folder_asset()]
+    return assets, [registry_check(registry.problems, loaded, name), files_check(expected)]

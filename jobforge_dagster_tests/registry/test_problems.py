@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from jobforge_dagster.registry.file import REGISTRY_FILE, SourceRegistry
+from jobforge_dagster.registry.file import SourceRegistry, registry_file
 
-BUNDLED = REGISTRY_FILE.read_text(encoding="utf-8")
+#: The bundled registry of the 32 real files (it shares fields through YAML anchors).
+NOC2021 = registry_file("noc2021")
+BUNDLED = NOC2021.read_text(encoding="utf-8")
 #: A new entry added at the end of the bundled registry, where the mistakes below go.
 ENTRY = '  - name: postes\n    pattern: "postes.csv"\n'
 
@@ -53,7 +55,7 @@ def test_a_mistake_refuses_its_entry_alone_naming_file_line_table_and_field(
 ) -> None:
     path, line = with_mistake(tmp_path, mistake)
     registry = SourceRegistry.load(path)
-    bundled = SourceRegistry.load()
+    bundled = SourceRegistry.load(NOC2021)
     assert registry.tables == bundled.tables
     assert len(registry.problems) == 1
     problem = registry.problems[0]
@@ -83,10 +85,10 @@ def test_a_mistake_in_a_shared_anchor_names_the_line_of_the_anchor(tmp_path: Pat
     path.write_text(text, encoding="utf-8")
     registry = SourceRegistry.load(path)
     anchor_line = text[: text.index('  null_values: "N/A"\n')].count("\n") + 1
-    cops = [table.name for table in SourceRegistry.load().tables if table.domain == "cops"]
+    cops = [table.name for table in SourceRegistry.load(NOC2021).tables if table.domain == "cops"]
     assert {problem.table for problem in registry.problems} == set(cops)
     assert {(problem.line, problem.field) for problem in registry.problems} == {(anchor_line, "null_values")}
-    assert len(registry.tables) == len(SourceRegistry.load().tables) - len(cops)
+    assert len(registry.tables) == len(SourceRegistry.load(NOC2021).tables) - len(cops)
 
 
 def test_a_name_declared_twice_refuses_the_later_entry(tmp_path: Path) -> None:
@@ -125,6 +127,7 @@ def test_an_unknown_top_level_key_is_named_and_the_tables_load(tmp_path: Path) -
     ]
 
 
-def test_the_bundled_registry_has_no_problem() -> None:
-    registry = SourceRegistry.load()
-    assert registry.problems == [] and len(registry.tables) == 33
+@pytest.mark.parametrize(("name", "tables"), [("sample", 1), ("noc2021", 32)])
+def test_the_bundled_registries_have_no_problem(name: str, tables: int) -> None:
+    registry = SourceRegistry.load(name)
+    assert registry.problems == [] and len(registry.tables) == tables

@@ -125,7 +125,38 @@ def test_a_run_of_one_table_whose_file_is_gone_fails_naming_where_it_looked(conf
     assert not result.success
     description = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
     assert description == (
-        "nothing to load: oasis_skills_sample: no source file matches 'oasis_skills_sample.csv'; "
-        f"{config.looked_in()}"
+        f"nothing to load: oasis_skills_sample: no source file matches 'oasis_skills_sample.csv'; {config.looked_in()}"
     )
     assert f"source folder {config.source_dir()};" in description
+
+
+def test_a_registry_typo_fixed_and_reloaded_gets_the_file_requested_again_untouched(
+    empty_root: DataRoot, tmp_path: Path
+) -> None:
+    """Issue 18's scenario: the typo refuses the entry, the file's run fails saying why; once the typo is fixed
+    and the code location reloaded, the sensor requests the same bytes again (the run key names the table version,
+    which the fix changed), without the file being touched."""
+    path, said = registry_with_typo(tmp_path)
+    shutil.copy(SAMPLE_SOURCES / "noc_unit_groups_sample.csv", empty_root.source_dir())
+    source = empty_root.source_dir() / "noc_unit_groups_sample.csv"
+    before = source.stat()
+    sensor = Sensor(empty_root, SourceRegistry.load(path))
+    (request,) = sensor.ticks(2)
+    failed = sensor.run(request)
+    assert not failed.success
+    description = failed.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert description == f"noc_unit_groups: its registry entry is refused, nothing was loaded: {said}"
+    assert sensor.ticks(3) == [] and sensor.skip_reason == f"registry entry refused: {said}"
+    sensor.registry = SourceRegistry.load()  # the typo fixed, the code location reloaded
+    (again,) = sensor.tick()
+    assert again.run_key != request.run_key
+    assert again.tags["jobforge/source_sha256"] == request.tags["jobforge/source_sha256"]
+    after = source.stat()
+    assert (after.st_mtime_ns, after.st_ctime_ns, after.st_ino) == (
+        before.st_mtime_ns,
+        before.st_ctime_ns,
+        before.st_ino,
+    )
+    assert sensor.run(again).success
+    assert pl.read_parquet(empty_root.table_path(Layer.GOLD, "noc_unit_groups")).height == 12
+    assert sensor.ticks(2) == []

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
+from jobforge_dagster.dictionary.model import Bilingual, Licence
 from jobforge_dagster.transforms.lineage import ColumnLineage
 
 
@@ -19,7 +20,21 @@ class ColumnMetadata(BaseModel):
     data_type: str
     nullable: bool
     null_count: int | None = None
-    description: str = ""
+    description_en: str = Field(
+        default="",
+        validation_alias=AliasChoices("description_en", "description"),
+        description="What the column means, in English (data dictionary; `description` in older catalogs).",
+    )
+    description_fr: str = Field(default="", description="What the column means, in French (data dictionary).")
+    source_headers: list[str] = Field(default_factory=list, description="Source header(s) it comes from.")
+    unit: Bilingual | None = Field(default=None, description="Unit or format, e.g. `NOC 2021 code, 5 digits`.")
+    role: str | None = Field(default=None, description="key, foreign_key, measure, attribute, label or provenance.")
+    role_guessed: bool = Field(default=False, description="True when the role is guessed (undeclared table).")
+    references: list[str] = Field(default_factory=list, description="Columns it refers to, as `table.column`.")
+    null_meaning: Bilingual | None = Field(default=None, description="What a null means, where one can occur.")
+    transforms: list[str] = Field(
+        default_factory=list, description="What each layer did to it, staged first (from the column lineage)."
+    )
     inferred_from: str | None = Field(
         default=None, description="`string` when silver inferred `data_type` from the text of an undeclared table."
     )
@@ -27,7 +42,10 @@ class ColumnMetadata(BaseModel):
     def shown_description(self) -> str | None:
         """The description a UI or a lineage consumer shows: the column's own, else how its type was inferred."""
         inferred = f"{self.data_type}, inferred from {self.inferred_from}" if self.inferred_from else None
-        return self.description or inferred
+        return self.description_en or inferred
+
+    def description_in(self, language: str = "en") -> str:
+        return self.description_fr if language == "fr" else self.description_en
 
 
 class TableMetadata(BaseModel):
@@ -41,6 +59,13 @@ class TableMetadata(BaseModel):
     columns: list[ColumnMetadata]
     description: str = ""
     business_purpose: str = ""
+    purpose: Bilingual | None = Field(default=None, description="What the table is for (data dictionary).")
+    publisher: Bilingual | None = None
+    licence: Licence | None = None
+    edition: Bilingual | None = Field(default=None, description="e.g. NOC 2021 Version 1.0, COPS 2024-2033.")
+    source_url: str | None = Field(default=None, description="Public page of the source, where known.")
+    refresh: Bilingual | None = Field(default=None, description="When the source is republished and rebuilt.")
+    owner: str | None = Field(default=None, description="Dagster owner: `team:<name>` or an email address.")
     upstream_tables: list[str] = Field(default_factory=list)
     batch_id: str | None = None
     source_sha256: str | None = None

@@ -7,8 +7,8 @@ from jobforge_dagster.dictionary.model import ColumnDoc, DataDictionary, Role, d
 from jobforge_dagster.layers import PROVENANCE_COLUMNS
 from jobforge_dagster.registry.names import snake_case
 
-#: Inferred types (transforms.inference) that hold quantities.
-NUMERIC_TYPES = {"int64", "float64"}
+#: Type names (inferred, or a polars type in lower case) that hold quantities.
+NUMERIC_TYPES = ("int", "uint", "float", "decimal")
 #: Column names that usually identify a row: `code`, `id`, or ending in `_code` / `_id`.
 IDENTIFIER = re.compile(r"(^|_)(code|id)$")
 ROLE_NAMES = {
@@ -22,7 +22,7 @@ def guess_role(column: str, inferred_type: str) -> Role:
     """A role from the name and type alone: identifier-like names are keys, numbers are measures."""
     if IDENTIFIER.search(column):
         return "key"
-    return "measure" if inferred_type in NUMERIC_TYPES else "attribute"
+    return "measure" if inferred_type.lower().startswith(NUMERIC_TYPES) else "attribute"
 
 
 def undeclared_column_doc(

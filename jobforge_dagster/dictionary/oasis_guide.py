@@ -123,10 +123,25 @@ def matched_codes(dimension: pl.LazyFrame, found: pl.LazyFrame, aliases: list[Gu
     repeats = found.filter(pl.col("two_measures")).rename({"key_normalised": "key_stem"})
     keyed = (
         match_keys(dimension)
-        .join(unique_lookup(found, "key_exact", "exact"), on=["guide_category", "key_exact"], how="left")
-        .join(unique_lookup(found, "key_normalised", "normalised"), on=["guide_category", "key_normalised"], how="left")
-        .join(unique_lookup(repeats, "key_stem", "numbered_repeat"), on=["guide_category", "key_stem"], how="left")
-        .join(alias_codes(aliases, found), on=["category", "attribute"], how="left")
+        .join(
+            unique_lookup(found, "key_exact", "exact"),
+            on=["guide_category", "key_exact"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            unique_lookup(found, "key_normalised", "normalised"),
+            on=["guide_category", "key_normalised"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            unique_lookup(repeats, "key_stem", "numbered_repeat"),
+            on=["guide_category", "key_stem"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(alias_codes(aliases, found), on=["category", "attribute"], how="left", maintain_order="left")
     )
     method = pl.lit(None, pl.String)
     for name in reversed(MATCHES):
@@ -144,7 +159,9 @@ def with_guide(dimension: pl.LazyFrame, guide: pl.LazyFrame, aliases: list[Guide
     details = found.select(
         "guide_category", "guide_code", "definition_en", "definition_fr", "scale", "scale_min", "scale_max"
     )
-    enriched = matched_codes(dimension, found, aliases).join(details, on=["guide_category", "guide_code"], how="left")
+    enriched = matched_codes(dimension, found, aliases).join(
+        details, on=["guide_category", "guide_code"], how="left", maintain_order="left"
+    )
     names = dimension.collect_schema().names()
     data = [name for name in names if name not in PROVENANCE_COLUMNS]
     provenance = [name for name in names if name in PROVENANCE_COLUMNS]

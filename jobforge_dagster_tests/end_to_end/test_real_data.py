@@ -19,6 +19,7 @@ import pytest
 from jobforge_dagster.batches.stamps import read_stamp
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
+from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.quality.evaluation import table_gold_facts
 from jobforge_dagster.quality.rules import GoldFacts, table_rule_groups
 from jobforge_dagster.query.engine import GoldQueryEngine
@@ -473,3 +474,56 @@ def test_a_broken_noc_structure_blocks_no_other_table(tmp_path: Path) -> None:
     assert {check.name: check.compared_with for check in saved.checks}["conformance"] == {
         "foreign_key_noc_code": good_batch
     }
+
+
+def test_every_real_gold_column_is_described_in_both_languages_in_the_catalog_and_the_ui(real: RealRun) -> None:
+    """The catalog JSON has both descriptions for each of the 379 gold columns; the Dagster UI shows each
+    materialized column with the description of its asset spec (a materialization sends names and types)."""
+    gold = CatalogManager(real.config).list_tables("gold")
+    columns = [(table.table_name, column) for table in gold for column in table.columns]
+    assert (len(gold), len(columns)) == (33, 379)
+    assert [(name, c.name) for name, c in columns if not (c.description_en.strip() and c.description_fr.strip())] == []
+    specs = {spec.key: spec for spec in build_definitions(real.config).resolve_all_asset_specs()}
+    materialized = [
+        event for event in real.result.get_asset_materialization_events() if event.asset_key.path[0] == "gold"
+    ]
+    assert len(materialized) == 33
+    for event in materialized:
+        described = {
+            column.name: column.description
+            for column in specs[event.asset_key].metadata["dagster/column_schema"].schema.columns
+        }
+        for column in event.materialization.metadata["dagster/column_schema"].schema.columns:
+            english, french = described[column.name].split("\n\n")
+            assert english.strip() and french.strip(), (event.asset_key, column.name)
+
+
+def test_every_rated_attribute_has_its_guide_definition_and_scale(real: RealRun) -> None:
+    """Each (category, attribute) of the six long OaSIS tables is a dim_oasis_attribute row with the guide's
+    definition and scale; the guide publishes no scale for three descriptors, which the check lists."""
+    ratings = [spec for spec in real.fed_tables() if spec.gold_transform == "oasis_long"]
+    used = pl.concat(
+        real.gold(spec.gold_table).select(pl.lit(spec.name.removeprefix("oasis_")).alias("category"), "attribute")
+        for spec in ratings
+    ).unique()
+    joined = used.join(real.gold("dim_oasis_attribute"), on=["category", "attribute"], how="left")
+    assert (len(ratings), joined.height, joined["guide_code"].null_count()) == (6, 245, 0)
+    assert joined.filter(pl.col("definition_en").str.len_chars().fill_null(0) == 0).height == 0
+    assert sorted(joined.filter(pl.col("scale").is_null())["guide_code"]) == ["J01a03", "J02a05", "J02a08"]
+    writing = joined.filter((pl.col("category") == "skills") & (pl.col("attribute") == "writing")).row(0, named=True)
+    assert (writing["definition_en"], writing["scale"], writing["scale_max"]) == (
+        "The capability to communicate in writing by using written words, sentences, paragraphs, symbols, and images "
+        "and adapted for the needs of the audience.",
+        "proficiency level on a scale of 1-5",
+        5,
+    )
+    check = next(
+        e
+        for e in real.result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "gold/dim_oasis_attribute" and e.check_name == "conformance"
+    )
+    assert check.passed and check.metadata["guide_entries"].value["no_published_scale"] == [
+        "work_context.frequency_of_decision_making (J01a03)",
+        "work_context.hazardous_equipment_machinery_tools (J02a05)",
+        "work_context.cramped_work_space_awkward_positions (J02a08)",
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field
 
-from jobforge_dagster.dictionary.model import Bilingual, Licence
+from jobforge_dagster.dictionary.model import Bilingual, Licence, TableDoc
 from jobforge_dagster.transforms.lineage import ColumnLineage
 
 
@@ -71,6 +71,15 @@ class TableMetadata(BaseModel):
     source_sha256: str | None = None
     file_sha256: str | None = Field(default=None, description="sha256 of the parquet file as it was written.")
     updated_at: datetime = Field(default_factory=utc_now)
+
+    def table_doc(self) -> TableDoc | None:
+        """The data dictionary's entry for the table as recorded here (columns left out); None if undeclared."""
+        facts = (self.purpose, self.publisher, self.licence, self.edition, self.refresh, self.owner)
+        if any(fact is None for fact in facts):
+            return None
+        found = {"purpose": self.purpose, "publisher": self.publisher, "licence": self.licence}
+        found |= {"edition": self.edition, "refresh": self.refresh, "owner": self.owner}
+        return TableDoc(table=self.table_name, source_url=self.source_url, columns=[], **found)
 
 
 class FileSeal(BaseModel):

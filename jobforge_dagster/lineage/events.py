@@ -39,6 +39,7 @@ from jobforge_dagster.lineage.facets import (
     assertions_facet,
     batch_facets,
     column_lineage_facet,
+    documentation_facet,
     job,
     producer,
     schema_facet,
@@ -88,12 +89,15 @@ def is_source(name: str) -> bool:
 
 
 def output_dataset(namespace: str, written: LayerTransitionLog, table: TableMetadata) -> OutputDataset:
-    """The written layer file: schema, column lineage, batch; row count and size as output statistics."""
+    """The written layer file: schema, column lineage, batch, documentation (a declared gold table); row count and
+    size as output statistics."""
     facets: dict[str, DatasetFacet] = {
         "schema": schema_facet(table),
         "columnLineage": column_lineage_facet(namespace, written.source_files[0], written.column_lineage),
         **batch_facets(written.batch_id, written.source_sha256 or "", written.batch_id),
     }
+    if (documentation := documentation_facet(table)) is not None:
+        facets["documentation"] = documentation
     statistics = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
         rowCount=table.row_count, size=table.file_size_bytes, fileCount=1
     )
@@ -181,5 +185,3 @@ def event_file_name(event: RunEvent) -> str:
     moment = re.sub(r"[^0-9T]", "", event.eventTime[:26])
     job_part = re.sub(r"[^A-Za-z0-9_.-]", "_", event.job.name)
     return f"{moment}-{job_part}-{event.eventType.value}-{event.run.runId}.json"
-
-

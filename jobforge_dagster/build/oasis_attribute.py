@@ -180,7 +180,8 @@ def attribute_output(root: DataRoot, ratings: list[TableSpec]) -> LayerOutput:
         source_sha256=digest,
         table_version=model_version(ratings),
         source_layer=Layer.STAGED.value,
-        source_files=[root.relative(path) for path in paths] + guide_files,
+        source_files=[root.relative(path) for path in paths],
+        reads=guide_files,
         rows_in=len(paths),
         transforms=[
             "rating headers of each OaSIS table: bronze name, whitespace-trimmed name, exact header",

@@ -107,6 +107,10 @@ class LayerTransitionLog(BaseModel):
     source_layer: str
     target_layer: str
     source_files: list[str]
+    reads: list[str] = Field(
+        default_factory=list,
+        description="Other files it reads, e.g. the gold table silver's references are checked in.",
+    )
     target_file: str | None
     row_count_in: int | None
     row_count_out: int | None
@@ -166,6 +170,7 @@ SHARED_WITH_LOG = {
     "source_layer",
     "target_layer",
     "source_files",
+    "reads",
     "quarantined_rows",
     "quarantine_file",
     "started_at",
@@ -187,6 +192,10 @@ class TransitionFacts(BaseModel):
     source_sha256: str
     source_layer: str
     source_files: list[str]
+    reads: list[str] = Field(
+        default_factory=list,
+        description="Other files it reads, e.g. the gold table silver's references are checked in.",
+    )
     rows_in: int | None = None
     transforms: list[str] = Field(default_factory=list)
     quarantined_rows: int = 0

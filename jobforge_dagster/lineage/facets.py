@@ -4,6 +4,7 @@ import functools
 import importlib.metadata
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import attr
@@ -85,26 +86,31 @@ def batch_facets(batch_id: str, sha256: str, version: str) -> dict[str, DatasetF
     }
 
 
-def input_field(namespace: str, default_file: str, origin: ColumnOrigin) -> column_lineage_dataset.InputField:
+#: (namespace, name) of a file as JobForge names it (`lineage.events.DatasetNames`).
+Locate = Callable[[str], tuple[str, str]]
+
+
+def input_field(locate: Locate, default_file: str, origin: ColumnOrigin) -> column_lineage_dataset.InputField:
     transformation = column_lineage_dataset.Transformation(
         type=origin.type, subtype=origin.subtype, description=origin.description or None
     )
+    namespace, name = locate(origin.file or default_file)
     return column_lineage_dataset.InputField(
-        namespace=namespace, name=origin.file or default_file, field=origin.column, transformations=[transformation]
+        namespace=namespace, name=name, field=origin.column, transformations=[transformation]
     )
 
 
 def column_lineage_facet(
-    namespace: str, default_file: str, lineage: ColumnLineage
+    locate: Locate, default_file: str, lineage: ColumnLineage
 ) -> column_lineage_dataset.ColumnLineageDatasetFacet:
     """The `columnLineage` facet: per output column its input fields; row-shaping origins under `dataset`."""
     fields = {
         name: column_lineage_dataset.Fields(
-            inputFields=[input_field(namespace, default_file, origin) for origin in origins]
+            inputFields=[input_field(locate, default_file, origin) for origin in origins]
         )
         for name, origins in lineage.fields.items()
     }
-    dataset = [input_field(namespace, default_file, origin) for origin in lineage.dataset]
+    dataset = [input_field(locate, default_file, origin) for origin in lineage.dataset]
     return column_lineage_dataset.ColumnLineageDatasetFacet(fields=fields, dataset=dataset)
 
 

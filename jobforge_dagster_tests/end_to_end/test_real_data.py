@@ -388,6 +388,34 @@ def test_openlineage_complete_for_every_transition(real: RealRun) -> None:
     assert len(checked) == 33
 
 
+def test_openlineage_names_sources_where_read_and_start_lists_the_inputs_of_complete(real: RealRun) -> None:
+    """Sources read from a separate folder ($JOBFORGE_SOURCE_ROOT) are datasets of that folder, not of the data
+    root (where no such file is); a transition's START and COMPLETE name the same inputs (silver's START too
+    names the gold table its references are checked in)."""
+    pairs = transitions(read_events(real.config))
+    assert len(pairs) == 32 * 4 + 1
+    for pair in pairs.values():
+        start, complete = (
+            [(dataset["namespace"], dataset["name"]) for dataset in pair[kind]["inputs"]]
+            for kind in ("START", "COMPLETE")
+        )
+        assert start == complete, pair["COMPLETE"]["job"]["name"]
+    by_job = {pair["COMPLETE"]["job"]["name"]: pair for pair in pairs.values()}
+    sources = real.source.resolve().as_uri()
+    (source,) = by_job["noc_structure.staged"]["START"]["inputs"]
+    assert (source["namespace"], source["name"]) == (sources, "noc_structure_en.csv")
+    assert (real.source / source["name"]).is_file()
+    [origin] = field_origins(by_job["noc_structure.staged"]["COMPLETE"], "Level")
+    assert (origin["namespace"], origin["name"]) == (sources, "noc_structure_en.csv")
+    inputs = [dataset["name"] for dataset in by_job["noc_onet_crosswalk.silver"]["START"]["inputs"]]
+    assert inputs == ["bronze/noc_onet_crosswalk.parquet", "gold/dim_noc.parquet"]
+    bronze = by_job["noc_structure.bronze"]["COMPLETE"]["inputs"][0]
+    assert (bronze["namespace"], bronze["name"]) == (
+        real.config.root.resolve().as_uri(),
+        "staged/noc_structure.parquet",
+    )
+
+
 def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:
     source = require_real_data()
     folder = tmp_path / "source"

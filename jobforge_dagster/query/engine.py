@@ -14,8 +14,11 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from jobforge_dagster.dictionary.model import Language
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
+from jobforge_dagster.query.comments import comment_view
+from jobforge_dagster.query.describe import catalog_entry, describe_table
 from jobforge_dagster.query.sandbox import open_duckdb, private_temp_dir, sandbox
 from jobforge_dagster.query.sql import named_tables, quote_identifier, quote_literal
 from jobforge_dagster.query.views import (
@@ -192,7 +195,14 @@ class GoldQueryEngine:
             create_view(self._connection, self.qualified(name), str(target))
         except duckdb.Error as error:
             return f"{shown} is not a readable parquet file: {str(error).splitlines()[0]}"
+        if self.db_path is not None:  # a file other tools open: the data dictionary as comments
+            view = quote_identifier(name)
+            comment_view(self._connection, view, catalog_entry(self.data_root, name), self._columns_now(view))
         return None
+
+    def _columns_now(self, view: str) -> list[str]:
+        """The columns of a view, bound on the connection already held."""
+        return self._connection.sql(f"SELECT * FROM {view}").columns
 
     def _refuse_skipped(self, sql: str) -> None:
         """A QueryError naming the file and reason when the query reads a skipped gold table."""
@@ -351,6 +361,14 @@ class GoldQueryEngine:
         limited = f"SELECT * FROM (\n{inner}\n) AS matched" + (f" LIMIT {int(limit)}" if limit is not None else "")
         return self.query(limited)
 
+    def describe(self, table: str, language: Language = "en") -> pl.DataFrame:
+        """The data dictionary of a gold table: one row per column of its view (`query.describe.DESCRIBE_SCHEMA`),
+        its meaning, role, unit, null meaning, references, source headers and transforms, in `language`."""
+        self.columns_of(table)
+        relation = self._guarded(lambda: self._connection.sql(self._select_all(table)))
+        types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+        return describe_table(self.data_root, table, types, language)
+
     def query_with_lineage(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""
         data = self.query(sql)
@@ -361,8 +379,11 @@ class GoldQueryEngine:
             "lineage": {table: self.get_lineage(table) for table in tables},
         }
 
-    def get_lineage(self, table: str) -> dict[str, Any]:
-        """Rows per source file, batches, and the first and last ingestion time of a gold table."""
+    def get_lineage(self, table: str | None = None) -> dict[str, Any]:
+        """Rows per source file, batches, and the first and last ingestion time of a gold table; with no table,
+        of every gold table (table -> its lineage)."""
+        if table is None:
+            return {name: self.get_lineage(name) for name in self.list_tables()}
         if table not in self._views:
             raise QueryError(f"no gold table {table!r}; known: {self.list_tables()}")
         name = self.qualified(table)

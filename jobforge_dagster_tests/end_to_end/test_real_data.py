@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 
@@ -555,3 +556,19 @@ def test_every_rated_attribute_has_its_guide_definition_and_scale(real: RealRun)
         "work_context.hazardous_equipment_machinery_tools (J02a05)",
         "work_context.cramped_work_space_awkward_positions (J02a08)",
     ]
+
+
+def test_every_real_gold_column_is_a_duckdb_comment_in_both_languages(real: RealRun, tmp_path: Path) -> None:
+    """`GoldQueryEngine(db_path=...)` leaves the data dictionary in the file, as BI tools read it."""
+    database = tmp_path / "jobforge.duckdb"
+    with GoldQueryEngine(real.config, db_path=database):
+        pass
+    with duckdb.connect(str(database), read_only=True) as connection:
+        columns = connection.execute(
+            "SELECT c.table_name, c.column_name, c.comment FROM duckdb_columns() c JOIN duckdb_views() v "
+            "ON v.view_name = c.table_name AND v.schema_name = c.schema_name WHERE NOT v.internal"
+        ).fetchall()
+        views = connection.execute("SELECT count(comment) FROM duckdb_views() WHERE NOT internal").fetchall()
+    assert (len(columns), views) == (379, [(33,)])
+    undescribed = [(table, name) for table, name, comment in columns if len((comment or "").split("\n")) != 2]
+    assert undescribed == []

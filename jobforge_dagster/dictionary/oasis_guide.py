@@ -13,6 +13,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from jobforge_dagster.dictionary.model import SAFE_LOADER
 from jobforge_dagster.layers import PROVENANCE_COLUMNS
 
 ALIASES_FILE = Path(__file__).with_name("oasis_aliases.yaml")
@@ -56,7 +57,7 @@ class GuideAliases(BaseModel):
 
 def load_aliases(path: Path = ALIASES_FILE) -> list[GuideAlias]:
     with open(path, encoding="utf-8") as handle:
-        return GuideAliases.model_validate(yaml.safe_load(handle)).aliases
+        return GuideAliases.model_validate(yaml.load(handle, Loader=SAFE_LOADER)).aliases
 
 
 def normalised(text: pl.Expr) -> pl.Expr:

@@ -21,7 +21,7 @@ GUIDE_HEADER = "Code,Name,Structure type,Category,Description"
 
 def registry() -> SourceRegistry:
     """The real entries of the skills ratings (without their checks of other tables) and of the guide."""
-    specs = {spec.name: spec for spec in SourceRegistry.load().tables}
+    specs = {spec.name: spec for spec in SourceRegistry.load("noc2021").tables}
     skills = specs["oasis_skills"].model_copy(update={"checks": TableChecks()})
     return SourceRegistry(tables=[skills, specs[OASIS_GUIDE]])
 

@@ -37,12 +37,11 @@ from jobforge_dagster.layers import (
     SOURCE_LINE,
     SOURCE_ROW,
 )
-from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.transforms.bronze import plan_for
 from jobforge_dagster.transforms.gold import gold_transform
 from jobforge_dagster.transforms.source_csv import read_header
-from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, require_real_data
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, both_registries, require_real_data
 
 COPS_LONG = ["noc_code", "is_aggregate", "year", "value"]
 OASIS_LONG = ["oasis_code", "noc_code", "attribute", "rating"]
@@ -171,7 +170,7 @@ def gold_columns(spec: TableSpec, path: Path) -> list[str]:
 
 def declared_files(folder: Path) -> dict[str, tuple[TableSpec, Path]]:
     """Gold name -> (registry entry, its file in `folder`), for the entries with a file there."""
-    found = {gold_name(spec): (spec, source_file(spec, folder)) for spec in SourceRegistry.load().tables}
+    found = {gold_name(spec): (spec, source_file(spec, folder)) for spec in both_registries().tables}
     return {name: (spec, path) for name, (spec, path) in found.items() if path is not None}
 
 
@@ -206,7 +205,7 @@ def test_the_bundled_sample_is_documented() -> None:
 
 
 def test_documented_tables_are_the_registry_tables_and_the_dimension() -> None:
-    registry = {gold_name(spec) for spec in SourceRegistry.load().tables}
+    registry = {gold_name(spec) for spec in both_registries().tables}
     assert set(default_dictionary().tables.tables) == registry | {DIMENSION}
     assert set(REAL_GOLD) == registry - {SAMPLE} | {DIMENSION}
 

@@ -512,7 +512,7 @@ def test_every_real_gold_column_is_described_in_both_languages_in_the_catalog_an
     columns = [(table.table_name, column) for table in gold for column in table.columns]
     assert (len(gold), len(columns)) == (33, 379)
     assert [(name, c.name) for name, c in columns if not (c.description_en.strip() and c.description_fr.strip())] == []
-    specs = {spec.key: spec for spec in build_definitions(real.config).resolve_all_asset_specs()}
+    specs = {spec.key: spec for spec in build_definitions(real.config, NOC2021).resolve_all_asset_specs()}
     materialized = [
         event for event in real.result.get_asset_materialization_events() if event.asset_key.path[0] == "gold"
     ]

@@ -8,9 +8,8 @@ from jobforge_dagster.dictionary.model import default_dictionary
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.orchestration.keys import layer_key
-from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster_tests.conftest import SAMPLE_SOURCES
+from jobforge_dagster_tests.conftest import SAMPLE_SOURCES, both_registries
 
 
 def node(config: DataRoot, layer: Layer, table: str) -> dg.AssetSpec:
@@ -43,8 +42,9 @@ def test_an_undeclared_table_says_it_is_undeclared_and_has_no_owner(config: Data
 def test_every_documented_gold_column_is_on_the_spec_in_both_languages() -> None:
     """Every declared gold table of the registry (and the OaSIS attribute dimension), whatever files exist."""
     config = DataRoot(data_root="/nonexistent/jobforge", source_root=str(SAMPLE_SOURCES))
-    specs = {spec.key: spec for spec in build_definitions(config).resolve_all_asset_specs()}
-    tables = {spec.gold_table for spec in SourceRegistry.load().tables} | {"dim_oasis_attribute"}
+    registry = both_registries()
+    specs = {spec.key: spec for spec in build_definitions(config, registry).resolve_all_asset_specs()}
+    tables = {spec.gold_table for spec in registry.tables} | {"dim_oasis_attribute"}
     for table in tables:
         schema = spec_schema(specs[layer_key(Layer.GOLD, table)])
         assert list(schema) == [*default_dictionary().table_entry(table).columns, *PROVENANCE_COLUMNS], table

@@ -1,5 +1,6 @@
 """The data dictionary as DuckDB comments on the gold views of a database file (`GoldQueryEngine(db_path=...)`),
-so the DuckDB CLI, DBeaver and BI tools show what each table and column means, in English then French."""
+so the DuckDB CLI, DBeaver and BI tools show what each table and column means, in English then French. The view's
+comment is `table_comment` followed by the engine's mark (`views.create_view`)."""
 
 import duckdb
 
@@ -27,15 +28,12 @@ def column_comments(entry: TableMetadata | None, columns: list[str]) -> dict[str
     return {name: text for name, text in texts.items() if text}
 
 
-def comment_view(
-    connection: duckdb.DuckDBPyConnection, view: str, entry: TableMetadata | None, columns: list[str], mark: str = ""
-) -> None:
-    """COMMENT ON VIEW `view` (qualified) and COMMENT ON COLUMN for each described column. `mark` ends the
-    view's comment (the engine recognises its own views by it)."""
-    text = SEPARATOR.join(part for part in (table_comment(entry), mark) if part)
-    statements = [f"COMMENT ON VIEW {view} IS {quote_literal(text)}"]
-    statements += [
+def comment_columns(connection: duckdb.DuckDBPyConnection, view: str, entry: TableMetadata | None) -> None:
+    """COMMENT ON COLUMN for each column of `view` (qualified) that the catalog entry describes, in one call."""
+    columns = connection.sql(f"SELECT * FROM {view}").columns
+    statements = [
         f"COMMENT ON COLUMN {view}.{quote_identifier(name)} IS {quote_literal(comment)}"
         for name, comment in column_comments(entry, columns).items()
     ]
-    connection.execute(";\n".join(statements))  # one call: each statement alone costs a round of parsing
+    if statements:
+        connection.execute(";\n".join(statements))  # one call: each statement alone costs a round of parsing

@@ -17,7 +17,7 @@ import pyarrow as pa
 from jobforge_dagster.dictionary.model import Language
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
-from jobforge_dagster.query.comments import comment_view
+from jobforge_dagster.query.comments import comment_columns, table_comment
 from jobforge_dagster.query.describe import catalog_entry, describe_table
 from jobforge_dagster.query.sandbox import open_duckdb, private_temp_dir, sandbox
 from jobforge_dagster.query.sql import named_tables, quote_identifier, quote_literal
@@ -191,18 +191,14 @@ class GoldQueryEngine:
             return f"{shown} {kind}"
         if name.lower() in others:
             return f"{GOLD_SCHEMA}.{name} already exists in {self.db_path}, and this engine did not create it"
+        entry = catalog_entry(self.data_root, name) if self.db_path else None  # a file BI tools read: comments
         try:
-            create_view(self._connection, self.qualified(name), str(target))
+            create_view(self._connection, self.qualified(name), str(target), table_comment(entry))
+            if entry is not None:
+                comment_columns(self._connection, self.qualified(name), entry)
         except duckdb.Error as error:
             return f"{shown} is not a readable parquet file: {str(error).splitlines()[0]}"
-        if self.db_path is not None:  # a file other tools open: the data dictionary as comments
-            view = quote_identifier(name)
-            comment_view(self._connection, view, catalog_entry(self.data_root, name), self._columns_now(view))
         return None
-
-    def _columns_now(self, view: str) -> list[str]:
-        """The columns of a view, bound on the connection already held."""
-        return self._connection.sql(f"SELECT * FROM {view}").columns
 
     def _refuse_skipped(self, sql: str) -> None:
         """A QueryError naming the file and reason when the query reads a skipped gold table."""
@@ -373,11 +369,7 @@ class GoldQueryEngine:
         """The result plus, for each gold table the query reads, where its rows came from."""
         data = self.query(sql)
         tables = self._gold_tables_in(sql)
-        return {
-            "data": data,
-            "tables": tables,
-            "lineage": {table: self.get_lineage(table) for table in tables},
-        }
+        return {"data": data, "tables": tables, "lineage": {table: self.get_lineage(table) for table in tables}}
 
     def get_lineage(self, table: str | None = None) -> dict[str, Any]:
         """Rows per source file, batches, and the first and last ingestion time of a gold table; with no table,

@@ -40,10 +40,14 @@ def run(arguments: argparse.Namespace, root: DataRoot) -> str:
         raise TraceError("a reverse trace takes --source and --line, and no table")
     if not reverse and (arguments.table is None or arguments.where is None):
         raise TraceError("give a gold table and --where, or --source and --line")
+    if arguments.limit < 1:
+        raise TraceError(f"--limit {arguments.limit}: give at least 1 row to trace")
+    if not reverse and not arguments.where.strip():
+        raise TraceError("--where is empty: give a SQL predicate, e.g. \"noc_code = '00010'\"")
     with GoldQueryEngine(root, timeout_seconds=arguments.timeout) as engine:
         tracer = Tracer(root, engine)
         if reverse:
-            traces = tracer.trace_source(arguments.source, arguments.line)
+            traces = tracer.trace_source(arguments.source, arguments.line, arguments.limit)
         else:
             traces = tracer.trace(arguments.table, arguments.where, arguments.limit)
     if tracer.capped:
@@ -52,4 +56,6 @@ def run(arguments: argparse.Namespace, root: DataRoot) -> str:
             f"jobforge trace: more rows match; the first {most} are traced (a trace follows at most {most} rows)",
             file=sys.stderr,
         )
+    elif tracer.more:
+        print(f"jobforge trace: more rows match; the first {len(traces)} are traced (--limit)", file=sys.stderr)
     return render(traces, arguments.json)

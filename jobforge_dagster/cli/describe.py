@@ -9,13 +9,13 @@ import polars as pl
 
 from jobforge_dagster.catalog.models import TableMetadata
 from jobforge_dagster.dictionary.model import Language
-from jobforge_dagster.dictionary.text import COLON, labelled, table_facts
+from jobforge_dagster.dictionary.text import COLON, LABELS, labelled, table_facts
 from jobforge_dagster.query.describe import catalog_entry
 from jobforge_dagster.query.engine import GoldQueryEngine
 from jobforge_dagster.storage.data_root import DataRoot
 
 NAME = "describe"
-LABELS: dict[str, dict[Language, str]] = {
+WORDS: dict[str, dict[Language, str]] = {
     "headers": {"en": "Source header(s)", "fr": "En-tête(s) source"},
     "transforms": {"en": "Made by", "fr": "Produite par"},
     "guessed": {"en": "guessed", "fr": "deviné"},
@@ -42,8 +42,8 @@ def about(entry: TableMetadata | None, table: str, language: Language) -> dict[s
 
 
 def column_lines(column: dict[str, Any], language: Language) -> list[str]:
-    role = column["role"] or ""
-    role += f" ({LABELS['guessed'][language]})" if column["role_guessed"] else ""
+    role = LABELS[column["role"]][language] if column["role"] in LABELS else column["role"] or ""
+    role += f" ({WORDS['guessed'][language]})" if column["role_guessed"] else ""
     lines = [f"{column['column']}  {column['type']}  {role}".rstrip(), f"  {column['description'] or '-'}"]
     if column["unit"]:
         lines.append("  " + labelled("unit", language, column["unit"]))
@@ -53,8 +53,8 @@ def column_lines(column: dict[str, Any], language: Language) -> list[str]:
         lines.append("  " + labelled("references", language, ", ".join(column["references"])))
     if column["source_headers"]:
         headers = ", ".join(repr(header) for header in column["source_headers"])
-        lines.append(f"  {LABELS['headers'][language]}{COLON[language]}{headers}")
-    lines += [f"  {LABELS['transforms'][language]}{COLON[language]}{line}" for line in column["transforms"]]
+        lines.append(f"  {WORDS['headers'][language]}{COLON[language]}{headers}")
+    lines += [f"  {WORDS['transforms'][language]}{COLON[language]}{line}" for line in column["transforms"]]
     return lines
 
 
@@ -62,7 +62,7 @@ def report(table: dict[str, Any], columns: list[dict[str, Any]], language: Langu
     head = f"{table['table']}: {table['purpose']}" if table["purpose"] else table["table"]
     lines = [head, *table["facts"]]
     if table["rows"] is not None:
-        lines.append(f"{table['rows']:,} {LABELS['rows'][language]} ({table['file']}, batch {table['batch_id']})")
+        lines.append(f"{table['rows']:,} {WORDS['rows'][language]} ({table['file']}, batch {table['batch_id']})")
     for column in columns:
         lines += ["", *column_lines(column, language)]
     return "\n".join(lines)

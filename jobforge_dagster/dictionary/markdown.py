@@ -9,17 +9,9 @@ import sys
 from pathlib import Path
 
 from jobforge_dagster.dictionary.model import ColumnDoc, DataDictionary, Language, TableDoc, default_dictionary
-from jobforge_dagster.dictionary.text import labelled, sentence, table_facts
+from jobforge_dagster.dictionary.text import LABELS, labelled, sentence, table_facts
 from jobforge_dagster.layers import PROVENANCE_COLUMNS
 
-ROLES: dict[str, dict[Language, str]] = {
-    "key": {"en": "key", "fr": "clé"},
-    "foreign_key": {"en": "foreign key", "fr": "clé étrangère"},
-    "measure": {"en": "measure", "fr": "mesure"},
-    "attribute": {"en": "attribute", "fr": "attribut"},
-    "label": {"en": "label", "fr": "libellé"},
-    "provenance": {"en": "provenance", "fr": "provenance"},
-}
 HEADINGS: dict[str, dict[Language, str]] = {
     "part": {"en": "English", "fr": "Français"},
     "columns": {
@@ -46,7 +38,7 @@ def cell(text: str) -> str:
 
 
 def column_row(doc: ColumnDoc, language: Language) -> str:
-    role = ROLES[doc.role][language] + (f" → {', '.join(doc.references)}" if doc.references else "")
+    role = LABELS[doc.role][language] + (f" → {', '.join(doc.references)}" if doc.references else "")
     unit = doc.unit.get(language) if doc.unit else ""
     headers = ", ".join(f"`{header}`" for header in doc.source_headers)
     description = doc.description(language)

@@ -16,6 +16,13 @@ LABELS: dict[str, dict[Language, str]] = {
     "source": {"en": "Source", "fr": "Source"},
     "refresh": {"en": "Refresh", "fr": "Mise à jour"},
     "owner": {"en": "Owner", "fr": "Responsable"},
+    # roles
+    "key": {"en": "key", "fr": "clé"},
+    "foreign_key": {"en": "foreign key", "fr": "clé étrangère"},
+    "measure": {"en": "measure", "fr": "mesure"},
+    "attribute": {"en": "attribute", "fr": "attribut"},
+    "label": {"en": "label", "fr": "libellé"},
+    "provenance": {"en": "provenance", "fr": "provenance"},
 }
 #: French puts a space before a colon.
 COLON: dict[Language, str] = {"en": ": ", "fr": " : "}

@@ -13,7 +13,7 @@ def test_the_command_in_french(gold: DataRoot, capsys: pytest.CaptureFixture) ->
     text = capsys.readouterr().out
     assert text.startswith("noc_unit_groups: Petit échantillon de groupes de base de la CNP 2021")
     assert "Édition : Échantillon fourni\n" in text and "12 lignes (gold/noc_unit_groups.parquet" in text
-    assert "\nteer  TINYINT  attribute\n" in text
+    assert "\nteer  TINYINT  attribut\n" in text
     assert "  En-tête(s) source : 'TEER'\n" in text
 
 

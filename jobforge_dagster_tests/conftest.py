@@ -85,6 +85,15 @@ def gold_root(tmp_path: Path) -> DataRoot:
     return root
 
 
+@pytest.fixture
+def gold(config: DataRoot, monkeypatch: pytest.MonkeyPatch) -> DataRoot:
+    """The bundled samples built to gold, the data root named by the environment as `jobforge` reads it."""
+    assert run_job(config).success
+    monkeypatch.setenv("JOBFORGE_DATA_ROOT", config.data_root)
+    monkeypatch.delenv("JOBFORGE_SOURCE_ROOT", raising=False)
+    return config
+
+
 def require_real_data() -> Path:
     if not (REAL_DATA / "SHA256SUMS").exists():
         pytest.skip(f"the real NOC 2021 files are not at {REAL_DATA} (a clone without ../shared)")

@@ -23,6 +23,7 @@ from openlineage.client.facet_v2 import (
     column_lineage_dataset,
     data_quality_assertions_dataset,
     dataset_version_dataset,
+    documentation_dataset,
     error_message_run,
     job_type_job,
     output_statistics_output_dataset,
@@ -39,7 +40,8 @@ from jobforge_dagster.storage.data_root import DataRoot
 FACETS: dict[str, type] = {
     "schema": schema_dataset.SchemaDatasetFacet,
     "columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet,
-    "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet,
+    "version": dataset_version_dataset.DatasetVersionDatasetFacet,
+    "documentation": documentation_dataset.DocumentationDatasetFacet,
     "dataQualityAssertions": data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet,
     "outputStatistics": output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet,
     "jobType": job_type_job.JobTypeJobFacet,

@@ -2,7 +2,8 @@
 
 The build steps' modules (`jobforge_dagster.build`) and every package module they import, directly or not, are
 that code. Each module counts by its syntax tree without imports and docstrings, so moving a module (which only
-rewrites import lines) leaves the digest as it was, and any edit to the code (a comment too) changes it.
+rewrites import lines) leaves the digest as it was, and any edit to the code (a comment too) changes it. The
+data dictionary's files count by their text.
 """
 
 import ast
@@ -13,6 +14,9 @@ PACKAGE_NAME = "jobforge_dagster"
 PACKAGE = Path(__file__).resolve().parents[1]
 #: Where the code that shapes layer output starts; the modules it imports are followed from here.
 OUTPUT_ROOTS = ("build",)
+#: Package data that shapes layer output too: the data dictionary (gold's catalog entries) and the OaSIS guide
+#: aliases (dim_oasis_attribute). The registry file is not one: each table's own entry is in its version.
+OUTPUT_DATA = ("dictionary/glossary.yaml", "dictionary/tables.yaml", "dictionary/oasis_aliases.yaml")
 
 
 def package_modules(package: Path = PACKAGE) -> dict[str, Path]:
@@ -78,6 +82,8 @@ def behaviour(source: str, tree: ast.Module) -> str:
 
 
 def code_digest(package: Path = PACKAGE, roots: tuple[str, ...] = OUTPUT_ROOTS) -> str:
-    """sha256 over the behaviour of every output module, in an order that does not depend on their names."""
+    """sha256 over the behaviour of every output module, in an order that does not depend on their names, and
+    the text of the output data files the package has."""
     parts = sorted(behaviour(source, tree) for source, tree in output_trees(package, roots).values())
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    data = [(package / name).read_text("utf-8") for name in OUTPUT_DATA if (package / name).is_file()]
+    return hashlib.sha256("\0".join(parts + data).encode()).hexdigest()

@@ -90,7 +90,8 @@ class LayerBuild:
 
 
 def start(run: TableRun, layer: Layer, source_layer: str, files: list[str], rows_in: int | None) -> TransitionFacts:
-    """The facts of a transition that starts now, recorded as started (an OpenLineage START)."""
+    """The facts of a transition that starts now, recorded as started (an OpenLineage START): its input files, and
+    the gold tables silver checks its references in."""
     batch = run.batch
     assert batch is not None
     facts = TransitionFacts(
@@ -100,12 +101,18 @@ def start(run: TableRun, layer: Layer, source_layer: str, files: list[str], rows
         source_sha256=batch.sha256,
         source_layer=source_layer,
         source_files=files,
+        reads=reference_files(run.root, run.spec) if layer is Layer.SILVER else [],
         rows_in=rows_in,
         target_file=run.root.relative(run.root.table_path(layer, run.spec.layer_table(layer))),
         table_version=table_version(run.spec),
     )
     run.catalog.record_start(facts, run.run_id)
     return facts
+
+
+def reference_files(root: DataRoot, spec: TableSpec) -> list[str]:
+    """The gold files a table's silver rows must be found in (its references)."""
+    return sorted({root.relative(root.table_path(Layer.GOLD, ref.table)) for ref in spec.references})
 
 
 def finish(

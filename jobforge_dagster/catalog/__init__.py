@@ -1,7 +1,8 @@
-"""The catalog: models written to disk (`models`), parquet footers described (`describe`), the JSON store (`store`),
+"""The catalog: models written to disk (`models`), parquet footers described (`describe`; the seed's name
+`generate_table_metadata`), what columns mean and how they were made (`documentation`), the JSON store (`store`),
 and `update_catalog_on_transition` (`transitions`), which records a successful transition in one call."""
 
-from jobforge_dagster.catalog.describe import describe_parquet, parquet_row_count
+from jobforge_dagster.catalog.describe import describe_parquet, generate_table_metadata, parquet_row_count
 from jobforge_dagster.catalog.models import (
     BatchRecord,
     CatalogEntry,
@@ -34,6 +35,7 @@ __all__ = [
     "TransitionFacts",
     "TransitionStatus",
     "describe_parquet",
+    "generate_table_metadata",
     "parquet_row_count",
     "update_catalog_on_transition",
     "utc_now",

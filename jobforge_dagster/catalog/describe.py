@@ -1,10 +1,13 @@
-"""A written parquet file described from its footer: rows, columns, types, null counts."""
+"""A written parquet file described from its footer (rows, columns, types, null counts), its columns' lineage and,
+in gold, the data dictionary."""
 
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
+from jobforge_dagster.catalog.documentation import with_dictionary, with_lineage
 from jobforge_dagster.catalog.models import (
     CatalogEntry,
     ColumnMetadata,
@@ -60,15 +63,20 @@ def describe_parquet(
     facts: TransitionFacts | LayerTransitionLog | None = None,
     footer: pq.FileMetaData | None = None,
     table_name: str | None = None,
+    previous: TableMetadata | None = None,
 ) -> TableMetadata:
     """Describe a parquet file from its footer (read here unless given): rows, columns, types, null counts;
-    batch and source sha256 from the transition's facts or log. `table_name` names a file written under a
-    temporary name (default: the file's stem).
+    batch and source sha256 from the transition's facts or log; each column's transforms and source headers
+    from the facts' column lineage and `previous` (the catalog entry of what the transition read); in gold, the
+    data dictionary's table and column entries. `table_name` names a file written under a temporary name
+    (default: the file's stem).
     """
     path = as_path(path)
     footer = footer or read_footer(path)
     columns = describe_columns(path, footer, facts.inferred_types if facts else ())
-    return TableMetadata(
+    if facts is not None:
+        columns = with_lineage(columns, layer, facts.column_lineage, previous)
+    metadata = TableMetadata(
         table_name=table_name or path.stem,
         layer=layer,
         domain=entry.domain,
@@ -85,3 +93,13 @@ def describe_parquet(
         source_dialect=facts.source_dialect if facts else None,
         number_format=facts.number_format if facts else None,
     )
+    return with_dictionary(metadata)
+
+
+def generate_table_metadata(
+    path: Path, layer: str, domain: str | CatalogEntry = "general", *, file_path: str | None = None, **given: Any
+) -> TableMetadata:
+    """The seed's name for `describe_parquet`: `domain` is the table's domain or its whole catalog entry;
+    `file_path` defaults to `<layer>/<file name>`."""
+    entry = domain if isinstance(domain, CatalogEntry) else CatalogEntry(domain=domain)
+    return describe_parquet(path, layer, entry, file_path=file_path or f"{layer}/{as_path(path).name}", **given)

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
+from jobforge_dagster.dictionary.model import Bilingual, Licence, TableDoc
 from jobforge_dagster.registry.numbers import NumberFormat
 from jobforge_dagster.sources.dialect import SourceDialect
 from jobforge_dagster.transforms.lineage import ColumnLineage
@@ -21,7 +22,21 @@ class ColumnMetadata(BaseModel):
     data_type: str
     nullable: bool
     null_count: int | None = None
-    description: str = ""
+    description_en: str = Field(
+        default="",
+        validation_alias=AliasChoices("description_en", "description"),
+        description="What the column means, in English (data dictionary; `description` in older catalogs).",
+    )
+    description_fr: str = Field(default="", description="What the column means, in French (data dictionary).")
+    source_headers: list[str] = Field(default_factory=list, description="Source header(s) it comes from.")
+    unit: Bilingual | None = Field(default=None, description="Unit or format, e.g. `NOC 2021 code, 5 digits`.")
+    role: str | None = Field(default=None, description="key, foreign_key, measure, attribute, label or provenance.")
+    role_guessed: bool = Field(default=False, description="True when the role is guessed (undeclared table).")
+    references: list[str] = Field(default_factory=list, description="Columns it refers to, as `table.column`.")
+    null_meaning: Bilingual | None = Field(default=None, description="What a null means, where one can occur.")
+    transforms: list[str] = Field(
+        default_factory=list, description="What each layer did to it, staged first (from the column lineage)."
+    )
     inferred_from: str | None = Field(
         default=None, description="`string` when silver inferred `data_type` from the text of an undeclared table."
     )
@@ -29,7 +44,10 @@ class ColumnMetadata(BaseModel):
     def shown_description(self) -> str | None:
         """The description a UI or a lineage consumer shows: the column's own, else how its type was inferred."""
         inferred = f"{self.data_type}, inferred from {self.inferred_from}" if self.inferred_from else None
-        return self.description or inferred
+        return self.description_en or inferred
+
+    def description_in(self, language: str = "en") -> str:
+        return self.description_fr if language == "fr" else self.description_en
 
 
 class TableMetadata(BaseModel):
@@ -43,6 +61,13 @@ class TableMetadata(BaseModel):
     columns: list[ColumnMetadata]
     description: str = ""
     business_purpose: str = ""
+    purpose: Bilingual | None = Field(default=None, description="What the table is for (data dictionary).")
+    publisher: Bilingual | None = None
+    licence: Licence | None = None
+    edition: Bilingual | None = Field(default=None, description="e.g. NOC 2021 Version 1.0, COPS 2024-2033.")
+    source_url: str | None = Field(default=None, description="Public page of the source, where known.")
+    refresh: Bilingual | None = Field(default=None, description="When the source is republished and rebuilt.")
+    owner: str | None = Field(default=None, description="Dagster owner: `team:<name>` or an email address.")
     upstream_tables: list[str] = Field(default_factory=list)
     batch_id: str | None = None
     source_sha256: str | None = None
@@ -54,6 +79,15 @@ class TableMetadata(BaseModel):
         default=None, description="Silver of an undeclared table: the number convention its numbers were read under."
     )
     updated_at: datetime = Field(default_factory=utc_now)
+
+    def table_doc(self) -> TableDoc | None:
+        """The data dictionary's entry for the table as recorded here (columns left out); None if undeclared."""
+        facts = (self.purpose, self.publisher, self.licence, self.edition, self.refresh, self.owner)
+        if any(fact is None for fact in facts):
+            return None
+        found = {"purpose": self.purpose, "publisher": self.publisher, "licence": self.licence}
+        found |= {"edition": self.edition, "refresh": self.refresh, "owner": self.owner}
+        return TableDoc(table=self.table_name, source_url=self.source_url, columns=[], **found)
 
 
 class FileSeal(BaseModel):
@@ -81,6 +115,10 @@ class LayerTransitionLog(BaseModel):
     source_layer: str
     target_layer: str
     source_files: list[str]
+    reads: list[str] = Field(
+        default_factory=list,
+        description="Other files it reads, e.g. the gold table silver's references are checked in.",
+    )
     target_file: str | None
     row_count_in: int | None
     row_count_out: int | None
@@ -146,6 +184,7 @@ SHARED_WITH_LOG = {
     "source_layer",
     "target_layer",
     "source_files",
+    "reads",
     "quarantined_rows",
     "quarantine_file",
     "started_at",
@@ -169,6 +208,10 @@ class TransitionFacts(BaseModel):
     source_sha256: str
     source_layer: str
     source_files: list[str]
+    reads: list[str] = Field(
+        default_factory=list,
+        description="Other files it reads, e.g. the gold table silver's references are checked in.",
+    )
     rows_in: int | None = None
     transforms: list[str] = Field(default_factory=list)
     quarantined_rows: int = 0

@@ -15,15 +15,27 @@ from jobforge_dagster.catalog.models import (
 )
 from jobforge_dagster.catalog.sink import LineageSink, NoLineage
 from jobforge_dagster.storage.atomic import write_model
-from jobforge_dagster.storage.data_root import DataRoot
+from jobforge_dagster.storage.data_root import DataRoot, default_source_root, resolve_root
+
+
+def data_root_of(config: DataRoot | str | Path | None) -> DataRoot:
+    """A data root from what a caller has: a `DataRoot`, a folder (path or `s3://` URL), or None (the
+    environment: `$JOBFORGE_DATA_ROOT`, `$JOBFORGE_SOURCE_ROOT`)."""
+    if config is None:
+        return DataRoot.from_env()
+    if isinstance(config, DataRoot):
+        return config
+    return DataRoot(data_root=resolve_root(str(config)), source_root=default_source_root())
 
 
 class CatalogManager:
     """Reads and writes the JSON catalog; every write is atomic. Each transition it records (started, done,
-    failed) is also announced to its lineage sink (an OpenLineage exporter in a Dagster run; none by default)."""
+    failed) is also announced to its lineage sink (an OpenLineage exporter in a Dagster run; none by default).
 
-    def __init__(self, root: DataRoot, lineage: LineageSink | None = None) -> None:
-        self.root = root
+    `config` is a `DataRoot`, a data root folder, or None for the environment's (as the seed's API allows)."""
+
+    def __init__(self, config: DataRoot | str | Path | None = None, lineage: LineageSink | None = None) -> None:
+        self.root = data_root_of(config)
         self.lineage: LineageSink = lineage or NoLineage()
 
     def table_file(self, layer: str, table: str) -> Path:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from jobforge_dagster.catalog.describe import describe_parquet
+from jobforge_dagster.catalog.documentation import previous_layer_table
 from jobforge_dagster.catalog.models import CatalogEntry, LayerTransitionLog, TableMetadata
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.storage.atomic import AtomicGroup
@@ -22,9 +23,10 @@ def update_catalog_on_transition(
     group: AtomicGroup | None = None,
     written_at: Path | None = None,
 ) -> TableMetadata:
-    """Record a transition of the file at `target_path`: describe it (from `footer` if given) with its sha256, save
-    its table metadata and the lineage log (target file and rows out filled in if missing). `domain` is the table's
-    domain, or its whole catalog entry. Returns the table metadata.
+    """Record a transition of the file at `target_path`: describe it (from `footer` if given; each column traced
+    back through the catalog entry of the layer it was read from) with its sha256, save its table metadata and the
+    lineage log (target file and rows out filled in if missing). `domain` is the table's domain, or its whole
+    catalog entry. Returns the table metadata.
 
     Alone, the file must be in place, and the transition is announced (OpenLineage COMPLETE). With `group`, the
     two JSON files join that atomic group, committed with the layer file written at `written_at`; the caller
@@ -33,6 +35,7 @@ def update_catalog_on_transition(
     target_path = as_path(target_path)
     entry = domain if isinstance(domain, CatalogEntry) else CatalogEntry(domain=domain)
     relative = catalog.root.relative(target_path)
+    read = previous_layer_table(transition_log.source_layer, transition_log.source_files)
     metadata = describe_parquet(
         written_at or target_path,
         transition_log.target_layer,
@@ -41,6 +44,7 @@ def update_catalog_on_transition(
         facts=transition_log,
         footer=footer,
         table_name=target_path.stem,
+        previous=catalog.load_table_metadata(read[1], read[0]) if read else None,
     )
     metadata = metadata.model_copy(update={"file_sha256": sha256_file(written_at or target_path)})
     update = {"target_file": transition_log.target_file or relative}

@@ -20,9 +20,11 @@ from jobforge_dagster.registry.file import SourceRegistry, registry_file
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
 
+NAME = "add-source"
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    add = commands.add_parser("add-source", help="understand a new file, preview its layers, register it")
+    add = commands.add_parser(NAME, help="understand a new file, preview its layers, register it")
     add.add_argument("file", type=Path, help="the file, in the source folder or anywhere (copy it there to load it)")
     add.add_argument("--name", help="the table's name (default: from the file name)")
     add.add_argument("--preview", action="store_true", help="show the first rows of each layer, nothing written")
@@ -36,12 +38,12 @@ def relative_to_source(path: Path, root: DataRoot) -> str:
     return resolved.relative_to(source).as_posix() if resolved.is_relative_to(source) else path.name
 
 
-def run(arguments: argparse.Namespace) -> tuple[int, str]:
+def run(arguments: argparse.Namespace, root: DataRoot) -> tuple[int, str]:
     """(exit status, what to print): 0, or 1 when the preview shows a run would fail or the entry is refused."""
     path: Path = arguments.file
     if not path.is_file():
         raise FileNotFoundError(f"{path} is not a file")
-    root, registry = DataRoot.from_env(), SourceRegistry.load(arguments.registry)
+    registry = SourceRegistry.load(arguments.registry)
     registry_path = registry_file(arguments.registry)
     relative = relative_to_source(path, root)
     intake = understand(path, relative, known_noc_codes(root), arguments.name)

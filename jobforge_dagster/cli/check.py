@@ -10,14 +10,15 @@ from jobforge_dagster.intake.check import check_sources
 from jobforge_dagster.registry.file import SourceRegistry, registry_file
 from jobforge_dagster.storage.data_root import DataRoot
 
+NAME = "check"
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    check = commands.add_parser("check", help="validate the registry and the source folder, running nothing")
+    check = commands.add_parser(NAME, help="validate the registry and the source folder, running nothing")
     check.add_argument("--registry", help="the registry: a YAML file or a bundled name (default: $JOBFORGE_REGISTRY)")
 
 
-def run(arguments: argparse.Namespace) -> tuple[int, str]:
-    root = DataRoot.from_env()
+def run(arguments: argparse.Namespace, root: DataRoot) -> tuple[int, str]:
     registry = SourceRegistry.load(arguments.registry)
     report = check_sources(registry, root)
     summary = (

@@ -20,8 +20,9 @@ pipeline never fails for lineage.
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
 from openlineage.client.event_v2 import InputDataset, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
@@ -39,6 +40,7 @@ from jobforge_dagster.lineage.facets import (
     assertions_facet,
     batch_facets,
     column_lineage_facet,
+    documentation_facet,
     job,
     producer,
     schema_facet,
@@ -46,6 +48,7 @@ from jobforge_dagster.lineage.facets import (
 )
 from jobforge_dagster.quality.outcome import ChecksRun
 from jobforge_dagster.storage import storage_of
+from jobforge_dagster.storage.paths import DataPath
 from jobforge_dagster.transforms.lineage import ColumnLineage
 
 log = logging.getLogger(__name__)
@@ -59,10 +62,31 @@ def run_id_for(transition_id: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jobforge:transition:{transition_id}"))
 
 
-def dataset_namespace(root: Path) -> str:
-    """Datasets are named by their path relative to the data root, in the namespace `file://<data root>` (or
-    the data root's URL, `s3://bucket/prefix`, on object storage)."""
-    return storage_of(root).uri(root)
+@dataclass(frozen=True)
+class DatasetNames:
+    """Where a file JobForge names (`gold/dim_noc.parquet`, `source/x.csv`) is, as an OpenLineage dataset.
+
+    Layer files are named by their path relative to the data root, in the namespace `file://<data root>` (or the
+    data root's URL, `s3://bucket/prefix`, on object storage). Source files are named the same way when they are
+    read from `<data root>/source`; read from a separate source folder (`$JOBFORGE_SOURCE_ROOT`), they are named
+    where they were read: that folder's namespace and the path under it."""
+
+    root: DataPath
+    source_dir: DataPath | None = None
+
+    def __call__(self, name: str) -> tuple[str, str]:
+        """(namespace, name) of a file as JobForge names it."""
+        if self.source_dir is not None and is_source(name):
+            return storage_of(self.source_dir).uri(self.source_dir), name.removeprefix(f"{SOURCE}/")
+        return storage_of(self.root).uri(self.root), name
+
+    def input(self, name: str, **given: Any) -> InputDataset:
+        namespace, found = self(name)
+        return InputDataset(namespace, found, **given)
+
+    def output(self, name: str, **given: Any) -> OutputDataset:
+        namespace, found = self(name)
+        return OutputDataset(namespace, found, **given)
 
 
 def event_time(moment: datetime) -> str:
@@ -70,61 +94,69 @@ def event_time(moment: datetime) -> str:
 
 
 def input_datasets(
-    namespace: str, files: list[str], lineage: ColumnLineage, batch_id: str, sha256: str
+    names: DatasetNames, files: list[str], reads: list[str], lineage: ColumnLineage, batch_id: str, sha256: str
 ) -> list[InputDataset]:
     """The transition's input files (the source file's version is its sha256, a layer file's its batch), then
-    any other file its column lineage names (e.g. the gold table silver's references are checked against)."""
+    the other files it reads (`reads`, known when it starts: e.g. the gold table silver's references are checked
+    against) and any other file its column lineage names."""
     inputs = [
-        InputDataset(namespace, name, facets=batch_facets(batch_id, sha256, sha256 if is_source(name) else batch_id))
+        names.input(name, facets=batch_facets(batch_id, sha256, sha256 if is_source(name) else batch_id))
         for name in files
     ]
     origins = [origin for origins in lineage.fields.values() for origin in origins] + lineage.dataset
-    others = sorted({origin.file for origin in origins if origin.file and origin.file not in files})
-    return inputs + [InputDataset(namespace, name) for name in others]
+    others = set(reads) | {origin.file for origin in origins if origin.file}
+    return inputs + [names.input(name) for name in sorted(others - set(files))]
 
 
 def is_source(name: str) -> bool:
     return name.startswith(f"{SOURCE}/")
 
 
-def output_dataset(namespace: str, written: LayerTransitionLog, table: TableMetadata) -> OutputDataset:
-    """The written layer file: schema, column lineage, batch; row count and size as output statistics."""
+def output_dataset(names: DatasetNames, written: LayerTransitionLog, table: TableMetadata) -> OutputDataset:
+    """The written layer file: schema, column lineage, batch, documentation (a declared gold table); row count and
+    size as output statistics."""
     facets: dict[str, DatasetFacet] = {
         "schema": schema_facet(table),
-        "columnLineage": column_lineage_facet(namespace, written.source_files[0], written.column_lineage),
+        "columnLineage": column_lineage_facet(names, written.source_files[0], written.column_lineage),
         **batch_facets(written.batch_id, written.source_sha256 or "", written.batch_id),
     }
+    if (documentation := documentation_facet(table)) is not None:
+        facets["documentation"] = documentation
     statistics = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
         rowCount=table.row_count, size=table.file_size_bytes, fileCount=1
     )
-    return OutputDataset(namespace, table.file_path, facets=facets, outputFacets={"outputStatistics": statistics})
+    return names.output(table.file_path, facets=facets, outputFacets={"outputStatistics": statistics})
 
 
 def target_of(facts: TransitionFacts) -> str:
     return facts.target_file or f"{facts.target_layer}/{facts.table}.parquet"
 
 
-def start_event(root: Path, facts: TransitionFacts, run_id: str | None) -> RunEvent:
+def start_event(names: DatasetNames, facts: TransitionFacts, run_id: str | None) -> RunEvent:
     """START: the transition's inputs and the file it will write."""
-    namespace = dataset_namespace(root)
     return RunEvent(
         eventType=RunState.START,
         eventTime=event_time(facts.started_at),
         run=Run(run_id_for(facts.transition_id), facets={"jobforge_transition": started_facet(facts, run_id)}),
         job=job(facts.table, facts.target_layer, facts.code),
-        inputs=input_datasets(namespace, facts.source_files, facts.column_lineage, facts.batch_id, facts.source_sha256),
-        outputs=[OutputDataset(namespace, target_of(facts))],
+        inputs=inputs_of(names, facts),
+        outputs=[names.output(target_of(facts))],
         producer=producer(),
     )
+
+
+def inputs_of(names: DatasetNames, facts: TransitionFacts) -> list[InputDataset]:
+    """The inputs of a transition as known when it starts (or fails): no column lineage yet at START."""
+    lineage = facts.column_lineage
+    return input_datasets(names, facts.source_files, facts.reads, lineage, facts.batch_id, facts.source_sha256)
 
 
 def started_facet(facts: TransitionFacts, run_id: str | None) -> TransitionRunFacet:
     return transition_facet(facts.log(run_id, target_file=None, row_count_out=None), status="running")
 
 
-def complete_event(root: Path, written: LayerTransitionLog, table: TableMetadata) -> RunEvent:
+def complete_event(names: DatasetNames, written: LayerTransitionLog, table: TableMetadata) -> RunEvent:
     """COMPLETE: inputs, and the written file with its schema, column lineage and statistics."""
-    namespace = dataset_namespace(root)
     facet = transition_facet(written)
     sha256 = written.source_sha256 or ""
     return RunEvent(
@@ -132,15 +164,16 @@ def complete_event(root: Path, written: LayerTransitionLog, table: TableMetadata
         eventTime=event_time(written.completed_at),
         run=Run(run_id_for(written.transition_id), facets={"jobforge_transition": facet}),
         job=job(written.table, written.target_layer, written.code),
-        inputs=input_datasets(namespace, written.source_files, written.column_lineage, written.batch_id, sha256),
-        outputs=[output_dataset(namespace, written, table)],
+        inputs=input_datasets(
+            names, written.source_files, written.reads, written.column_lineage, written.batch_id, sha256
+        ),
+        outputs=[output_dataset(names, written, table)],
         producer=producer(),
     )
 
 
-def fail_event(root: Path, facts: TransitionFacts, failed: LayerTransitionLog) -> RunEvent:
+def fail_event(names: DatasetNames, facts: TransitionFacts, failed: LayerTransitionLog) -> RunEvent:
     """FAIL: the transition's inputs, the file it did not write, and the error."""
-    namespace = dataset_namespace(root)
     error = error_message_run.ErrorMessageRunFacet(
         message="; ".join(failed.errors) or "failed", programmingLanguage="python"
     )
@@ -150,19 +183,17 @@ def fail_event(root: Path, facts: TransitionFacts, failed: LayerTransitionLog) -
         eventTime=event_time(failed.completed_at),
         run=Run(run_id_for(failed.transition_id), facets={"jobforge_transition": facet, "errorMessage": error}),
         job=job(failed.table, failed.target_layer, failed.code),
-        inputs=input_datasets(namespace, facts.source_files, facts.column_lineage, facts.batch_id, facts.source_sha256),
-        outputs=[OutputDataset(namespace, target_of(facts))],
+        inputs=inputs_of(names, facts),
+        outputs=[names.output(target_of(facts))],
         producer=producer(),
     )
 
 
-def check_events(root: Path, checks: ChecksRun) -> list[RunEvent]:
+def check_events(names: DatasetNames, checks: ChecksRun) -> list[RunEvent]:
     """START and COMPLETE of job `<table>.gold.checks`; its input, the gold file, carries the assertions."""
-    namespace = dataset_namespace(root)
     run_id = str(generate_new_uuid(checks.started_at))
     facets = batch_facets(checks.batch_id, checks.source_sha256, checks.batch_id)
-    tested = InputDataset(
-        namespace,
+    tested = names.input(
         checks.gold_file,
         facets=facets,
         inputFacets={"dataQualityAssertions": assertions_facet(checks.results)},
@@ -181,5 +212,3 @@ def event_file_name(event: RunEvent) -> str:
     moment = re.sub(r"[^0-9T]", "", event.eventTime[:26])
     job_part = re.sub(r"[^A-Za-z0-9_.-]", "_", event.job.name)
     return f"{moment}-{job_part}-{event.eventType.value}-{event.run.runId}.json"
-
-

@@ -19,7 +19,7 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.facet_v2 import set_producer
 
 from jobforge_dagster.catalog.models import LayerTransitionLog, TableMetadata, TransitionFacts
-from jobforge_dagster.lineage.events import check_events, complete_event, fail_event, start_event
+from jobforge_dagster.lineage.events import DatasetNames, check_events, complete_event, fail_event, start_event
 from jobforge_dagster.lineage.facets import producer
 from jobforge_dagster.lineage.transport import AtomicFileTransport, BackgroundWorker, FolderConfig
 from jobforge_dagster.quality.outcome import ChecksRun
@@ -84,8 +84,11 @@ class LineageExporter:
     another). The owner calls `flush()` to wait for the files and `close()` at the end: it waits for the client
     (bounded), stops the threads and logs what was not delivered. A context manager closes itself."""
 
-    def __init__(self, root: DataPath, events_dir: DataPath) -> None:
+    def __init__(self, root: DataPath, events_dir: DataPath, source_dir: DataPath | None = None) -> None:
+        """`source_dir`: where source files are read when that is not `<root>/source` (their datasets are named
+        there)."""
         self.root = root
+        self.names = DatasetNames(root, source_dir)
         self.remote: BackgroundWorker | None = None
         self.local: BackgroundWorker | None = None
         if disabled():
@@ -102,17 +105,17 @@ class LineageExporter:
         self.local = BackgroundWorker(self.deliver, "openlineage-events")
 
     def started(self, facts: TransitionFacts, run_id: str | None) -> None:
-        self.send(lambda: [start_event(self.root, facts, run_id)])
+        self.send(lambda: [start_event(self.names, facts, run_id)])
 
     def completed(self, written: LayerTransitionLog, table: TableMetadata) -> None:
-        self.send(lambda: [complete_event(self.root, written, table)])
+        self.send(lambda: [complete_event(self.names, written, table)])
 
     def failed(self, facts: TransitionFacts, failed: LayerTransitionLog) -> None:
-        self.send(lambda: [fail_event(self.root, facts, failed)])
+        self.send(lambda: [fail_event(self.names, facts, failed)])
 
     def checked(self, checks: Callable[[], ChecksRun]) -> None:
         """`checks()` (called only when events are sent) gives the checks run to announce."""
-        self.send(lambda: check_events(self.root, checks()))
+        self.send(lambda: check_events(self.names, checks()))
 
     def send(self, build: Callable[[], list[RunEvent]]) -> None:
         if self.local is not None:

@@ -4,6 +4,7 @@ import functools
 import importlib.metadata
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import attr
@@ -14,12 +15,14 @@ from openlineage.client.facet_v2 import (
     column_lineage_dataset,
     data_quality_assertions_dataset,
     dataset_version_dataset,
+    documentation_dataset,
     job_type_job,
     schema_dataset,
     source_code_location_job,
 )
 
 from jobforge_dagster.catalog.models import LayerTransitionLog, TableMetadata
+from jobforge_dagster.dictionary.text import column_bilingual, table_markdown
 from jobforge_dagster.quality.outcome import RuleOutcome
 from jobforge_dagster.transforms.lineage import ColumnLineage, ColumnOrigin
 
@@ -76,44 +79,64 @@ class BatchDatasetFacet(DatasetFacet):
 
 
 def batch_facets(batch_id: str, sha256: str, version: str) -> dict[str, DatasetFacet]:
+    """The dataset's version (the spec's `version` facet) and JobForge's batch facet."""
     return {
-        "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version),
+        "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version),
         "jobforge_batch": BatchDatasetFacet(batchId=batch_id, sourceSha256=sha256),
     }
 
 
-def input_field(namespace: str, default_file: str, origin: ColumnOrigin) -> column_lineage_dataset.InputField:
+#: (namespace, name) of a file as JobForge names it (`lineage.events.DatasetNames`).
+Locate = Callable[[str], tuple[str, str]]
+
+
+def input_field(locate: Locate, default_file: str, origin: ColumnOrigin) -> column_lineage_dataset.InputField:
     transformation = column_lineage_dataset.Transformation(
         type=origin.type, subtype=origin.subtype, description=origin.description or None
     )
+    namespace, name = locate(origin.file or default_file)
     return column_lineage_dataset.InputField(
-        namespace=namespace, name=origin.file or default_file, field=origin.column, transformations=[transformation]
+        namespace=namespace, name=name, field=origin.column, transformations=[transformation]
     )
 
 
 def column_lineage_facet(
-    namespace: str, default_file: str, lineage: ColumnLineage
+    locate: Locate, default_file: str, lineage: ColumnLineage
 ) -> column_lineage_dataset.ColumnLineageDatasetFacet:
     """The `columnLineage` facet: per output column its input fields; row-shaping origins under `dataset`."""
     fields = {
         name: column_lineage_dataset.Fields(
-            inputFields=[input_field(namespace, default_file, origin) for origin in origins]
+            inputFields=[input_field(locate, default_file, origin) for origin in origins]
         )
         for name, origins in lineage.fields.items()
     }
-    dataset = [input_field(namespace, default_file, origin) for origin in lineage.dataset]
+    dataset = [input_field(locate, default_file, origin) for origin in lineage.dataset]
     return column_lineage_dataset.ColumnLineageDatasetFacet(fields=fields, dataset=dataset)
 
 
 def schema_facet(table: TableMetadata) -> schema_dataset.SchemaDatasetFacet:
+    """Each column with its type and description: the data dictionary's in English and French where the catalog
+    has it (gold), else how its type was inferred."""
     return schema_dataset.SchemaDatasetFacet(
         fields=[
             schema_dataset.SchemaDatasetFacetFields(
-                name=column.name, type=column.data_type, description=column.shown_description(), ordinal_position=index
+                name=column.name,
+                type=column.data_type,
+                description=column_bilingual(column) or column.shown_description(),
+                ordinal_position=index,
             )
             for index, column in enumerate(table.columns, start=1)
         ]
     )
+
+
+def documentation_facet(table: TableMetadata) -> documentation_dataset.DocumentationDatasetFacet | None:
+    """The `documentation` facet of a table the data dictionary declares: purpose in English and French,
+    publisher, licence, edition and source (Markdown); None for other tables."""
+    doc = table.table_doc()
+    if doc is None:
+        return None
+    return documentation_dataset.DocumentationDatasetFacet(description=table_markdown(doc), contentType="text/markdown")
 
 
 @functools.cache

@@ -44,7 +44,14 @@ from jobforge_dagster.orchestration.keys import (
     table_keys,
     table_pool,
 )
-from jobforge_dagster.orchestration.metadata import published_metadata, step_metadata
+from jobforge_dagster.orchestration.metadata import (
+    asset_description,
+    published_metadata,
+    registry_description,
+    spec_metadata,
+    step_metadata,
+    table_owners,
+)
 from jobforge_dagster.orchestration.resources import (
     StepResources,
     TableStepResource,
@@ -55,13 +62,6 @@ from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import exclusive_lock, remove_stale_temporaries
-
-LAYER_DESCRIPTIONS = {
-    Layer.STAGED: "Source as it is: every value the string in the file, plus row provenance.",
-    Layer.BRONZE: "Unique snake_case column names, null tokens, declared renames and casts.",
-    Layer.SILVER: "Trimmed, blanks as null, validated and de-duplicated on the key; rejects in quarantine.",
-    Layer.GOLD: "Business-ready table.",
-}
 
 
 class TableRunConfig(Config):
@@ -311,16 +311,18 @@ def report(context: AssetExecutionContext, spec: TableSpec, facts: TransitionFac
 
 def layer_outs(spec: TableSpec, refusal: str | None = None) -> dict[str, AssetOut]:
     keys, version = table_keys(spec), table_version(spec)
-    about = f"REFUSED registry entry, nothing is loaded: {refusal}" if refusal else spec.description or spec.name
+    owners = None if refusal else table_owners(spec.gold_table)
     return {
         output_name(keys[layer]): AssetOut(
             key=keys[layer],
             is_required=False,
             group_name=spec.domain,
-            description=f"{about} ({layer.value}). {LAYER_DESCRIPTIONS[layer]}",
+            description=asset_description(spec.gold_table, layer, registry_description(spec), refusal),
             kinds={layer.value, "polars", "parquet"},
             tags={"layer": layer.value},
             code_version=version,
+            owners=owners,
+            metadata=spec_metadata(spec.gold_table) if layer is Layer.GOLD else None,
         )
         for layer in LAYERS
     }

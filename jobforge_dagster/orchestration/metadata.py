@@ -1,4 +1,5 @@
-"""JobForge's facts as the metadata Dagster's UI shows: tables, transitions and what each layer's step found."""
+"""JobForge's facts as the metadata Dagster's UI shows: tables, transitions and what each layer's step found, and
+the data dictionary on the asset specs (descriptions, owners, the gold column schema with each column's meaning)."""
 
 from dagster import (
     AssetKey,
@@ -12,9 +13,70 @@ from dagster import (
 
 from jobforge_dagster.build.output import PublishedLayer
 from jobforge_dagster.build.steps import StepReport
-from jobforge_dagster.catalog.models import TableMetadata, TransitionFacts
+from jobforge_dagster.catalog.models import ColumnMetadata, TableMetadata, TransitionFacts
+from jobforge_dagster.dictionary.model import default_dictionary
+from jobforge_dagster.dictionary.text import column_bilingual, table_markdown
+from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
 from jobforge_dagster.orchestration.keys import STATUS_KEY
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.data_root import DataRoot
+
+#: What each layer is, under the table's own description.
+LAYER_DESCRIPTIONS = {
+    Layer.STAGED: "Source as it is: every value the string in the file, plus row provenance.",
+    Layer.BRONZE: "Unique snake_case column names, null tokens, declared renames and casts.",
+    Layer.SILVER: "Trimmed, blanks as null, validated and de-duplicated on the key; rejects in quarantine.",
+    Layer.GOLD: "The published table: each column's meaning in English and French is in the Columns table.",
+}
+UNDECLARED = (
+    "A source file with no registry entry: columns are named from its header and typed from its text; what they "
+    "mean is not documented."
+)
+
+
+def asset_description(table: str, layer: Layer, undocumented: str = UNDECLARED, refusal: str | None = None) -> str:
+    """The dictionary's purpose, publisher, licence and edition of the table (at every layer), then what the layer
+    is; `undocumented` stands in for a table the dictionary does not declare; a refused registry entry says why."""
+    dictionary = default_dictionary()
+    about = table_markdown(dictionary.table_doc(table)) if dictionary.is_declared(table) else undocumented
+    if refusal:
+        about = f"REFUSED registry entry, nothing is loaded: {refusal}"
+    return f"{about}\n\n**{layer.value}**: {LAYER_DESCRIPTIONS[layer]}"
+
+
+def registry_description(spec: TableSpec) -> str:
+    """What the registry says of a table the dictionary does not declare."""
+    return spec.description or (spec.name if spec.declared else UNDECLARED)
+
+
+def table_owners(table: str) -> list[str] | None:
+    dictionary = default_dictionary()
+    return [dictionary.table_doc(table).owner] if dictionary.is_declared(table) else None
+
+
+def spec_metadata(table: str) -> dict[str, MetadataValue] | None:
+    """A declared gold table's columns with their meaning in English and French (`dagster/column_schema` on the
+    asset spec, sent once per code-location load); the UI takes types from the latest materialization and the
+    descriptions from here."""
+    dictionary = default_dictionary()
+    if not dictionary.is_declared(table):
+        return None
+    columns = [*dictionary.table_entry(table).columns, *PROVENANCE_COLUMNS]
+    described = [dictionary.column_doc(table, column) for column in columns]
+    schema = TableSchema(
+        columns=[TableColumn(name=doc.column, type="", description=column_bilingual(doc)) for doc in described]
+    )
+    return {"dagster/column_schema": MetadataValue.table_schema(schema)}
+
+
+def materialized_description(table: TableMetadata, column: ColumnMetadata) -> str | None:
+    """A column's description on a materialization: none for a declared gold table (its asset spec has them),
+    else the catalog's (an undeclared gold column's header and guessed role, a type inferred from text)."""
+    if table.layer == Layer.GOLD.value and default_dictionary().is_declared(table.table_name):
+        return None
+    if column.description_en or column.description_fr:
+        return column_bilingual(column)
+    return column.shown_description()
 
 
 def table_metadata_for_dagster(table: TableMetadata, uri: str) -> dict[str, MetadataValue]:
@@ -24,7 +86,7 @@ def table_metadata_for_dagster(table: TableMetadata, uri: str) -> dict[str, Meta
             TableColumn(
                 name=column.name,
                 type=column.data_type,
-                description=column.shown_description(),
+                description=materialized_description(table, column),
                 constraints=TableColumnConstraints(nullable=column.nullable),
             )
             for column in table.columns

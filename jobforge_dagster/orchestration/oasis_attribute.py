@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     AssetObservation,
     AssetOut,
     AssetsDefinition,
@@ -26,14 +27,20 @@ from jobforge_dagster.orchestration.medallion import (
     stored_checks,
     with_lineage_deps,
 )
-from jobforge_dagster.orchestration.metadata import published_metadata, step_metadata
+from jobforge_dagster.orchestration.metadata import (
+    asset_description,
+    published_metadata,
+    spec_metadata,
+    step_metadata,
+    table_owners,
+)
 from jobforge_dagster.orchestration.resources import (
     StepResources,
     TableStepResource,
 )
 from jobforge_dagster.quality.evaluation import CheckLog
 from jobforge_dagster.quality.rules import GoldFacts
-from jobforge_dagster.registry.names import OASIS_ATTRIBUTE, OASIS_RATINGS
+from jobforge_dagster.registry.names import OASIS_ATTRIBUTE, OASIS_GUIDE, OASIS_RATINGS
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.storage.files import exclusive_lock
 
@@ -41,7 +48,8 @@ OASIS_ATTRIBUTE_KEY = layer_key(Layer.GOLD, OASIS_ATTRIBUTE)
 
 
 def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | None:
-    """`gold/dim_oasis_attribute`: every OaSIS rating attribute, its trimmed name and its exact source header."""
+    """`gold/dim_oasis_attribute`: every OaSIS rating attribute, its trimmed name, its exact source header and its
+    descriptor's definition and scale from `gold/oasis_guide` (drawn as an upstream of it)."""
     ratings = [spec for spec in tables if spec.gold_transform == OASIS_RATINGS]
     if not ratings:
         return None
@@ -54,8 +62,10 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
                 is_required=False,  # not yielded when current
                 group_name="oasis",
                 kinds={Layer.GOLD.value, "polars", "parquet"},
-                description="OaSIS rating attributes: gold attribute, trimmed display name, source header as spelled.",
+                description=asset_description(OASIS_ATTRIBUTE, Layer.GOLD),
                 code_version=model_version(ratings),
+                owners=table_owners(OASIS_ATTRIBUTE),
+                metadata=spec_metadata(OASIS_ATTRIBUTE),
             )
         },
         check_specs=check_specs(RULE_GROUPS, OASIS_ATTRIBUTE_KEY),
@@ -75,8 +85,13 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
                 return
             yield from build_dimension(context, step, ratings)
 
-    staged = [layer_key(Layer.STAGED, spec.name) for spec in ratings]
-    return with_lineage_deps(dim_oasis_attribute, {OASIS_ATTRIBUTE_KEY: staged})
+    return with_lineage_deps(dim_oasis_attribute, {OASIS_ATTRIBUTE_KEY: dimension_reads(tables, ratings)})
+
+
+def dimension_reads(tables: list[TableSpec], ratings: list[TableSpec]) -> list[AssetKey]:
+    """The staged rating tables, and the guide's gold table when the registry has one."""
+    read = [layer_key(Layer.STAGED, spec.name) for spec in ratings]
+    return read + ([layer_key(Layer.GOLD, OASIS_GUIDE)] if any(s.gold_table == OASIS_GUIDE for s in tables) else [])
 
 
 def report_current_dimension(

@@ -141,7 +141,8 @@ class LineageResource(ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator["LineageResource"]:
         root = self.data_root.get()
-        with LineageExporter(root.root, root.openlineage_dir()) as exporter:
+        sources = root.source_dir() if root.source_root else None
+        with LineageExporter(root.root, root.openlineage_dir(), sources) as exporter:
             self._exporter = exporter
             try:
                 yield self

@@ -13,7 +13,8 @@ from typing import Any
 import polars as pl
 
 from jobforge_dagster.catalog.describe import null_counts, parquet_row_count
-from jobforge_dagster.quality import checks
+from jobforge_dagster.dictionary.model import default_dictionary
+from jobforge_dagster.quality import checks, documentation
 from jobforge_dagster.quality.outcome import CheckOutcome, GroupOutcome, RuleOutcome, Severity
 from jobforge_dagster.registry.spec import Range, Reference, TableSpec
 from jobforge_dagster.storage.parquet import read_footer, scan_parquet
@@ -159,6 +160,20 @@ def foreign_key(facts: GoldFacts, reference: Reference) -> CheckOutcome:
     return replace(outcome, compared_with_batch=batch)
 
 
+def documented(facts: GoldFacts, table: str) -> CheckOutcome:
+    """Every column of the gold file (its schema, from the footer) described in the data dictionary."""
+    return documentation.description_check(table, facts.gold.collect_schema().names())
+
+
+def guide_entries(facts: GoldFacts) -> CheckOutcome:
+    return documentation.guide_check(facts.gold)
+
+
+def documented_rule(table: str) -> Rule:
+    description = "every column described in English and French in the data dictionary (WARN)"
+    return Rule("documented", description, documented, {"table": table})
+
+
 PROVENANCE_RULE = Rule("provenance", "provenance columns present and non-null", provenance)
 ROW_RECONCILIATION = Rule(
     "row_reconciliation",
@@ -193,6 +208,8 @@ def conformance_rules(spec: TableSpec) -> list[Rule]:
         reads = () if reference.table == spec.gold_table else (reference.table,)
         params = {"reference": reference}
         found.append(Rule(f"foreign_key_{reference.column}", description, foreign_key, params, reads, True))
+    if default_dictionary().is_declared(spec.gold_table):
+        found.append(documented_rule(spec.gold_table))
     return found
 
 

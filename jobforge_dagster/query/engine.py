@@ -14,10 +14,13 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from jobforge_dagster.dictionary.model import Language
 from jobforge_dagster.errors import QueryError
 from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE, SOURCE_LINE, SOURCE_ROW, Layer
+from jobforge_dagster.query.comments import comment_columns, table_comment
+from jobforge_dagster.query.describe import catalog_entry, describe_table
 from jobforge_dagster.query.sandbox import open_duckdb, private_temp_dir, sandbox
-from jobforge_dagster.query.sql import named_tables, quote_identifier, quote_literal
+from jobforge_dagster.query.sql import lineage_queries, named_tables, quote_identifier, quote_literal
 from jobforge_dagster.query.views import (
     GOLD_SCHEMA,
     create_view,
@@ -196,8 +199,11 @@ class GoldQueryEngine:
             return f"{shown} {kind}"
         if name.lower() in others:
             return f"{GOLD_SCHEMA}.{name} already exists in {self.db_path}, and this engine did not create it"
+        entry = catalog_entry(self.data_root, name) if self.db_path else None  # a file BI tools read: comments
         try:
-            create_view(self._connection, self.qualified(name), str(target))
+            create_view(self._connection, self.qualified(name), str(target), table_comment(entry))
+            if entry is not None:
+                comment_columns(self._connection, self.qualified(name), entry)
         except duckdb.Error as error:
             return f"{shown} is not a readable parquet file: {str(error).splitlines()[0]}"
         return None
@@ -359,28 +365,29 @@ class GoldQueryEngine:
         limited = f"SELECT * FROM (\n{inner}\n) AS matched" + (f" LIMIT {int(limit)}" if limit is not None else "")
         return self.query(limited)
 
+    def describe(self, table: str, language: Language = "en") -> pl.DataFrame:
+        """The data dictionary of a gold table: one row per column of its view (`query.describe.DESCRIBE_SCHEMA`),
+        its meaning, role, unit, null meaning, references, source headers and transforms, in `language`."""
+        self.columns_of(table)
+        relation = self._guarded(lambda: self._connection.sql(self._select_all(table)))
+        types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+        return describe_table(self.data_root, table, types, language)
+
     def query_with_lineage(self, sql: str) -> dict[str, Any]:
         """The result plus, for each gold table the query reads, where its rows came from."""
         data = self.query(sql)
         tables = self._gold_tables_in(sql)
-        return {
-            "data": data,
-            "tables": tables,
-            "lineage": {table: self.get_lineage(table) for table in tables},
-        }
+        return {"data": data, "tables": tables, "lineage": {table: self.get_lineage(table) for table in tables}}
 
-    def get_lineage(self, table: str) -> dict[str, Any]:
-        """Rows per source file, batches, and the first and last ingestion time of a gold table."""
+    def get_lineage(self, table: str | None = None) -> dict[str, Any]:
+        """Rows per source file, batches, and the first and last ingestion time of a gold table; with no table,
+        of every gold table (table -> its lineage)."""
+        if table is None:
+            return {name: self.get_lineage(name) for name in self.list_tables()}
         if table not in self._views:
             raise QueryError(self.not_found(table))
-        name = self.qualified(table)
-        per_file = self.query(
-            f"SELECT {SOURCE_FILE} AS source_file, count(*) AS row_count FROM {name} GROUP BY 1 ORDER BY 1"
-        )
-        summary = self.query(
-            f"SELECT list(DISTINCT {BATCH_ID} ORDER BY {BATCH_ID}) AS batches, min({INGESTED_AT}) AS first_ingested,"
-            f" max({INGESTED_AT}) AS last_ingested, count(*) AS row_count FROM {name}"
-        ).row(0, named=True)
+        per_file_sql, summary_sql = lineage_queries(self.qualified(table))
+        per_file, summary = self.query(per_file_sql), self.query(summary_sql).row(0, named=True)
         return {
             "table": table,
             "file": Path(self.gold_dir.name, f"{table}.parquet").as_posix(),

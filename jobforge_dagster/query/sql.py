@@ -2,6 +2,8 @@
 
 import duckdb
 
+from jobforge_dagster.layers import BATCH_ID, INGESTED_AT, SOURCE_FILE
+
 
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -28,3 +30,13 @@ def named_tables(sql: str) -> set[str]:
             if kind == duckdb.token_type.identifier
         )
         return {word[1:-1].replace('""', '"').lower() if word.startswith('"') else word.lower() for word in words}
+
+
+def lineage_queries(view: str) -> tuple[str, str]:
+    """The SQL of a gold view's lineage: rows per source file; its batches, first and last ingestion, row count."""
+    per_file = f"SELECT {SOURCE_FILE} AS source_file, count(*) AS row_count FROM {view} GROUP BY 1 ORDER BY 1"
+    summary = (
+        f"SELECT list(DISTINCT {BATCH_ID} ORDER BY {BATCH_ID}) AS batches, min({INGESTED_AT}) AS first_ingested,"
+        f" max({INGESTED_AT}) AS last_ingested, count(*) AS row_count FROM {view}"
+    )
+    return per_file, summary

@@ -8,7 +8,8 @@ from jobforge_dagster.query.sql import quote_identifier, quote_literal
 
 #: The schema of the gold views, first on the search path: a database file's own objects are left alone.
 GOLD_SCHEMA = "gold"
-#: The comment on every view the engine creates: only views carrying it are ever replaced or dropped.
+#: The end of the comment on every view the engine creates (after the table's description, in a database file):
+#: only views carrying it are ever replaced or dropped.
 VIEW_MARK = "jobforge: a view of a gold parquet file"
 
 
@@ -31,7 +32,7 @@ def marked_views(connection: duckdb.DuckDBPyConnection) -> set[str]:
     """The views an engine created in this database in an earlier session (none in memory)."""
     rows = connection.execute(
         "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = ?"
-        " AND database_name = current_database() AND comment = ?",
+        " AND database_name = current_database() AND ends_with(comment, ?)",
         [GOLD_SCHEMA, VIEW_MARK],
     ).fetchall()
     return {name for (name,) in rows}
@@ -42,13 +43,15 @@ def foreign_objects(connection: duckdb.DuckDBPyConnection) -> set[str]:
     rows = connection.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = $schema AND database_name = current_database()"
         " UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = $schema"
-        " AND database_name = current_database() AND comment IS DISTINCT FROM $mark",
+        " AND database_name = current_database() AND NOT coalesce(ends_with(comment, $mark), false)",
         {"schema": GOLD_SCHEMA, "mark": VIEW_MARK},
     ).fetchall()
     return {name.lower() for (name,) in rows}
 
 
-def create_view(connection: duckdb.DuckDBPyConnection, view: str, parquet: str) -> None:
-    """Create or replace the marked view `view` (qualified) over the parquet file `parquet`."""
+def create_view(connection: duckdb.DuckDBPyConnection, view: str, parquet: str, description: str = "") -> None:
+    """Create or replace the marked view `view` (qualified) over the parquet file `parquet`; its comment is
+    `description` (if any), then the mark."""
     connection.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({quote_literal(parquet)})")
-    connection.execute(f"COMMENT ON VIEW {view} IS {quote_literal(VIEW_MARK)}")
+    comment = f"{description}\n{VIEW_MARK}" if description else VIEW_MARK
+    connection.execute(f"COMMENT ON VIEW {view} IS {quote_literal(comment)}")

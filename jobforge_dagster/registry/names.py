@@ -39,6 +39,8 @@ def table_name_for(stem: str) -> str:
 
 #: The gold model of every OaSIS rating attribute (built across the OaSIS rating tables).
 OASIS_ATTRIBUTE = "dim_oasis_attribute"
+#: The OaSIS guide's gold table: the definition and scale of each descriptor, joined into `OASIS_ATTRIBUTE`.
+OASIS_GUIDE = "oasis_guide"
 #: The gold transform that melts an OaSIS rating table; its attributes go into `OASIS_ATTRIBUTE`.
 OASIS_RATINGS = "oasis_long"
 #: The asset family of files that arrive after the code location loaded (`staged/new_files` ... `gold/new_files`).

@@ -97,8 +97,8 @@ class SourceText:
         if self.format == "jsonl":
             raw = next(self.lines_from(line or record), "").rstrip("\n")
             return raw, json.loads(raw) if raw else None
-        if record == 0:
-            raw = self.csv_record_text(1)
+        if record == 0:  # the header: its text as its cells are read, without a byte order mark
+            raw = self.csv_record_text(1).removeprefix("\ufeff")
             return raw, {name: name for name in self.header()}
         raw = raw if raw is not None else self.csv_record_text(line if line is not None else record + 1)
         return raw, dict(zip(self.header(), self.parse(raw), strict=False))

@@ -67,6 +67,7 @@ class RecordTrace:
     spec: TableSpec | None
     batch: BatchRecord
     row: dict[str, Any]
+    model: str | None = None  # the traced gold table when a model across tables built it (dim_oasis_attribute)
 
     @property
     def record(self) -> int:
@@ -178,7 +179,29 @@ class RecordTrace:
         return self._layer_rows.get(layer)
 
     def layers(self) -> list[dict[str, Any]]:
-        return [self.layer(layer) for layer in LAYERS]
+        """Each layer of the batch's table; for a model, the layers it read, then its own gold transition."""
+        if self.model is None:
+            return [self.layer(layer) for layer in LAYERS]
+        log = self.model_transition()
+        read = LAYERS[: LAYERS.index(Layer(log.source_layer)) + 1] if log is not None else ()
+        return [*(self.layer(layer) for layer in read), self.model_layer(log)]
+
+    def model_transition(self) -> LayerTransitionLog | None:
+        """The transition that wrote the model's current gold file."""
+        gold = self.tracer.root.table_path(Layer.GOLD, self.model or "")
+        batch = read_stamp(gold)[0] if gold.exists() else None
+        return self.tracer.transitions(self.model or "").get((batch or "", Layer.GOLD.value))
+
+    def model_layer(self, log: LayerTransitionLog | None) -> dict[str, Any]:
+        path = self.tracer.root.table_path(Layer.GOLD, self.model or "")
+        return {
+            "layer": Layer.GOLD.value,
+            "file": self.tracer.root.relative(path) if path.exists() else None,
+            "batch_id": log.batch_id if log else None,
+            "run_id": log.run_id if log else None,
+            "transforms": log.transforms_applied if log else [],
+            "changes": [],
+        }
 
     def layer(self, layer: Layer) -> dict[str, Any]:
         log = self.transition(layer)
@@ -241,7 +264,8 @@ class RecordTrace:
         return found
 
     def run_id(self) -> str | None:
-        log = self.transition(Layer.GOLD)
+        """The Dagster run that built the traced gold (the model's own, for a model)."""
+        log = self.model_transition() if self.model is not None else self.transition(Layer.GOLD)
         return log.run_id if log else None
 
     def checks(self, table: str) -> list[dict[str, Any]]:

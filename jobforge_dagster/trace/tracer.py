@@ -48,6 +48,7 @@ class Tracer:
     _memo: dict[tuple, Any] = field(default_factory=dict)  # per trace: what the rows of one batch share
     _traced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # batch -> its gold rows being traced
     capped: bool = False  # more rows matched than MAX_TRACE_ROWS: the first ones were traced
+    more: bool = False  # more rows matched than the limit (or MAX_TRACE_ROWS): the first ones were traced
 
     @cached_property
     def catalog(self) -> CatalogManager:
@@ -88,9 +89,15 @@ class Tracer:
 
     def trace(self, table: str, where: str, limit: int | None = 10) -> list[dict[str, Any]]:
         """A trace of each gold row of `table` that matches the SQL predicate `where`: at most `limit`, and never
-        more than MAX_TRACE_ROWS (`capped` then says more rows matched). Rows of one batch share each pass."""
+        more than MAX_TRACE_ROWS (`capped` then says more rows matched; `more`, that more than `limit` did). Rows
+        of one batch share each pass."""
+        if limit is not None and limit < 1:
+            raise TraceError(f"limit {limit}: give at least 1 row to trace")
+        if not where.strip():
+            raise TraceError("the predicate is empty: give a SQL predicate over the table's columns")
         cap = min(limit or MAX_TRACE_ROWS, MAX_TRACE_ROWS)
         rows = self.engine.select_where(table, where, cap + 1).to_dicts()
+        self.more = self.more or len(rows) > cap
         if len(rows) > cap and cap == MAX_TRACE_ROWS:
             self.capped = True
         self._memo, self._traced = {}, {}
@@ -101,7 +108,8 @@ class Tracer:
     def trace_row(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         batch = self.batch(row[BATCH_ID], row[SOURCE_FILE])
         spec = self.spec_for_table(batch.table)
-        record = RecordTrace(self, spec, batch, row)
+        model = table if spec is None or spec.gold_table != table else None  # built across tables from this batch
+        record = RecordTrace(self, spec, batch, row, model)
         return {
             "table": table,
             "row": data_row(row),
@@ -132,17 +140,32 @@ class Tracer:
 
     # -- reverse: a source line -> gold rows
 
-    def trace_source(self, source: str, line: int) -> list[dict[str, Any]]:
-        """Every gold row, in every gold table, that the record at `line` of `source` feeds."""
-        source = source if source.startswith(f"{SOURCE}/") else f"{SOURCE}/{source}"
+    def trace_source(self, source: str, line: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every gold row, in every gold table, that the record at `line` of `source` feeds: at most `limit` in
+        all (`more` then says whether others match)."""
+        source = self.source_name(source)
         record = self.record_at(source, line)
-        found = []
+        found: list[dict[str, Any]] = []
         for table in self.engine.list_tables():
             if not {SOURCE_FILE, SOURCE_ROW} <= set(self.engine.columns_of(table)):
                 continue
             where = f"{SOURCE_FILE} = {quote_literal(source)} AND {SOURCE_ROW} = {record}"
-            found += self.trace(table, where, limit=None)
+            if limit is not None and len(found) >= limit:
+                self.more = self.more or self.engine.select_where(table, where, 1).height > 0
+                continue
+            found += self.trace(table, where, None if limit is None else limit - len(found))
         return found
+
+    def source_name(self, source: str) -> str:
+        """A source file as provenance names it, `source/<path>`: given so, as a path under the source folder, or
+        as an absolute path inside it."""
+        path = Path(source)
+        if not path.is_absolute():
+            return source if source.startswith(f"{SOURCE}/") else f"{SOURCE}/{source}"
+        folder = Path(str(self.root.source_dir())).resolve()
+        if not path.resolve().is_relative_to(folder):
+            raise TraceError(f"{source} is not in the source folder {self.root.source_dir()}")
+        return f"{SOURCE}/{path.resolve().relative_to(folder).as_posix()}"
 
     def record_at(self, source: str, line: int) -> int:
         """The record (0: the header) that starts at or spans physical `line` of the staged file of `source`."""

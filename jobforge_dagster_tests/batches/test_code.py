@@ -61,3 +61,17 @@ def test_moving_a_module_leaves_the_digest_as_it_was(package: Path) -> None:
     assert rewritten > 5
     assert "jobforge_dagster.catalog.column_lineage" in code.output_trees(package)
     assert code.code_digest(package) == before
+
+
+def test_editing_the_data_dictionary_changes_the_digest_and_the_registry_file_does_not(package: Path) -> None:
+    """Gold's catalog entries and dim_oasis_attribute's guide join read the dictionary's files; a table's own
+    registry entry is in its version already, so sources.yaml as a whole does not count."""
+    before = code.code_digest(package)
+    registry = package / "registry" / "sources.yaml"
+    registry.write_text(registry.read_text() + "\n# a comment\n")
+    assert code.code_digest(package) == before
+    glossary = package / "dictionary" / "glossary.yaml"
+    text = glossary.read_text()
+    assert "fr: Titre du groupe de la CNP 2021." in text
+    glossary.write_text(text.replace("fr: Titre du groupe de la CNP 2021.", "fr: Titre du groupe (CNP 2021)."))
+    assert code.code_digest(package) != before

@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+import jobforge_dagster.catalog as jobforge_catalog
 from jobforge_dagster.catalog.describe import describe_parquet
 from jobforge_dagster.catalog.models import (
     BatchRecord,
@@ -131,3 +133,23 @@ def test_update_catalog_on_transition_saves_metadata_and_log(tmp_path: Path) -> 
     exporter.close()
     [event] = read_events(root)
     assert (event["eventType"], event["outputs"][0]["name"]) == ("COMPLETE", "silver/noc.parquet")
+
+
+def test_the_seed_api_generate_table_metadata_and_catalog_manager_of_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed's calls: `from jobforge_dagster.catalog import generate_table_metadata`, `CatalogManager(Path)`,
+    `CatalogManager()` (the environment's data root)."""
+    path = tmp_path / "gold" / "noc.parquet"
+    path.parent.mkdir()
+    pl.DataFrame({"code": ["00010"]}).write_parquet(path)
+    meta = jobforge_catalog.generate_table_metadata(path, "gold", "noc")
+    assert (meta.table_name, meta.domain, meta.file_path, meta.row_count) == ("noc", "noc", "gold/noc.parquet", 1)
+    by_path = jobforge_catalog.CatalogManager(tmp_path)
+    assert by_path.root == DataRoot(data_root=str(tmp_path))
+    by_path.save_table_metadata(meta)
+    assert jobforge_catalog.CatalogManager(str(tmp_path)).load_table_metadata("noc", "gold") == meta
+    monkeypatch.setenv("JOBFORGE_DATA_ROOT", str(tmp_path))
+    monkeypatch.delenv("JOBFORGE_SOURCE_ROOT", raising=False)
+    assert jobforge_catalog.CatalogManager().load_table_metadata("noc", "gold") == meta
+    assert jobforge_catalog.CatalogManager(config=None).root.data_root == str(tmp_path)

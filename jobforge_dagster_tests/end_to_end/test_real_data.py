@@ -13,12 +13,14 @@ from pathlib import Path
 from types import ModuleType
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 
 from jobforge_dagster.batches.stamps import read_stamp
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, SOURCE_LINE, SOURCE_ROW, Layer
+from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.quality.evaluation import table_gold_facts
 from jobforge_dagster.quality.rules import GoldFacts, table_rule_groups
 from jobforge_dagster.query.engine import GoldQueryEngine
@@ -387,6 +389,34 @@ def test_openlineage_complete_for_every_transition(real: RealRun) -> None:
     assert len(checked) == 33
 
 
+def test_openlineage_names_sources_where_read_and_start_lists_the_inputs_of_complete(real: RealRun) -> None:
+    """Sources read from a separate folder ($JOBFORGE_SOURCE_ROOT) are datasets of that folder, not of the data
+    root (where no such file is); a transition's START and COMPLETE name the same inputs (silver's START too
+    names the gold table its references are checked in)."""
+    pairs = transitions(read_events(real.config))
+    assert len(pairs) == 32 * 4 + 1
+    for pair in pairs.values():
+        start, complete = (
+            [(dataset["namespace"], dataset["name"]) for dataset in pair[kind]["inputs"]]
+            for kind in ("START", "COMPLETE")
+        )
+        assert start == complete, pair["COMPLETE"]["job"]["name"]
+    by_job = {pair["COMPLETE"]["job"]["name"]: pair for pair in pairs.values()}
+    sources = real.source.resolve().as_uri()
+    (source,) = by_job["noc_structure.staged"]["START"]["inputs"]
+    assert (source["namespace"], source["name"]) == (sources, "noc_structure_en.csv")
+    assert (real.source / source["name"]).is_file()
+    [origin] = field_origins(by_job["noc_structure.staged"]["COMPLETE"], "Level")
+    assert (origin["namespace"], origin["name"]) == (sources, "noc_structure_en.csv")
+    inputs = [dataset["name"] for dataset in by_job["noc_onet_crosswalk.silver"]["START"]["inputs"]]
+    assert inputs == ["bronze/noc_onet_crosswalk.parquet", "gold/dim_noc.parquet"]
+    bronze = by_job["noc_structure.bronze"]["COMPLETE"]["inputs"][0]
+    assert (bronze["namespace"], bronze["name"]) == (
+        real.config.root.resolve().as_uri(),
+        "staged/noc_structure.parquet",
+    )
+
+
 def test_broken_copy_fails_the_matching_checks(tmp_path: Path) -> None:
     source = require_real_data()
     folder = tmp_path / "source"
@@ -473,3 +503,72 @@ def test_a_broken_noc_structure_blocks_no_other_table(tmp_path: Path) -> None:
     assert {check.name: check.compared_with for check in saved.checks}["conformance"] == {
         "foreign_key_noc_code": good_batch
     }
+
+
+def test_every_real_gold_column_is_described_in_both_languages_in_the_catalog_and_the_ui(real: RealRun) -> None:
+    """The catalog JSON has both descriptions for each of the 379 gold columns; the Dagster UI shows each
+    materialized column with the description of its asset spec (a materialization sends names and types)."""
+    gold = CatalogManager(real.config).list_tables("gold")
+    columns = [(table.table_name, column) for table in gold for column in table.columns]
+    assert (len(gold), len(columns)) == (33, 379)
+    assert [(name, c.name) for name, c in columns if not (c.description_en.strip() and c.description_fr.strip())] == []
+    specs = {spec.key: spec for spec in build_definitions(real.config, NOC2021).resolve_all_asset_specs()}
+    materialized = [
+        event for event in real.result.get_asset_materialization_events() if event.asset_key.path[0] == "gold"
+    ]
+    assert len(materialized) == 33
+    for event in materialized:
+        described = {
+            column.name: column.description
+            for column in specs[event.asset_key].metadata["dagster/column_schema"].schema.columns
+        }
+        for column in event.materialization.metadata["dagster/column_schema"].schema.columns:
+            english, french = described[column.name].split("\n\n")
+            assert english.strip() and french.strip(), (event.asset_key, column.name)
+
+
+def test_every_rated_attribute_has_its_guide_definition_and_scale(real: RealRun) -> None:
+    """Each (category, attribute) of the six long OaSIS tables is a dim_oasis_attribute row with the guide's
+    definition and scale; the guide publishes no scale for three descriptors, which the check lists."""
+    ratings = [spec for spec in real.fed_tables() if spec.gold_transform == "oasis_long"]
+    used = pl.concat(
+        real.gold(spec.gold_table).select(pl.lit(spec.name.removeprefix("oasis_")).alias("category"), "attribute")
+        for spec in ratings
+    ).unique()
+    joined = used.join(real.gold("dim_oasis_attribute"), on=["category", "attribute"], how="left")
+    assert (len(ratings), joined.height, joined["guide_code"].null_count()) == (6, 245, 0)
+    assert joined.filter(pl.col("definition_en").str.len_chars().fill_null(0) == 0).height == 0
+    assert sorted(joined.filter(pl.col("scale").is_null())["guide_code"]) == ["J01a03", "J02a05", "J02a08"]
+    writing = joined.filter((pl.col("category") == "skills") & (pl.col("attribute") == "writing")).row(0, named=True)
+    assert (writing["definition_en"], writing["scale"], writing["scale_max"]) == (
+        "The capability to communicate in writing by using written words, sentences, paragraphs, symbols, and images "
+        "and adapted for the needs of the audience.",
+        "proficiency level on a scale of 1-5",
+        5,
+    )
+    check = next(
+        e
+        for e in real.result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "gold/dim_oasis_attribute" and e.check_name == "conformance"
+    )
+    assert check.passed and check.metadata["guide_entries"].value["no_published_scale"] == [
+        "work_context.frequency_of_decision_making (J01a03)",
+        "work_context.hazardous_equipment_machinery_tools (J02a05)",
+        "work_context.cramped_work_space_awkward_positions (J02a08)",
+    ]
+
+
+def test_every_real_gold_column_is_a_duckdb_comment_in_both_languages(real: RealRun, tmp_path: Path) -> None:
+    """`GoldQueryEngine(db_path=...)` leaves the data dictionary in the file, as BI tools read it."""
+    database = tmp_path / "jobforge.duckdb"
+    with GoldQueryEngine(real.config, db_path=database):
+        pass
+    with duckdb.connect(str(database), read_only=True) as connection:
+        columns = connection.execute(
+            "SELECT c.table_name, c.column_name, c.comment FROM duckdb_columns() c JOIN duckdb_views() v "
+            "ON v.view_name = c.table_name AND v.schema_name = c.schema_name WHERE NOT v.internal"
+        ).fetchall()
+        views = connection.execute("SELECT count(comment) FROM duckdb_views() WHERE NOT internal").fetchall()
+    assert (len(columns), views) == (379, [(33,)])
+    undescribed = [(table, name) for table, name, comment in columns if len((comment or "").split("\n")) != 2]
+    assert undescribed == []

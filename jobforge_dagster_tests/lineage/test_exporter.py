@@ -83,7 +83,7 @@ def test_source_input_carries_its_sha256_and_bronze_renames_are_direct(config, r
     source = staged["inputs"][0]
     expected = hashlib.sha256((config.root / SAMPLE_FILE).read_bytes()).hexdigest()
     assert source["name"] == SAMPLE_FILE and source["namespace"] == config.root.resolve().as_uri()
-    assert source["facets"]["datasetVersion"]["datasetVersion"] == expected
+    assert source["facets"]["version"]["datasetVersion"] == expected  # the spec's key for DatasetVersionDatasetFacet
     assert source["facets"]["jobforge_batch"]["sourceSha256"] == expected
     [renamed] = field_origins(by_job[f"{SAMPLE}.bronze"], "noc_code")
     assert (renamed["name"], renamed["field"]) == (f"staged/{SAMPLE}.parquet", "Code - NOC 2021 V1.0")
@@ -98,6 +98,29 @@ def test_source_input_carries_its_sha256_and_bronze_renames_are_direct(config, r
         (f["field"], f["transformations"][0]["type"], f["transformations"][0]["subtype"]) for f in silver["dataset"]
     }
     assert ("noc_code", "INDIRECT", "FILTER") in filters
+
+
+def test_gold_outputs_carry_the_dictionary_in_documentation_and_schema_facets(config, run) -> None:
+    """A declared gold table: the `documentation` facet (purpose, publisher, licence, edition) and each schema
+    field's description in English and French; an undeclared one: no documentation, headers and guessed roles."""
+    run(config)
+    by_job = {p["COMPLETE"]["job"]["name"]: p["COMPLETE"] for p in transitions(read_events(config)).values()}
+    output = by_job[f"{SAMPLE}.gold"]["outputs"][0]["facets"]
+    documentation = output["documentation"]
+    assert documentation["contentType"] == "text/markdown"
+    assert documentation["description"].startswith("Small sample of NOC 2021 unit groups with English and French")
+    assert "Licence: Part of the JobForge repository · Edition: Bundled sample" in documentation["description"]
+    fields = {field["name"]: field["description"] for field in output["schema"]["fields"]}
+    english, french = fields["title_fr"].split("\n\n")
+    assert (english, french) == (
+        "Title of the NOC 2021 group. In French.",
+        "Titre du groupe de la CNP 2021. En français.",
+    )
+    undeclared = by_job["oasis_skills_sample.gold"]["outputs"][0]["facets"]
+    assert "documentation" not in undeclared
+    described = {field["name"]: field["description"] for field in undeclared["schema"]["fields"]}
+    assert described["reading_comprehension"].startswith('Column "Reading Comprehension" of a source file')
+    assert "documentation" not in by_job[f"{SAMPLE}.silver"]["outputs"][0]["facets"]
 
 
 #: A silver table's data columns for each gold transform (provenance added in the test).

@@ -184,3 +184,10 @@ def test_db_path_lets_other_tools_open_gold_read_only(config: DataRoot, run: Run
         assert "oasis_skills_sample" not in names and "noc_unit_groups" in names
     with pytest.raises(ValueError, match="not both"):
         GoldQueryEngine(config, functools.partial(open_duckdb, ":memory:"), db_path=db_path)
+
+
+def test_lineage_of_every_table_with_no_argument(engine: GoldQueryEngine) -> None:
+    """The seed's call `GoldQueryEngine().get_lineage()`: every gold table's lineage, by table."""
+    every = engine.get_lineage()
+    assert list(every) == ["noc", "odd name; drop"]
+    assert every["noc"] == engine.get_lineage("noc") and every["odd name; drop"]["row_count"] == 1

@@ -282,3 +282,20 @@ def test_the_console_script_honours_its_timeout(built: DataRoot) -> None:
     result = run_cli(built, "noc_unit_groups", "--where", bomb, "--timeout", "2")
     assert result.returncode == 2 and "cancelled after 2" in result.stderr, result.stderr[-500:]
     assert time.monotonic() - started < 30
+
+
+def test_the_reverse_trace_honours_its_limit(built: DataRoot) -> None:
+    """The skills sample's header (line 1) feeds its five rows of dim_oasis_attribute: a limit keeps the first."""
+    with GoldQueryEngine(built) as engine:
+        tracer = Tracer(built, engine, REGISTRY)
+        every = tracer.trace_source(f"source/{SKILLS}", 1)
+        assert (len(every), tracer.more) == (5, False)
+        first = tracer.trace_source(f"source/{SKILLS}", 1, limit=2)
+    assert [row["row"]["attribute"] for row in first] == ["reading_comprehension", "writing"] and tracer.more
+
+
+def test_a_limit_below_one_and_an_empty_predicate_are_refused(built: DataRoot) -> None:
+    with pytest.raises(TraceError, match="limit 0: give at least 1 row to trace"):
+        trace(built, "noc_unit_groups", "1 = 1", limit=0)
+    with pytest.raises(TraceError, match="the predicate is empty"):
+        trace(built, "noc_unit_groups", " ")

@@ -201,9 +201,18 @@ def test_an_undeclared_csv_reaches_gold_typed_and_recorded(config, run) -> None:
         for event in result.get_asset_materialization_events()
     }
     assert events["silver/measures"]["inferred_types"].data == INFERRED
+    silver = {column.name: column for column in events["silver/measures"]["dagster/column_schema"].value.columns}
+    assert silver["ratio"].description == "Float64, inferred from string"
+    assert silver["code"].description is None
+    # gold says what can be known of an undeclared column: its header, inferred type and guessed role
     schema = {column.name: column for column in events["gold/measures"]["dagster/column_schema"].value.columns}
-    assert schema["ratio"].description == "Float64, inferred from string"
-    assert schema["code"].description is None
+    english, french = schema["ratio"].description.split("\n\n")
+    assert english == (
+        'Column "ratio" of a source file that is not declared in the registry; inferred type float64; role guessed '
+        "from its name and type: measure. Its meaning is not documented."
+    )
+    assert french.startswith("Colonne « ratio » d'un fichier source non déclaré dans le registre; type déduit : float")
+    assert "role guessed from its name and type: key" in schema["code"].description
 
 
 def test_declared_tables_keep_their_registry_types(config, run) -> None:

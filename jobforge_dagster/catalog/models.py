@@ -108,7 +108,24 @@ def new_transition_id() -> str:
     return uuid.uuid4().hex
 
 
-class LayerTransitionLog(BaseModel):
+class HowRead(BaseModel):
+    """How a layer was made from what it read, as a transition's facts and its lineage log both record it."""
+
+    table_version: str | None = Field(
+        default=None, description="The registry entry and output code the layer was built under (versions.py)."
+    )
+    inferred_types: dict[str, str] = Field(
+        default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
+    )
+    source_dialect: SourceDialect | None = Field(
+        default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
+    )
+    number_format: NumberFormat | None = Field(
+        default=None, description="Silver of an undeclared table: the number convention its numbers were read under."
+    )
+
+
+class LayerTransitionLog(HowRead):
     transition_id: str = Field(default_factory=new_transition_id)
     table: str
     batch_id: str
@@ -133,18 +150,6 @@ class LayerTransitionLog(BaseModel):
     run_id: str | None = None
     column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
     code: str | None = Field(default=None, description="The function that built the layer (module.function).")
-    table_version: str | None = Field(
-        default=None, description="The registry entry and output code the layer was built under (versions.py)."
-    )
-    inferred_types: dict[str, str] = Field(
-        default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
-    )
-    source_dialect: SourceDialect | None = Field(
-        default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
-    )
-    number_format: NumberFormat | None = Field(
-        default=None, description="Silver of an undeclared table: the number convention its numbers were read under."
-    )
 
 
 class BatchRecord(BaseModel):
@@ -198,7 +203,7 @@ SHARED_WITH_LOG = {
 }
 
 
-class TransitionFacts(BaseModel):
+class TransitionFacts(HowRead):
     """What a builder knows about one layer transition before its output is written."""
 
     transition_id: str = Field(default_factory=new_transition_id)
@@ -220,18 +225,6 @@ class TransitionFacts(BaseModel):
     target_file: str | None = Field(default=None, description="The layer file this transition writes (relative).")
     column_lineage: ColumnLineage = Field(default_factory=ColumnLineage)
     code: str | None = None
-    table_version: str | None = Field(
-        default=None, description="The registry entry and output code the layer was built under (versions.py)."
-    )
-    inferred_types: dict[str, str] = Field(
-        default_factory=dict, description="Column -> type silver inferred from its text (undeclared tables only)."
-    )
-    source_dialect: SourceDialect | None = Field(
-        default=None, description="Staged of a CSV source: the separator and encoding it was read with, and why."
-    )
-    number_format: NumberFormat | None = Field(
-        default=None, description="Silver of an undeclared table: the number convention its numbers were read under."
-    )
 
     def completed(
         self,

@@ -38,6 +38,7 @@ PAGES = {
     "asset-gold-noc_unit_groups-events": "/assets/gold/noc_unit_groups?view=events",
     "asset-gold-noc_unit_groups-checks": "/assets/gold/noc_unit_groups?view=checks",
     "asset-bronze-noc_unit_groups": "/assets/bronze/noc_unit_groups",
+    "asset-graph-jobforge": "/locations/jobforge_dagster/asset-groups/jobforge",
 }
 CHROMIUM_FLAGS = [
     "--headless",

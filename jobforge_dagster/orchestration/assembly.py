@@ -98,7 +98,10 @@ def resources(root: DataRoot) -> dict[str, object]:
 
 
 def asset_jobs(
-    runnable: list[dg.AssetsDefinition], family: dg.AssetsDefinition, checks: list[dg.AssetChecksDefinition]
+    runnable: list[dg.AssetsDefinition],
+    family: dg.AssetsDefinition,
+    found: list[dg.SourceAsset],
+    checks: list[dg.AssetChecksDefinition],
 ) -> list[UnresolvedAssetJobDefinition]:
     """`medallion_pipeline` (tables with a source file at load, and the checks of what the run finds), `rebuild`
     (the same, current layers rebuilt too),
@@ -108,7 +111,9 @@ def asset_jobs(
     return [
         dg.define_asset_job(
             MAIN_JOB,
-            selection=dg.AssetSelection.assets(*runnable) | dg.AssetSelection.checks(*checks),
+            selection=dg.AssetSelection.assets(*runnable)
+            | dg.AssetSelection.assets(*(asset.key for asset in found))
+            | dg.AssetSelection.checks(*checks),
             executor_def=executor,
             description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
         ),
@@ -121,7 +126,9 @@ def asset_jobs(
         ),
         dg.define_asset_job(
             REFRESH_JOB,
-            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(family) - dg.AssetSelection.checks(*checks),
+            selection=dg.AssetSelection.all()
+            - dg.AssetSelection.assets(family, *(asset.key for asset in found))
+            - dg.AssetSelection.checks(*checks),
             executor_def=executor,
             description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
         ),
@@ -154,7 +161,7 @@ def build_definitions(
         everything = [automation.apply(assets) for assets in everything]
     family = new_file_assets(sources)
     found, checks = what_loaded_and_found(registry, sources, tables.present, registry_name)
-    medallion_pipeline, rebuild, table_refresh, new_file_refresh = asset_jobs(tables.runnable, family, checks)
+    medallion_pipeline, rebuild, table_refresh, new_file_refresh = asset_jobs(tables.runnable, family, found, checks)
     return dg.Definitions(
         assets=[*found, *observed, *everything, family],
         asset_checks=checks,

@@ -1,21 +1,32 @@
-"""The registry file and the source folder as two assets of the `jobforge` group, each with a check, so that what
-the code location loaded and what a run finds are seen in the UI without reading a traceback.
+"""The registry file and the source folder as two observable assets of the `jobforge` group, each observed and
+checked in every run of the main job, so that what the code location loaded and what a run finds are seen in the UI
+without reading a traceback.
 
-- `jobforge/registry`: its description lists the refused entries (file, line, table, field); its check
-  `entries_valid` fails (severity ERROR) naming each, in every run of the main job.
-- `jobforge/source_folder`: its check `files_found` fails the run when the data root does not exist or no table
-  of the job has a source file, naming where it looked and the variables that choose it; a partial miss warns.
+- `jobforge/registry`: its description and observation list the refused entries (file, line, table, field); its
+  check `entries_valid` fails (severity ERROR) naming each.
+- `jobforge/source_folder`: its observation says which tables have a file; its check `files_found` fails the run
+  when the data root does not exist or no table of the job has a source file, naming where it looked and the
+  variables that choose it; a partial miss warns.
 """
+
+import hashlib
+import warnings
+from collections.abc import Callable
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
-    AssetSpec,
+    AssetKey,
+    BetaWarning,
+    DataVersion,
     Failure,
     MetadataValue,
+    ObserveResult,
+    SourceAsset,
     asset_check,
+    observable_source_asset,
 )
 
 from jobforge_dagster.orchestration.keys import FILES_CHECK, REGISTRY_CHECK, REGISTRY_KEY, SOURCE_FOLDER_KEY
@@ -38,15 +49,31 @@ def registry_summary(problems: list[RegistryProblem], loaded: int, file: str) ->
     return f"{file}: {refused} entr{'y' if refused == 1 else 'ies'} refused, {loaded} tables loaded.\n\n{lines}"
 
 
-def registry_asset(problems: list[RegistryProblem], loaded: int, file: str) -> AssetSpec:
-    """`jobforge/registry`: the registry file; refused entries in its description and metadata."""
-    return AssetSpec(
-        key=REGISTRY_KEY,
-        group_name=GROUP,
-        kinds={"yaml"},
-        description=registry_summary(problems, loaded, file),
-        metadata={"file": MetadataValue.text(file), "refused": MetadataValue.json([str(p) for p in problems])},
-    )
+def digest(text: str) -> DataVersion:
+    return DataVersion(hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
+def observable(key: AssetKey, description: str, kind: str) -> Callable[[Callable[..., ObserveResult]], SourceAsset]:
+    """An observable source asset of the `jobforge` group (observable source assets are beta in Dagster 1.13)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        return observable_source_asset(
+            key=key, group_name=GROUP, description=description, tags={f"dagster/kind/{kind}": ""}
+        )
+
+
+def registry_asset(problems: list[RegistryProblem], loaded: int, file: str) -> SourceAsset:
+    """`jobforge/registry`: the registry file as the code location loaded it; refused entries in its description
+    and its observation."""
+    summary = registry_summary(problems, loaded, file)
+
+    def registry() -> ObserveResult:
+        refused = MetadataValue.json([str(problem) for problem in problems])
+        return ObserveResult(
+            data_version=digest(summary), metadata={"file": file, "tables_loaded": loaded, "refused": refused}
+        )
+
+    return observable(REGISTRY_KEY, summary, "yaml")(registry)
 
 
 def registry_check(problems: list[RegistryProblem], loaded: int, file: str) -> AssetChecksDefinition:
@@ -66,13 +93,22 @@ def registry_check(problems: list[RegistryProblem], loaded: int, file: str) -> A
     return entries_valid
 
 
-def source_folder_asset() -> AssetSpec:
-    return AssetSpec(
-        key=SOURCE_FOLDER_KEY,
-        group_name=GROUP,
-        kinds={"folder"},
-        description="The data root and its source folder ($JOBFORGE_DATA_ROOT, $JOBFORGE_SOURCE_ROOT).",
+def source_folder_asset(tables: list[TableSpec]) -> SourceAsset:
+    """`jobforge/source_folder`: the data root and its source folder; observed, which of `tables` have a file."""
+
+    def source_folder(data_root: DataRootResource) -> ObserveResult:
+        found = survey(data_root.get(), tables)
+        metadata = {
+            "looked_in": found.looked_in,
+            "found": len(found.found),
+            "missing": MetadataValue.json(found.missing),
+        }
+        return ObserveResult(data_version=digest(repr((sorted(found.found), found.missing))), metadata=metadata)
+
+    about = (
+        "The data root and its source folder ($JOBFORGE_DATA_ROOT, $JOBFORGE_SOURCE_ROOT): which tables have a file."
     )
+    return observable(SOURCE_FOLDER_KEY, about, "folder")(source_folder)
 
 
 def files_check(tables: list[TableSpec]) -> AssetChecksDefinition:
@@ -102,10 +138,10 @@ def files_check(tables: list[TableSpec]) -> AssetChecksDefinition:
 
 def what_loaded_and_found(
     registry: SourceRegistry, sources: SourceTables, present: list[TableSpec], name: str
-) -> tuple[list[AssetSpec], list[AssetChecksDefinition]]:
+) -> tuple[list[SourceAsset], list[AssetChecksDefinition]]:
     """The registry and source folder assets, and their checks; `files_found` expects the tables whose file was
     there at load (every loadable table when none was)."""
     loaded = len(registry.tables)
     expected = present or [spec for spec in sources.tables if spec.name not in sources.refusals]
-    assets = [registry_asset(registry.problems, loaded, name), source_folder_asset()]
+    assets = [registry_asset(registry.problems, loaded, name), source_folder_asset(expected)]
     return assets, [registry_check(registry.problems, loaded, name), files_check(expected)]

@@ -103,17 +103,15 @@ def asset_jobs(
     found: list[dg.SourceAsset],
     checks: list[dg.AssetChecksDefinition],
 ) -> list[UnresolvedAssetJobDefinition]:
-    """`medallion_pipeline` (tables with a source file at load, and the checks of what the run finds), `rebuild`
-    (the same, current layers rebuilt too),
-    `table_refresh` (one loaded table per run) and `new_file_refresh` (one partition of the `new_files` family per
-    run: a partitioned job, apart)."""
-    executor = in_process_or_multiprocess()
+    """`medallion_pipeline` (tables with a source file at load; the registry and source folder observed and
+    checked), `rebuild` (the same tables, current layers rebuilt too), `table_refresh` (one loaded table per run)
+    and `new_file_refresh` (one partition of the `new_files` family per run: a partitioned job, apart)."""
+    executor, observed = in_process_or_multiprocess(), dg.AssetSelection.assets(*(asset.key for asset in found))
+    aside = dg.AssetSelection.assets(family) | observed | dg.AssetSelection.checks(*checks)
     return [
         dg.define_asset_job(
             MAIN_JOB,
-            selection=dg.AssetSelection.assets(*runnable)
-            | dg.AssetSelection.assets(*(asset.key for asset in found))
-            | dg.AssetSelection.checks(*checks),
+            selection=dg.AssetSelection.assets(*runnable) | observed | dg.AssetSelection.checks(*checks),
             executor_def=executor,
             description="Every table with a source file in source/: staged -> bronze -> silver -> gold, then checks.",
         ),
@@ -126,9 +124,7 @@ def asset_jobs(
         ),
         dg.define_asset_job(
             REFRESH_JOB,
-            selection=dg.AssetSelection.all()
-            - dg.AssetSelection.assets(family, *(asset.key for asset in found))
-            - dg.AssetSelection.checks(*checks),
+            selection=dg.AssetSelection.all() - aside,
             executor_def=executor,
             description="Target of the new_source_files sensor: each run selects one table's four layers and checks.",
         ),

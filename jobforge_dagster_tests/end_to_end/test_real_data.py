@@ -299,9 +299,10 @@ def test_crosswalk_leading_zeros_restored(real: RealRun) -> None:
     assert f"pad noc_code with leading zeros to 5 digits: {restored} cells" in log["transforms"].value
 
 
-def test_readme_gold_queries_run(real: RealRun) -> None:
-    queries = re.findall(r"```sql\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
-    assert len(queries) >= 3
+def test_documented_gold_queries_run(real: RealRun) -> None:
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    queries = [sql for page in pages for sql in re.findall(r"```sql\n(.*?)```", page.read_text(), flags=re.DOTALL)]
+    assert len(queries) >= 4
     with GoldQueryEngine(real.config) as engine:
         for sql in queries:
             assert engine.query(sql).height > 0, sql

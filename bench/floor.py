@@ -1,16 +1,19 @@
 """Dagster alone: the real-data run's graph shape with no work, to show what orchestration costs by itself.
 
-33 tables, each one multi-asset yielding its four layer assets, two blocking checks on gold, the in-process
-executor, and an IO manager that writes nothing. bench/run.py runs it as a whole process, like the pipeline:
+33 tables (`$JOBFORGE_FLOOR_TABLES` for another number), each one multi-asset yielding its four layer assets,
+two blocking checks on gold, the in-process executor, and an IO manager that writes nothing; and a sensor that
+lists `$JOBFORGE_SOURCE_ROOT` and skips, the least a sensor over that folder does. bench/run.py runs it as a
+whole process, like the pipeline:
 
     DAGSTER_HOME=... dagster job execute -f bench/floor.py -j medallion_pipeline
 """
 
+import os
 from collections.abc import Iterator
 
 import dagster as dg
 
-TABLES = 33
+TABLES = int(os.environ.get("JOBFORGE_FLOOR_TABLES") or 33)
 LAYERS = ("staged", "bronze", "silver", "gold")
 CHECKS = ("integrity", "conformance")
 
@@ -46,8 +49,17 @@ def table(name: str) -> dg.AssetsDefinition:
     return medallion
 
 
+@dg.sensor(name="floor_source_files", job_name="medallion_pipeline", minimum_interval_seconds=30)
+def floor_source_files(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """Lists the source folder and requests nothing."""
+    with os.scandir(os.environ.get("JOBFORGE_SOURCE_ROOT") or ".") as entries:
+        count = sum(1 for _ in entries)
+    return dg.SkipReason(f"{count} entries, nothing new")
+
+
 defs = dg.Definitions(
     assets=[table(f"table_{index:02d}") for index in range(TABLES)],
     jobs=[dg.define_asset_job("medallion_pipeline", executor_def=dg.in_process_executor)],
+    sensors=[floor_source_files],
     resources={"io_manager": NothingIOManager()},
 )

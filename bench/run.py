@@ -18,7 +18,9 @@ Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
      durability settings) against the default pooled sqlite instance, each in process and with
      `multiprocess: {max_concurrent: 2}` in run config;
   6. deploy: in one session, the 32 real files on sqlite in process, PostgreSQL in process, PostgreSQL with
-     `max_concurrent: 2`, and the same with data root and sources on S3 (moto_server on loopback).
+     `max_concurrent: 2`, and the same with data root and sources on S3 (moto_server on loopback);
+  8. scale (only when named: `--cases scale --scale-n 320`): N tables made of copies of the real files, half
+     declared, JobForge against Dagster's floor for the same N (bench/scale.py); writes docs/benchmarks/scale.png.
 """
 
 import argparse
@@ -470,6 +472,26 @@ def deploy_case(args: argparse.Namespace) -> list[str]:
     return [*lines, ""]
 
 
+def scale_case(args: argparse.Namespace) -> list[str]:
+    """Case 8: N tables (each N of --scale-n), JobForge against the floor; the plot and tables cover every N
+    measured so far (bench/out/scale/results.json)."""
+    import scale
+    import scale_report
+
+    results = scale.Results.load()
+    for tables in args.scale_n:
+        results.points[tables] = scale.measure_point(tables)
+        results.save()
+    path = scale_report.plot(results)
+    return [
+        f"## 8. Scale: N tables, half declared (`--cases scale --scale-n {','.join(map(str, args.scale_n))}`)",
+        "",
+        f"Plot: `{path.relative_to(REPO)}`. One measurement per N (bench/scale.py).",
+        "",
+        *scale_report.tables(results),
+    ]
+
+
 CASES = {
     "real": real_case,
     "large": large_case,
@@ -478,7 +500,10 @@ CASES = {
     "nochange": nochange_case,
     "postgres": postgres_case,
     "deploy": deploy_case,
+    "scale": scale_case,
 }
+#: Cases run when --cases is not given: the scale case takes tens of minutes, and is run on its own.
+DEFAULT_CASES = [name for name in CASES if name != "scale"]
 
 
 def main() -> None:
@@ -489,8 +514,14 @@ def main() -> None:
     parser.add_argument("--skip-stock", action="store_true", help="skip the stock sqlite event log comparison")
     parser.add_argument(
         "--cases",
-        default=",".join(CASES),
-        help=f"comma-separated cases to run, of {','.join(CASES)} (query needs real and large)",
+        default=",".join(DEFAULT_CASES),
+        help=f"comma-separated cases to run, of {','.join(CASES)} (query needs real and large; scale only if named)",
+    )
+    parser.add_argument(
+        "--scale-n",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[32, 320, 1000, 3000],
+        help="table counts of the scale case, comma-separated (default 32,320,1000,3000)",
     )
     args = parser.parse_args()
     if not (REAL / "SHA256SUMS").exists():

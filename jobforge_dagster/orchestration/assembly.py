@@ -56,8 +56,9 @@ class TableAssets:
 
 def table_assets(root: DataRoot, sources: SourceTables) -> TableAssets:
     """Each table's layer assets; a refused registry entry's stand-in fails saying why."""
-    files, tables = list_source_files(root.source_dir()), sources.tables
-    present = [spec for spec in tables if any(spec.matches(name) for name in files)]
+    tables = sources.tables
+    matched = {table.name for name in list_source_files(root.source_dir()) for table in sources.index.matching(name)}
+    present = [spec for spec in tables if spec.name in matched]
     referenced = {table for spec in tables for table in spec.referenced_tables() - {spec.gold_table}}
     by_table = {
         spec.name: medallion_assets(spec, spec.gold_table in referenced, sources.refusals.get(spec.name))

@@ -55,7 +55,7 @@ from jobforge_dagster.orchestration.sensor_cursor import (
 )
 from jobforge_dagster.registry.names import NEW_FILES
 from jobforge_dagster.registry.problems import RegistryProblem
-from jobforge_dagster.registry.spec import TableSpec, spec_for
+from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.arrivals import Arrivals
 from jobforge_dagster.sources.scan import SourceFile, scan_source
 from jobforge_dagster.sources.tables import SourceTables
@@ -218,7 +218,7 @@ def retry_after_fix(
 def file_target(file: SourceFile, sources: SourceTables, arrivals: Arrivals) -> tuple[TableSpec, RequestBuilder] | str:
     """The file's loaded table and its job's request, else its default table as a `new_files` partition; or why
     it gets neither."""
-    spec = None if file.problem else spec_for(file.relative, sources.tables)
+    spec = None if file.problem else sources.spec_for(file.relative)
     if spec is not None:
         return spec, run_request
     table = arrivals.table_for(file)

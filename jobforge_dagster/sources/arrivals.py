@@ -11,7 +11,7 @@ from pathlib import Path
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.layers import SOURCE
 from jobforge_dagster.registry.names import NEW_FILES
-from jobforge_dagster.registry.spec import TableSpec, safe_table_name, spec_for
+from jobforge_dagster.registry.spec import TableSpec, safe_table_name
 from jobforge_dagster.sources.scan import SourceFile, scan_source
 from jobforge_dagster.sources.tables import SourceTables, default_table_name, literal_pattern
 
@@ -34,7 +34,7 @@ class Arrivals:
         if self._by_name is None:
             self._by_name = {}
             for file in sorted(scan_source(self.source_dir), key=lambda file: file.key):
-                if spec_for(file.relative, self.sources.tables) is None:
+                if self.sources.spec_for(file.relative) is None:
                     group = self._by_name if file.problem is None else self._refused
                     group.setdefault(default_table_name(file.key), []).append(file)
         return self._by_name.get(name, [])

@@ -1,5 +1,6 @@
 """The source folder: the one walker over it, and the file that feeds a table."""
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -87,45 +88,62 @@ def refusal(path: Path, relative: str, mode: int, inside: Path | None) -> str | 
     return f"refused: not a regular file ({kind})" if kind else None
 
 
-def source_file(entry: os.DirEntry, relative: str, source_dir: Path, folder_inode: int = 0) -> SourceFile:
+def source_file(path: Path, relative: str, source_dir: Path, folder_inode: int = 0) -> SourceFile:
     """A listed file's stat and, if it is refused, why; nothing is opened."""
-    try:
-        status = entry.stat()
-    except OSError:  # a dangling link: the run refuses it with the reason
-        status = entry.stat(follow_symlinks=False)
+    status = link = os.lstat(path)
     ctime, inside = status.st_ctime_ns, None
-    if entry.is_symlink():
-        ctime, inside = max(ctime, entry.stat(follow_symlinks=False).st_ctime_ns), source_dir.resolve()
-    problem = refusal(Path(entry.path), relative, status.st_mode, inside)
+    if stat.S_ISLNK(link.st_mode):
+        with contextlib.suppress(OSError):  # a dangling link: the run refuses it with the reason
+            status = os.stat(path)
+        ctime, inside = max(status.st_ctime_ns, link.st_ctime_ns), source_dir.resolve()
+    problem = refusal(path, relative, status.st_mode, inside)
     return SourceFile(
-        relative, Path(entry.path), status.st_size, status.st_mtime_ns, ctime, status.st_ino, problem, folder_inode
+        relative, path, status.st_size, status.st_mtime_ns, ctime, status.st_ino, problem, folder_inode
     )
 
 
-def scan_source(source_dir: Path) -> Iterator[SourceFile]:
-    """Every file with a source suffix under `source_dir` (hidden names skipped), with its stat, in no order.
+def listed(name: str) -> bool:
+    """Whether the walker lists a file of this name: not hidden, and with a source suffix."""
+    return not name.startswith(".") and PurePosixPath(name).suffix.lower() in FORMATS
+
+
+def scan_source(source_dir: Path, prefix: str = "") -> Iterator[SourceFile]:
+    """Every file with a source suffix under `source_dir` (hidden names skipped), with its stat, in no order;
+    with `prefix`, only those whose path relative to the folder starts with it (the rest are not stat'ed).
 
     Only directory entries are read and stat'ed: a FIFO or a device is listed (and refused), never opened.
     On object storage, one listing of the prefix (size, last-modified time, ETag).
     """
     if is_remote(source_dir):
-        yield from scan_objects(source_dir)
+        yield from (file for file in scan_objects(source_dir) if file.relative.startswith(prefix))
         return
     stack = [(Path(source_dir), "", 0)]
     while stack:
-        folder, prefix, folder_inode = stack.pop()
+        folder, above, folder_inode = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith("."):
+            relative = f"{above}{entry.name}"
+            if entry.name.startswith(".") or not (relative.startswith(prefix) or prefix.startswith(relative)):
                 continue
-            relative = f"{prefix}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
                 stack.append((Path(entry.path), f"{relative}/", entry.inode()))
-            elif Path(entry.name).suffix.lower() in FORMATS:
-                yield source_file(entry, relative, source_dir, folder_inode)
+            elif listed(entry.name) and relative.startswith(prefix):
+                yield source_file(Path(entry.path), relative, source_dir, folder_inode)
+
+
+def source_file_at(source_dir: Path, name: str) -> SourceFile | None:
+    """The file the walker would list as `name` directly in a local source folder, stat'ed alone (no listing);
+    None if there is none."""
+    path = Path(source_dir) / name
+    try:
+        if not listed(name) or stat.S_ISDIR(os.lstat(path).st_mode):
+            return None
+    except OSError:
+        return None
+    return source_file(path, name, source_dir)
 
 
 def scan_objects(source_dir: "UPath") -> Iterator[SourceFile]:
@@ -137,5 +155,3 @@ def scan_objects(source_dir: "UPath") -> Iterator[SourceFile]:
         path = source_dir.joinpath(*parts)
         modified = listed.modified_ns
         yield SourceFile(listed.relative, path, listed.size, modified, modified, listed.version, remote=True)
-
-

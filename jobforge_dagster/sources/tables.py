@@ -13,9 +13,9 @@ from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.names import RESERVED, table_name_for
 from jobforge_dagster.registry.problems import RegistryProblem
-from jobforge_dagster.registry.spec import MAX_TABLE_NAME, TableSpec, spec_for
-from jobforge_dagster.sources.scan import SourceFile, scan_source
-from jobforge_dagster.storage.paths import DataPath
+from jobforge_dagster.registry.spec import MAX_TABLE_NAME, PatternIndex, TableSpec, literal_path, literal_prefix
+from jobforge_dagster.sources.scan import SourceFile, scan_source, source_file_at
+from jobforge_dagster.storage.paths import DataPath, is_remote
 
 LOG = logging.getLogger(__name__)
 
@@ -91,6 +91,14 @@ class SourceTables:
     problems: list[RegistryProblem] = field(default_factory=list)
     refusals: dict[str, str] = field(default_factory=dict)  # stand-in of a refused entry -> why it is refused
 
+    @cached_property
+    def index(self) -> PatternIndex:
+        return PatternIndex(self.tables)
+
+    def spec_for(self, relative_path: str) -> TableSpec | None:
+        """The first table whose pattern matches a path relative to source/."""
+        return self.index.first(relative_path)
+
     def refusal(self, file: SourceFile) -> str | None:
         """Why a file no table matches has none: as found when the tables were collected, else checked now
         (for a file that arrived since); None for a file a reload would give a default table."""
@@ -108,8 +116,14 @@ def list_source_files(source_dir: Path) -> list[str]:
 
 def find_source_file(spec: TableSpec, source_dir: Path) -> Path | None:
     """The one source file a table's pattern matches, None if there is none; several is an error, and so is
-    a file refused before any read (a FIFO, a device, a link out of the folder, a name that is not UTF-8)."""
-    matches = sorted((file for file in scan_source(source_dir) if spec.matches(file.relative)), key=lambda f: f.key)
+    a file refused before any read (a FIFO, a device, a link out of the folder, a name that is not UTF-8).
+    A pattern without wildcards is one stat; otherwise only the files starting as the pattern does are stat'ed."""
+    literal = literal_path(spec.pattern)
+    if literal is not None and "/" not in literal and not is_remote(source_dir):
+        matches = [found] if (found := source_file_at(source_dir, literal)) is not None else []
+    else:
+        listed = scan_source(source_dir, literal_prefix(spec.pattern))
+        matches = sorted((file for file in listed if spec.matches(file.relative)), key=lambda f: f.key)
     if len(matches) > 1:
         raise ValueError(
             f"table {spec.name!r}: pattern {spec.pattern!r} matches {len(matches)} files in {source_dir}: "
@@ -155,12 +169,12 @@ def collect_tables(
     model, by another file) or too long, gets no table; it is logged with the reason, and the rest load."""
     taken = claimed_names(registry.tables, reserved)
     standing = stand_ins(registry.problems, taken)
-    declared = [*registry.tables, *(spec for spec, _ in standing.values())]
+    declared = PatternIndex([*registry.tables, *(spec for spec, _ in standing.values())])
     taken = {p.table: f"the refused registry entry {p.table!r}" for p in registry.problems if p.table} | taken
     candidates: dict[str, list[SourceFile]] = {}
     refused: dict[str, str] = {}
     for file in sorted(scan_source(source_dir), key=lambda file: file.key):
-        if spec_for(file.relative, declared) is not None or (file.problem is None and not file.path.is_file()):
+        if declared.first(file.relative) is not None or (file.problem is None and not file.path.is_file()):
             continue  # declared (its run refuses a bad file), or a dangling link
         name = default_table_name(file.relative)
         if reason := file.problem or registry_refusal(file.relative, registry.problems) or name_refusal(name, taken):

@@ -1,13 +1,16 @@
 """The tables a code location has: default tables for undeclared files, refused files, a table's one file."""
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
+from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
+from jobforge_dagster.sources.scan import scan_source
 from jobforge_dagster.sources.tables import collect_tables, find_source_file, list_source_files
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster_tests.conftest import both_registries
@@ -85,3 +88,46 @@ STRAYS = {
     "a-b.csv": "source/a_b.csv",
     "a_b.csv": "source/a-b.csv",
 }
+
+
+def test_a_literal_pattern_finds_its_file_as_the_walker_would(tmp_path: Path) -> None:
+    """A pattern without wildcards is looked up alone (no listing): the same answers as a listed match."""
+    (tmp_path / "odd[1].csv").write_text("a\n1\n")
+    (tmp_path / "notes.md").write_text("not a source")
+    (tmp_path / ".hidden.csv").write_text("a\n1\n")
+    (tmp_path / "folder.csv").mkdir()
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "out.csv").symlink_to("/etc/hostname")
+    assert find_source_file(TableSpec(name="odd", pattern="odd[[]1].csv"), tmp_path) == tmp_path / "odd[1].csv"
+    for pattern in ("notes.md", ".hidden.csv", "folder.csv", "missing.csv"):
+        assert find_source_file(TableSpec(name="t", pattern=pattern), tmp_path) is None, pattern
+    with pytest.raises(SourceDataError, match=r"source/pipe\.csv.*not a regular file \(a FIFO\)"):
+        find_source_file(TableSpec(name="t", pattern="pipe.csv"), tmp_path)
+    with pytest.raises(SourceDataError, match="a symbolic link to /etc/hostname, outside the source folder"):
+        find_source_file(TableSpec(name="t", pattern="out.csv"), tmp_path)
+
+
+def test_a_wildcard_pattern_looks_only_where_its_literal_start_leads(tmp_path: Path) -> None:
+    for name in ("cops_1.csv", "sub/cops_2.csv", "subway/cops_3.csv", "other.csv"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("a\n1\n")
+    found = [file.relative for file in scan_source(tmp_path, "sub/")]
+    assert found == ["sub/cops_2.csv"]
+    assert sorted(file.relative for file in scan_source(tmp_path, "sub")) == ["sub/cops_2.csv", "subway/cops_3.csv"]
+    assert find_source_file(TableSpec(name="t", pattern="sub/cops_*.csv"), tmp_path) == tmp_path / "sub/cops_2.csv"
+    assert find_source_file(TableSpec(name="t", pattern="*/cops_3.csv"), tmp_path) == tmp_path / "subway/cops_3.csv"
+
+
+def test_the_tables_of_a_file_are_found_in_registry_order(tmp_path: Path) -> None:
+    (tmp_path / "cops_2024.csv").write_text("a\n1\n")
+    declared = [
+        TableSpec(name="any", pattern="*.csv"),
+        TableSpec(name="cops", pattern="cops_*.csv"),
+        TableSpec(name="cops_2024", pattern="cops_2024.csv"),
+    ]
+    collected = collect_tables(SourceRegistry(tables=declared), tmp_path)
+    assert [table.name for table in collected.index.matching("cops_2024.csv")] == ["any", "cops", "cops_2024"]
+    assert collected.spec_for("cops_2024.csv").name == "any"
+    reordered = collect_tables(SourceRegistry(tables=declared[::-1]), tmp_path)
+    assert reordered.spec_for("cops_2024.csv").name == "cops_2024"
+    assert reordered.spec_for("other.csv").name == "any" and reordered.spec_for("x.parquet") is None

@@ -61,7 +61,7 @@ from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.spec import TableSpec
 from jobforge_dagster.sources.tables import TableFiles
 from jobforge_dagster.storage.data_root import DataRoot
-from jobforge_dagster.storage.files import exclusive_lock, remove_stale_temporaries
+from jobforge_dagster.storage.files import StaleTemporaries, exclusive_lock
 
 
 class TableRunConfig(Config):
@@ -90,7 +90,9 @@ def forced(context: AssetExecutionContext, config: TableRunConfig | None = None)
     return asked or context.run.tags.get(FORCE_TAG, "").lower() in {"true", "1", "yes"}
 
 
-def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name: str, gold_name: str) -> None:
+def clean_stale_temporaries(
+    context: AssetExecutionContext, root: DataRoot, temporaries: StaleTemporaries, name: str, gold_name: str
+) -> None:
     """Remove what a killed run left half-written for a table (hidden temporaries, never read)."""
     layer_names = {layer: gold_name if layer is Layer.GOLD else name for layer in LAYERS}
     places = [(root.layer_dir(layer), f"{table}.parquet") for layer, table in layer_names.items()]
@@ -104,8 +106,8 @@ def clean_stale_temporaries(context: AssetExecutionContext, root: DataRoot, name
         (root.root / "raw" / name, ""),
     ]
     events = root.catalog_dir() / "openlineage"  # `<time>-<table>.<layer>-<EVENT>-<run>.json`
-    stale = [path for folder, prefix in places for path in remove_stale_temporaries(folder, prefix)]
-    stale += remove_stale_temporaries(events, f"-{name}.", within=True)
+    stale = [path for folder, prefix in places for path in temporaries.remove(folder, prefix)]
+    stale += temporaries.remove(events, f"-{name}.", within=True)
     for path in stale:
         context.log.warning(f"removed {path.name}, left by an interrupted write")
 
@@ -138,7 +140,7 @@ def materialize_table(
     keys, root = keys or table_keys(spec), step.root
     layers = [layer for layer in LAYERS if keys[layer] in context.selected_asset_keys]
     with exclusive_lock(root.lock_path(spec.name)), flushed(step.lineage):
-        clean_stale_temporaries(context, root, spec.name, spec.gold_table)
+        clean_stale_temporaries(context, root, step.temporaries, spec.name, spec.gold_table)
         if not layers:
             yield from check_published(context, step, spec, keys[Layer.GOLD])
             return

@@ -79,7 +79,7 @@ def oasis_attribute_dimension(tables: list[TableSpec]) -> AssetsDefinition | Non
         step = table_step.get()
         root = step.root
         with exclusive_lock(root.lock_path(OASIS_ATTRIBUTE)), flushed(step.lineage):
-            clean_stale_temporaries(context, root, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
+            clean_stale_temporaries(context, root, step.temporaries, OASIS_ATTRIBUTE, OASIS_ATTRIBUTE)
             if (batch := attribute_current(root, ratings)) is not None and not forced(context):
                 yield from report_current_dimension(context, step, ratings, batch)
                 return

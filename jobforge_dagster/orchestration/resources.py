@@ -23,7 +23,7 @@ from jobforge_dagster.query.engine import (
 )
 from jobforge_dagster.query.sql import quote_identifier
 from jobforge_dagster.storage.data_root import DATA_ROOT_ENV, DataRoot
-from jobforge_dagster.storage.files import fingerprint
+from jobforge_dagster.storage.files import StaleTemporaries, fingerprint
 
 
 def require_pool_limits(instance: DagsterInstance, data_root: str) -> None:
@@ -159,11 +159,13 @@ class LineageResource(ConfigurableResource):
 
 @dataclass(frozen=True)
 class StepResources:
-    """What a table's step works with: the data root, gold lookups, and the run's lineage exporter."""
+    """What a table's step works with: the data root, gold lookups, the run's lineage exporter, and the stale
+    temporaries of the run's folders."""
 
     root: DataRoot
     gold: GoldQueryResource
     lineage: LineageExporter
+    temporaries: StaleTemporaries
 
     @property
     def catalog(self) -> CatalogManager:
@@ -177,5 +179,11 @@ class TableStepResource(ConfigurableResource):
     gold: ResourceDependency[GoldQueryResource]
     lineage: ResourceDependency[LineageResource]
 
+    _temporaries: StaleTemporaries = PrivateAttr(default_factory=StaleTemporaries)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Each run lists the data root's folders for stale temporaries once (at its first step)."""
+        self._temporaries = StaleTemporaries()
+
     def get(self) -> StepResources:
-        return StepResources(self.data_root.get(), self.gold, self.lineage.exporter)
+        return StepResources(self.data_root.get(), self.gold, self.lineage.exporter, self._temporaries)

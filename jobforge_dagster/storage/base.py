@@ -48,8 +48,9 @@ class Storage(ABC):
         """Hold an exclusive lock named by `path` for the block (where the place has locks)."""
 
     @abstractmethod
-    def remove_stale_temporaries(self, folder: DataPath, prefix: str, within: bool = False) -> list[Path]:
-        """Delete what a killed writer left for files named `prefix...` (anywhere in the name with `within`)."""
+    def temporaries(self, folder: DataPath) -> list[str]:
+        """Names of the hidden temporaries (`.<name>.<random>.tmp`) in a folder: none where writes never leave
+        one."""
 
     @abstractmethod
     def remove(self, path: DataPath) -> None:

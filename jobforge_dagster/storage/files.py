@@ -1,5 +1,6 @@
 """Reading files safely on any storage: fingerprints, regular files only, sha256, locks, stale temporaries."""
 
+import contextlib
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
@@ -42,7 +43,24 @@ def exclusive_lock(path: DataPath) -> AbstractContextManager[None]:
     return storage_of(path).lock(path)
 
 
-def remove_stale_temporaries(folder: DataPath, prefix: str, *, within: bool = False) -> list[Path]:
-    """Delete hidden temporaries a killed writer left for files named `prefix...` in `folder` (with `within`,
-    files whose name holds `prefix` anywhere). Call only while holding the lock that covers those files."""
-    return storage_of(folder).remove_stale_temporaries(folder, prefix, within)
+class StaleTemporaries:
+    """Hidden temporaries a killed writer left, each folder listed once for the life of this object (one run):
+    a step per table would otherwise list folders that hold a file or more per table. A temporary written after
+    its folder was listed is left for the next run."""
+
+    def __init__(self) -> None:
+        self._listed: dict[str, list[str]] = {}
+
+    def remove(self, folder: DataPath, prefix: str, *, within: bool = False) -> list[DataPath]:
+        """Delete the temporaries of files named `prefix...` in `folder` (with `within`, whose name holds `prefix`
+        anywhere). Call only while holding the lock that covers those files."""
+        key = str(folder)
+        if key not in self._listed:
+            self._listed[key] = storage_of(folder).temporaries(folder)
+        removed = []
+        for name in self._listed[key]:
+            if prefix in name[1:] if within else name[1:].startswith(prefix):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(folder, name).unlink()
+                    removed.append(Path(folder, name))
+        return removed

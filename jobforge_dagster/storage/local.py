@@ -3,7 +3,6 @@
 import contextlib
 import errno
 import fcntl
-import glob
 import os
 import stat
 import uuid
@@ -117,14 +116,13 @@ class LocalStorage(Storage):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def remove_stale_temporaries(self, folder: DataPath, prefix: str, within: bool = False) -> list[Path]:
-        """Call only while holding the lock that covers those files."""
-        folder = Path(folder)
-        pattern = f".*{glob.escape(prefix)}*.tmp" if within else f".{glob.escape(prefix)}*.tmp"
-        stale = list(folder.glob(pattern)) if folder.is_dir() else []
-        for path in stale:
-            path.unlink(missing_ok=True)
-        return stale
+    def temporaries(self, folder: DataPath) -> list[str]:
+        """One listing of the folder, no stat; none if it does not exist."""
+        try:
+            with os.scandir(folder) as entries:
+                return [entry.name for entry in entries if entry.name.startswith(".") and entry.name.endswith(".tmp")]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
 
     def remove(self, path: DataPath) -> None:
         path = Path(path)

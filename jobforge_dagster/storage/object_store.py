@@ -167,7 +167,7 @@ class ObjectStorage(Storage):
         to start without a pool limit."""
         yield
 
-    def remove_stale_temporaries(self, folder: DataPath, prefix: str, within: bool = False) -> list[Path]:
+    def temporaries(self, folder: DataPath) -> list[str]:
         """Object storage never holds temporaries."""
         return []
 

@@ -21,6 +21,8 @@ REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
 #: Registries that ship with the package, by name; `$JOBFORGE_REGISTRY` names one of them or a YAML file.
 BUNDLED_REGISTRIES = {"sample": REGISTRY_FILE, "noc2021": Path(__file__).with_name("noc2021.yaml")}
 REGISTRY_ENV = "JOBFORGE_REGISTRY"
+#: PyYAML's safe loader, in C when libyaml is there (the same documents, anchors and merge keys included).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def registry_file(value: str | None = None) -> Path:
@@ -64,7 +66,7 @@ class SourceRegistry(BaseModel):
         resolved = registry_file(str(path) if path else None)
         text, name = resolved.read_text(encoding="utf-8"), name or resolved.name
         try:
-            root, document = yaml.compose(text), yaml.safe_load(text)
+            root, document = yaml.compose(text, Loader=SAFE_LOADER), yaml.load(text, Loader=SAFE_LOADER)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None

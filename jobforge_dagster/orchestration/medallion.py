@@ -352,7 +352,10 @@ def lineage_deps(spec: TableSpec) -> dict[AssetKey, list[AssetKey]]:
 
 def with_lineage_deps(assets: AssetsDefinition, extra: dict[AssetKey, list[AssetKey]]) -> AssetsDefinition:
     """`assets` with `extra` dependencies added to its specs only (no step input), so a failed or skipped
-    upstream table never stops this one: its checks read the upstream's last good gold instead."""
+    upstream table never stops this one: its checks read the upstream's last good gold instead. (Declared on the
+    decorator, they would be step inputs.) Without any, `assets` itself: rebuilding a definition is not free."""
+    if not any(extra.values()):
+        return assets
     return assets.map_asset_specs(lambda spec: spec.replace_attributes(deps=[*spec.deps, *extra.get(spec.key, [])]))
 
 

@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from jobforge_dagster.registry.patterns import spec_for
 from jobforge_dagster.registry.problems import RegistryProblem, line_of, validate_entry
-from jobforge_dagster.registry.spec import TableSpec, spec_for
+from jobforge_dagster.registry.spec import TableSpec
 
 #: The bundled sample's registry (data/source), the default.
 REGISTRY_FILE = Path(__file__).with_name("sources.yaml")
@@ -67,11 +68,8 @@ class SourceRegistry(BaseModel):
         text, name = resolved.read_text(encoding="utf-8"), name or resolved.name
         try:
             root, document = yaml.compose(text, Loader=SAFE_LOADER), yaml.load(text, Loader=SAFE_LOADER)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            reason = str(getattr(error, "problem", None) or error)
-            return cls(problems=[RegistryProblem(file=name, line=line, message=f"not valid YAML: {reason}")])
+        except yaml.YAMLError:
+            return cls(problems=[yaml_problem(text, name)])
         return cls.from_document(root, document, name)
 
     @classmethod
@@ -127,3 +125,15 @@ def name_taken(table: TableSpec, earlier: list[TableSpec]) -> str | None:
         if name in names:
             return f"the name {name!r} is already taken by table {names[name]!r}, declared before it"
     return None
+
+
+def yaml_problem(text: str, file: str) -> RegistryProblem:
+    """Why `text` is not YAML, as PyYAML's Python parser says it (libyaml words the same problems differently)."""
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = str(getattr(error, "problem", None) or error)
+        return RegistryProblem(file=file, line=line, message=f"not valid YAML: {reason}")
+    return RegistryProblem(file=file, message="not valid YAML")

@@ -12,8 +12,9 @@ from pathlib import Path, PurePosixPath
 from jobforge_dagster.errors import SourceDataError
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.names import RESERVED, table_name_for
+from jobforge_dagster.registry.patterns import PatternIndex, literal_path, literal_prefix
 from jobforge_dagster.registry.problems import RegistryProblem
-from jobforge_dagster.registry.spec import MAX_TABLE_NAME, PatternIndex, TableSpec, literal_path, literal_prefix
+from jobforge_dagster.registry.spec import MAX_TABLE_NAME, TableSpec
 from jobforge_dagster.sources.scan import SourceFile, scan_source, source_file_at
 from jobforge_dagster.storage.paths import DataPath, is_remote
 
@@ -169,12 +170,13 @@ def collect_tables(
     model, by another file) or too long, gets no table; it is logged with the reason, and the rest load."""
     taken = claimed_names(registry.tables, reserved)
     standing = stand_ins(registry.problems, taken)
-    declared = PatternIndex([*registry.tables, *(spec for spec, _ in standing.values())])
+    declared = [*registry.tables, *(spec for spec, _ in standing.values())]
+    index = PatternIndex(declared)
     taken = {p.table: f"the refused registry entry {p.table!r}" for p in registry.problems if p.table} | taken
     candidates: dict[str, list[SourceFile]] = {}
     refused: dict[str, str] = {}
     for file in sorted(scan_source(source_dir), key=lambda file: file.key):
-        if declared.first(file.relative) is not None or (file.problem is None and not file.path.is_file()):
+        if index.first(file.relative) is not None or (file.problem is None and not file.path.is_file()):
             continue  # declared (its run refuses a bad file), or a dangling link
         name = default_table_name(file.relative)
         if reason := file.problem or registry_refusal(file.relative, registry.problems) or name_refusal(name, taken):

@@ -1,12 +1,11 @@
 """The source registry: loading, matching and defaults for unregistered files."""
 
-
 import pytest
 import yaml
 from pydantic import ValidationError
 
 from jobforge_dagster.registry.file import SAFE_LOADER, SourceRegistry, registry_file
-from jobforge_dagster.registry.spec import PatternIndex, TableSpec, literal_path
+from jobforge_dagster.registry.spec import TableSpec
 
 
 def test_bundled_registry_loads() -> None:
@@ -45,32 +44,6 @@ def test_unsafe_or_unusable_settings_are_refused_at_load(entry: dict, field: str
 def test_usable_settings_still_load() -> None:
     spec = TableSpec(name="t", pattern="t.csv", separator=";", encoding="windows-1252")
     assert spec.separator == ";" and spec.encoding == "windows-1252"
-
-
-
-
-@pytest.mark.parametrize(
-    ("pattern", "path"),
-    [("odd[[]1].csv", "odd[1].csv"), ("a[*]b[?].csv", "a*b?.csv"), ("sub/My Data.csv", "sub/My Data.csv")],
-)
-def test_a_pattern_without_wildcards_names_one_path(pattern: str, path: str) -> None:
-    assert literal_path(pattern) == path
-    assert TableSpec(name="t", pattern=pattern).matches(path)
-
-
-@pytest.mark.parametrize("pattern", ["cops_*.csv", "a?.csv", "a[12].csv", "a[!x].csv", "odd[[]1]*.csv"])
-def test_a_pattern_with_a_wildcard_names_no_one_path(pattern: str) -> None:
-    assert literal_path(pattern) is None
-
-
-def test_the_pattern_index_finds_what_trying_every_pattern_finds() -> None:
-    patterns = ["*.csv", "cops_*.csv", "cops_2024.csv", "c?ps_2024.csv", "sub/*", "[cx]ops_*.csv", "cops_2024.csv.gz"]
-    tables = [TableSpec(name=f"t{number}", pattern=pattern) for number, pattern in enumerate(patterns)]
-    index = PatternIndex(tables)
-    paths = ["cops_2024.csv", "xops_1.csv", "sub/a.csv", "sub", "c", "", "cops_2024.csv.gz", "other.txt"]
-    for path in paths:
-        assert index.matching(path) == [table for table in tables if table.matches(path)], path
-    assert index.first("cops_2024.csv") == tables[0] and index.first("other.txt") is None
 
 
 def test_the_registry_parses_the_same_with_the_c_loader() -> None:

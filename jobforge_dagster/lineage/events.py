@@ -22,6 +22,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from openlineage.client.event_v2 import InputDataset, OutputDataset, Run, RunEvent, RunState
@@ -77,8 +78,16 @@ class DatasetNames:
     def __call__(self, name: str) -> tuple[str, str]:
         """(namespace, name) of a file as JobForge names it."""
         if self.source_dir is not None and is_source(name):
-            return storage_of(self.source_dir).uri(self.source_dir), name.removeprefix(f"{SOURCE}/")
-        return storage_of(self.root).uri(self.root), name
+            return self.source_namespace, name.removeprefix(f"{SOURCE}/")
+        return self.root_namespace, name
+
+    @cached_property
+    def root_namespace(self) -> str:
+        return storage_of(self.root).uri(self.root)
+
+    @cached_property
+    def source_namespace(self) -> str:
+        return storage_of(self.source_dir).uri(self.source_dir) if self.source_dir is not None else self.root_namespace
 
     def input(self, name: str, **given: Any) -> InputDataset:
         namespace, found = self(name)

@@ -2,15 +2,19 @@
 run never waits for lineage."""
 
 import contextlib
+import datetime
+import enum
+import json
 import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import attr
-from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
 from jobforge_dagster.lineage.events import event_file_name
@@ -44,7 +48,35 @@ class AtomicFileTransport(Transport):
 
     def emit(self, event: Any) -> None:
         with atomic_path(self.folder / event_file_name(event), durable=False) as temporary:
-            temporary.write_text(Serde.to_json(event) + "\n", encoding="utf-8")
+            temporary.write_text(event_json(event) + "\n", encoding="utf-8")
+
+
+@cache
+def field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in attr.fields(kind))
+
+
+def plain(value: Any) -> Any:
+    """`value` as openlineage-python's `Serde.to_dict` gives it (attrs objects as dicts, None left out of dicts,
+    None and empty dicts left out of lists, enums as values, dates and UUIDs as text), in one pass."""
+    if attr.has(type(value)):
+        value = {name: getattr(value, name) for name in field_names(type(value))}
+    if isinstance(value, dict):
+        found = {key: plain(item) for key, item in value.items()}
+        return {key: item for key, item in found.items() if item is not None}
+    if isinstance(value, list | tuple):
+        found = [plain(item) for item in value if item is not None]
+        return [item for item in found if item is not None and item != {}]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def event_json(event: Any) -> str:
+    """An event as openlineage-python's `Serde.to_json` writes it."""
+    return json.dumps(plain(event), sort_keys=True, default=lambda o: f"<<non-serializable: {type(o).__qualname__}>>")
 
 
 class BackgroundWorker:

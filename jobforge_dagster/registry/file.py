@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from jobforge_dagster.registry.patterns import spec_for
+from jobforge_dagster.registry.patterns import PatternIndex
 from jobforge_dagster.registry.problems import RegistryProblem, line_of, validate_entry
 from jobforge_dagster.registry.spec import TableSpec
 
@@ -67,7 +67,8 @@ class SourceRegistry(BaseModel):
         resolved = registry_file(str(path) if path else None)
         text, name = resolved.read_text(encoding="utf-8"), name or resolved.name
         try:
-            root, document = yaml.compose(text, Loader=SAFE_LOADER), yaml.load(text, Loader=SAFE_LOADER)
+            root = yaml.compose(text, Loader=SAFE_LOADER)
+            document = SAFE_LOADER("").construct_document(root) if root is not None else None
         except yaml.YAMLError:
             return cls(problems=[yaml_problem(text, name)])
         return cls.from_document(root, document, name)
@@ -115,7 +116,7 @@ class SourceRegistry(BaseModel):
 
     def spec_for(self, relative_path: str) -> TableSpec | None:
         """The first declared table whose pattern matches a path relative to source/."""
-        return spec_for(relative_path, self.tables)
+        return PatternIndex(self.tables).first(relative_path)
 
 
 def name_taken(table: TableSpec, earlier: list[TableSpec]) -> str | None:

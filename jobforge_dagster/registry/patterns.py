@@ -6,11 +6,6 @@ from collections.abc import Iterable
 from jobforge_dagster.registry.spec import TableSpec
 
 
-def spec_for(relative_path: str, tables: list[TableSpec]) -> TableSpec | None:
-    """The first of `tables` whose pattern matches a path relative to source/."""
-    return next((table for table in tables if table.matches(relative_path)), None)
-
-
 def literal_prefix(pattern: str) -> str:
     """The start of a glob pattern before its first wildcard or bracket: every path it matches starts so."""
     return re.split(r"[*?\[]", pattern, maxsplit=1)[0]

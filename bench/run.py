@@ -325,9 +325,10 @@ def large_case(args: argparse.Namespace) -> list[str]:
 
 
 def query_case(args: argparse.Namespace) -> list[str]:
-    """Case 3: the README's queries on the real gold and two scans of the large gold, against plain DuckDB."""
-    readme = (REPO / "README.md").read_text()
-    real_queries = re.findall(r"```sql\n(.*?)```", readme, flags=re.DOTALL)
+    """Case 3: the documented queries (README and docs/) on the real gold and two scans of the large gold,
+    against plain DuckDB."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    real_queries = [sql for page in pages for sql in re.findall(r"```sql\n(.*?)```", page.read_text(), flags=re.DOTALL)]
     large_queries = [
         "SELECT teer, count(*) AS n, sum(CAST(employment_2023 AS BIGINT)) AS jobs "
         "FROM noc_large GROUP BY teer ORDER BY teer",

@@ -19,6 +19,9 @@ Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
      `multiprocess: {max_concurrent: 2}` in run config;
   6. deploy: in one session, the 32 real files on sqlite in process, PostgreSQL in process, PostgreSQL with
      `max_concurrent: 2`, and the same with data root and sources on S3 (moto_server on loopback);
+  7. latency: a real `dagster-daemon` on the repository's settings, 10 files dropped into source/ one after
+     another (bench/latency.py), each timed from the end of its write to its rows answering a gold query;
+     --latency-before also runs it with the former sensor settings (30 s ticks, two stable ticks);
   8. scale (only when named: `--cases scale --scale-n 320`): N tables made of copies of the real files, half
      declared, JobForge against Dagster's floor for the same N (bench/scale.py); writes docs/benchmarks/scale.png.
 """
@@ -52,6 +55,8 @@ TARGETS = {
     "query": 1.1,
     "sensor_seconds": 1.0,
     "nochange": 1.3,
+    "latency_median": 15.0,
+    "latency_worst": 30.0,
 }
 STOCK_EVENT_LOG = "  module: dagster._core.storage.event_log\n  class: SqliteEventLogStorage\n"
 
@@ -473,6 +478,29 @@ def deploy_case(args: argparse.Namespace) -> list[str]:
     return [*lines, ""]
 
 
+def latency_case(args: argparse.Namespace) -> list[str]:
+    """Case 7: file written -> rows queryable in gold, under a real daemon."""
+    from latency import latency_lines, measure
+
+    rows = []
+    if args.latency_before:
+        rows += latency_lines(*measure(OUT / "latency-before", args.drops, before=True), "before (30 s, two ticks)")
+    rows += latency_lines(*measure(OUT / "latency", args.drops), "repository's settings")
+    return [
+        "## 7. Latency: a file written into source/ to its rows queryable in gold",
+        "",
+        f"`dagster-daemon run` with the repository's dagster.yaml and workspace.yaml, sensor `new_source_files` "
+        f"started; files dropped one after another at random points of the tick cycle (copies of real files "
+        f"under new names, then each changed: `*`). Target: median ≤ {TARGETS['latency_median']:g} s, worst ≤ "
+        f"{TARGETS['latency_worst']:g} s.",
+        "",
+        "| settings | drops | median s | worst s | runs launched | each drop s |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        *rows,
+        "",
+    ]
+
+
 def scale_case(args: argparse.Namespace) -> list[str]:
     """Case 8: N tables (each N of --scale-n), JobForge against the floor; the plot and tables cover every N
     measured so far (bench/out/scale/results.json)."""
@@ -501,6 +529,7 @@ CASES = {
     "nochange": nochange_case,
     "postgres": postgres_case,
     "deploy": deploy_case,
+    "latency": latency_case,
     "scale": scale_case,
 }
 #: Cases run when --cases is not given: the scale case takes tens of minutes, and is run on its own.
@@ -512,6 +541,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--write", type=Path, help="also write the results as markdown to this file")
+    parser.add_argument("--drops", type=int, default=10, help="files dropped by the latency case")
+    parser.add_argument("--latency-before", action="store_true", help="latency case: also the former settings")
     parser.add_argument("--skip-stock", action="store_true", help="skip the stock sqlite event log comparison")
     parser.add_argument(
         "--cases",

@@ -22,7 +22,12 @@ from jobforge_dagster.orchestration.resources import (
     LineageResource,
     TableStepResource,
 )
-from jobforge_dagster.orchestration.sensors import daily_schedule, sensor_interval, source_sensor
+from jobforge_dagster.orchestration.sensors import (
+    AUTOMATION_SENSOR_INTERVAL,
+    daily_schedule,
+    sensor_interval,
+    source_sensor,
+)
 from jobforge_dagster.orchestration.source_versions import source_asset
 from jobforge_dagster.registry.file import SourceRegistry, registry_file
 from jobforge_dagster.registry.names import OASIS_RATINGS
@@ -79,7 +84,7 @@ def automation_sensor(observed: list[dg.SourceAsset]) -> dg.AutomationConditionS
         "jobforge_automation",
         target=dg.AssetSelection.all() | dg.AssetSelection.assets(*(source.key for source in observed)),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=sensor_interval(),
+        minimum_interval_seconds=sensor_interval(AUTOMATION_SENSOR_INTERVAL),
         description="Declarative automation: re-checks after a referenced gold table changes; with `automation:` "
         "in the component's defs.yaml, materializes unsynced tables.",
     )

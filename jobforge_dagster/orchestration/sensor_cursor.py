@@ -49,9 +49,18 @@ class SourceCursor(BaseModel):
     )
 
 
-def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[SourceFile], SourceCursor]:
-    """(files ready to load, oldest change first; the next cursor): a file is ready when unchanged since the
-    previous tick. The next cursor's watermark passes a ready file only once it is handled (`handled`)."""
+def settled(file: SourceFile, settled_ns: int) -> bool:
+    """Whether the file was last written (modified or its inode changed) at or before `settled_ns`."""
+    return max(file.mtime_ns, file.ctime_ns) <= settled_ns
+
+
+def plan_tick(
+    files: Iterator[SourceFile], cursor: SourceCursor, settled_ns: int = 0
+) -> tuple[list[SourceFile], SourceCursor]:
+    """(files ready to load, oldest change first; the next cursor): a file is ready when last written at or
+    before `settled_ns` (the tick's time minus the settle time), or unchanged since the previous tick (a clock
+    that disagrees with the file's times). The next cursor's watermark passes a ready file only once it is
+    handled (`handled`)."""
     ready: list[SourceFile] = []
     pending: dict[str, tuple[int, int, int]] = {}
     folders: dict[str, int] = {}
@@ -63,7 +72,7 @@ def plan_tick(files: Iterator[SourceFile], cursor: SourceCursor) -> tuple[list[S
         seen = file.ctime_ns < cursor.watermark_ns or cursor.at_watermark.get(key) == file.signature
         if file.ctime_ns <= cursor.watermark_ns and seen and key not in cursor.pending and known:
             continue  # handled before and not touched since
-        if cursor.pending.get(key) == file.signature:
+        if settled(file, settled_ns) or cursor.pending.get(key) == file.signature:
             ready.append(file)
         else:
             pending[key] = file.signature

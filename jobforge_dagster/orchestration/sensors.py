@@ -1,8 +1,10 @@
 """New source files -> runs: a sensor on `source/`, and a daily schedule of the whole pipeline.
 
-The sensor's cursor (`sensor_cursor.py`) is small whatever the folder holds. A file is taken once its size,
-modification time and change time are the same on two ticks in a row, so a file still being copied is left
-alone. Runs are keyed by the arrival: `<table>:<sha256>:<change time>:<table version>`.
+The sensor's cursor (`sensor_cursor.py`) is small whatever the folder holds. A file is taken once it has not
+been written for the settle time (`$JOBFORGE_SENSOR_SETTLE_SECONDS`: its modification and change times are that
+old when the tick lists it), or once its size and times are the same on two ticks in a row (a clock that
+disagrees with the file's times), so a file still being copied is left alone; a tick that leaves a file to
+settle says so in its skip reason. Runs are keyed by the arrival: `<table>:<sha256>:<change time>:<table version>`.
 
 - Bytes already in gold are skipped before a run is even requested.
 - A version that arrives again after another (A -> B -> A -> B, runs queued or not) is always requested; a run
@@ -63,9 +65,14 @@ from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import sha256_file
 
 SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
-#: The sensor's jobs: one loaded table per run; one partition of the `new_files` family per run.
-DEFAULT_SENSOR_INTERVAL = 30
-#: Files hashed and requested per tick at most; the rest wait, already stable, for the next tick.
+#: Seconds between two ticks of `new_source_files` (the daemon's sensor loop itself runs every 5 s).
+DEFAULT_SENSOR_INTERVAL = 5
+#: Seconds between two evaluations of the declarative automation sensor, unless $JOBFORGE_SENSOR_INTERVAL_SECONDS.
+AUTOMATION_SENSOR_INTERVAL = 30
+SETTLE_ENV = "JOBFORGE_SENSOR_SETTLE_SECONDS"
+#: A file not written for this many seconds is complete: it is loaded on the tick that lists it.
+DEFAULT_SETTLE_SECONDS = 2.0
+#: Files hashed and requested per tick at most; the rest wait, already settled, for the next tick.
 MAX_REQUESTS_PER_TICK = 50
 #: Bytes hashed per tick at most; a larger file is requested unhashed, keyed by inode, size and mtime.
 HASH_BYTES_PER_TICK = 2 << 30
@@ -192,7 +199,7 @@ def retry_after_fix(
 ) -> list[RunRequest]:
     """Files requested before, unchanged since and not in gold yet are requested again when their table's version
     changed (a registry or code fix that a reload brought); they leave `cursor.unsettled` once loaded, gone or
-    refused. A file that changed is a new arrival, which `request_for` handles once it is stable."""
+    refused. A file that changed is a new arrival, which `request_for` handles once it has settled."""
     requests, arrivals = [], Arrivals(sources, root.source_dir())
     for key, known in list(cursor.unsettled.items()):
         file = listed.get(key)
@@ -266,13 +273,16 @@ def report(context: SensorEvaluationContext, refused: list[str]) -> None:
 
 def skip_reason(refused: list[str], waiting: str, problems: list[RegistryProblem] = ()) -> str | None:
     """What the tick's result says in the UI when no run was requested, if there is something to say: the
-    registry's refused entries first (a file they match is not loaded until the entry is fixed), then files."""
+    registry's refused entries first (a file they match is not loaded until the entry is fixed), then files,
+    then the files left to settle."""
     said = []
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         said.append(f"registry entry refused: {problems[0]}{more}")
     if refused:
         said.append(f"{len(refused)} file(s) refused: {refused[0]}")
+    if waiting and not said:
+        return waiting.removeprefix("; ").capitalize()
     return "; ".join(said) + waiting if said else None
 
 
@@ -285,18 +295,21 @@ def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition
         jobs=jobs,
         minimum_interval_seconds=interval,
         default_status=DefaultSensorStatus.STOPPED,
-        description="Loads a new or changed file in source/ (stable over two ticks) through its table's layers.",
+        description="Loads a new or changed file in source/ (once not written for the settle time) through "
+        "its table's layers.",
     )
     def new_source_files(context: SensorEvaluationContext, data_root: DataRootResource) -> SensorResult | SkipReason:
         root = data_root.get()
         cursor = SourceCursor.model_validate_json(context.cursor) if context.cursor else SourceCursor()
         listed: dict[str, SourceFile] = {}
-        ready, next_cursor = plan_tick(noting(scan_source(root.source_dir()), cursor.unsettled, listed), cursor)
+        settled_ns = time.time_ns() - int(settle_seconds() * 1e9)
+        files = noting(scan_source(root.source_dir()), cursor.unsettled, listed)
+        ready, next_cursor = plan_tick(files, cursor, settled_ns)
         retried = retry_after_fix(context, root, sources, listed, next_cursor)
         requests, refused = plan_requests(context, root, sources, ready, next_cursor)
         requests = retried + requests
         report(context, refused)
-        waiting = f"; waiting for {len(next_cursor.pending)} file(s) to stop changing" if next_cursor.pending else ""
+        waiting = waiting_for(next_cursor)
         context.log.info(f"{len(requests)} run(s) requested{waiting}")
         return SensorResult(
             run_requests=requests,
@@ -308,9 +321,21 @@ def source_sensor(sources: SourceTables, jobs: list[UnresolvedAssetJobDefinition
     return new_source_files
 
 
-def sensor_interval() -> int:
-    """`$JOBFORGE_SENSOR_INTERVAL_SECONDS`, default 30."""
-    return int(os.environ.get(SENSOR_INTERVAL_ENV) or DEFAULT_SENSOR_INTERVAL)
+def waiting_for(cursor: SourceCursor) -> str:
+    """The tick's note on the files it left for the next one (written too recently, or past its budget)."""
+    if not cursor.pending:
+        return ""
+    return f"; waiting for {len(cursor.pending)} file(s) to settle (not written for {settle_seconds():g} s)"
+
+
+def sensor_interval(default: int = DEFAULT_SENSOR_INTERVAL) -> int:
+    """`$JOBFORGE_SENSOR_INTERVAL_SECONDS`, else `default`."""
+    return int(os.environ.get(SENSOR_INTERVAL_ENV) or default)
+
+
+def settle_seconds() -> float:
+    """`$JOBFORGE_SENSOR_SETTLE_SECONDS`, default 2: how long a file must go unwritten before it is loaded."""
+    return float(os.environ.get(SETTLE_ENV) or DEFAULT_SETTLE_SECONDS)
 
 
 def daily_schedule(job: UnresolvedAssetJobDefinition, cron: str = "0 2 * * *") -> ScheduleDefinition:

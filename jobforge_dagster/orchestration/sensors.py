@@ -65,8 +65,9 @@ from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import sha256_file
 
 SENSOR_INTERVAL_ENV = "JOBFORGE_SENSOR_INTERVAL_SECONDS"
-#: Seconds between two ticks of `new_source_files` (the daemon's sensor loop itself runs every 5 s).
-DEFAULT_SENSOR_INTERVAL = 5
+#: The least seconds between two ticks of `new_source_files`. dagster-daemon's sensor loop wakes every 5 s and
+#: ticks a sensor whose interval has passed: under 5, a tick on every loop (at 5, a loop a hair early skips it).
+DEFAULT_SENSOR_INTERVAL = 4
 #: Seconds between two evaluations of the declarative automation sensor, unless $JOBFORGE_SENSOR_INTERVAL_SECONDS.
 AUTOMATION_SENSOR_INTERVAL = 30
 SETTLE_ENV = "JOBFORGE_SENSOR_SETTLE_SECONDS"

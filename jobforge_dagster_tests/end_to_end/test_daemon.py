@@ -261,3 +261,34 @@ def test_a_version_that_arrives_again_while_runs_wait_is_loaded(tmp_path: Path, 
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in instance.get_runs())  # B's first: current, A
     gold = read_stamp(cli.data_root / "gold" / "noc_unit_groups.parquet")[1]
     assert gold == hashlib.sha256(version_b).hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_file_grown_in_several_writes_is_loaded_once_complete(tmp_path: Path, monkeypatch) -> None:
+    """The repository's default sensor settings (5 s ticks, 2 s settle time): a file written in seven appends over
+    7 s, each one leaving a valid CSV of fewer records, is loaded by one run, of its final bytes."""
+    cli = DagsterCli.fresh(tmp_path / "home", tmp_path / "data")
+    for name in ("JOBFORGE_SENSOR_INTERVAL_SECONDS", "JOBFORGE_SENSOR_SETTLE_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    path = cli.data_root / "source" / SAMPLE
+    path.parent.mkdir(parents=True)
+    assert cli.run("sensor", "start", "new_source_files", "-m", "jobforge_dagster", timeout=120).returncode == 0
+    monkeypatch.chdir(cli.home)
+    instance = cli.instance()
+    content = (SAMPLE_SOURCES / SAMPLE).read_bytes()
+    lines = content.splitlines(keepends=True)
+    chunks = [b"".join(lines[start : start + 2]) for start in range(0, len(lines), 2)]
+    with daemon(cli, runs_at_once=2):
+        wait_for(lambda: sensor_cursor(instance) is not None, 180, "the sensor's first tick over an empty source/")
+        with open(path, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                handle.flush()
+                time.sleep(1.0)  # seven writes over 7 s: longer than a tick interval, so a tick sees it grow
+        wait_for(lambda: any(run.is_finished for run in instance.get_runs()), 180, "the file's run")
+        time.sleep(12)  # more ticks over the finished file
+    runs = instance.get_runs()
+    assert [run.tags["jobforge/source_sha256"] for run in runs] == [hashlib.sha256(content).hexdigest()]
+    assert runs[0].status == dg.DagsterRunStatus.SUCCESS, (cli.home / "daemon.log").read_text()[-3000:]
+    with GoldQueryEngine(DataRoot(data_root=str(cli.data_root))) as engine:
+        (count,) = engine.query("SELECT count(*) AS n FROM noc_unit_groups")["n"]
+    assert count == len(lines) - 1  # 12 records, in 7 writes

@@ -29,6 +29,13 @@ SKILLS = "oasis_skills_sample.csv"
 NEW = "skills_arrived.csv"  # default table `skills_arrived`; no registry pattern matches it
 
 
+@pytest.fixture(autouse=True)
+def two_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests tick back to back, faster than a file settles: with a settle time out of reach, a file is taken
+    once unchanged over two ticks, whatever the machine's load."""
+    monkeypatch.setenv(sensors.SETTLE_ENV, "3600")
+
+
 class LoadedOnce:
     """The sensor of definitions built once (a daemon's loaded code location), ticked as the daemon does."""
 

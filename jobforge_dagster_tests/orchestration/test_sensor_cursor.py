@@ -2,7 +2,13 @@
 
 from pathlib import Path
 
-from jobforge_dagster.orchestration.sensor_cursor import SourceCursor, already_requested, arrival_key, noting
+from jobforge_dagster.orchestration.sensor_cursor import (
+    SourceCursor,
+    already_requested,
+    arrival_key,
+    noting,
+    plan_tick,
+)
 from jobforge_dagster.sources.scan import SourceFile
 
 
@@ -38,3 +44,14 @@ def test_noting_lists_only_the_files_asked_about_and_passes_every_file_on() -> N
     already_requested(cursor, sighting(1), "a" * 64, "v1")
     assert list(noting(iter(files), cursor.unsettled, listed)) == files
     assert list(listed) == ["a.csv"]
+
+
+def test_a_file_last_written_before_the_settle_point_is_ready_on_first_sight() -> None:
+    old = SourceFile("old.csv", Path("/nowhere/old.csv"), 10, mtime_ns=4_000, ctime_ns=5_000)
+    touched = SourceFile("touched.csv", Path("/nowhere/touched.csv"), 10, mtime_ns=4_000, ctime_ns=7_000)
+    modified = SourceFile("modified.csv", Path("/nowhere/modified.csv"), 10, mtime_ns=7_000, ctime_ns=5_000)
+    ready, cursor = plan_tick(iter([old, touched, modified]), SourceCursor(), settled_ns=6_000)
+    assert ready == [old]
+    assert set(cursor.pending) == {"touched.csv", "modified.csv"}
+    ready, cursor = plan_tick(iter([old, touched, modified]), cursor, settled_ns=6_000)
+    assert ready == [old, modified, touched]  # unchanged over two ticks: the clock may disagree with the file's

@@ -4,6 +4,7 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -79,6 +80,13 @@ class Sensor:
         return [message for message in self.logs if text in message]
 
 
+@pytest.fixture(autouse=True)
+def two_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests tick back to back, faster than a file settles: with a settle time out of reach, a file is taken
+    once unchanged over two ticks, whatever the machine's load (the settle time has tests of its own)."""
+    monkeypatch.setenv(sensors.SETTLE_ENV, "3600")
+
+
 def drop(config: DataRoot, name: str = SAMPLE, content: bytes | None = None) -> Path:
     target = config.source_dir() / name
     if content is None:
@@ -105,6 +113,30 @@ def test_new_file_is_requested_once_stable(empty_root: DataRoot) -> None:
     assert request.tags["jobforge/source_file"] == f"source/{SAMPLE}"
     assert sensor.tick() == []  # handled: not requested again
     assert len(SourceCursor.model_validate_json(sensor.cursor).pending) == 0
+
+
+def test_a_file_not_written_for_the_settle_time_is_requested_on_first_sight(
+    empty_root: DataRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(sensors.SETTLE_ENV, "1")
+    sensor = Sensor(empty_root)
+    drop(empty_root)
+    time.sleep(1.2)
+    (request,) = sensor.tick()
+    assert request.tags["jobforge/source_file"] == f"source/{SAMPLE}"
+    assert sensor.tick() == []
+
+
+def test_a_file_written_within_the_settle_time_waits_and_the_tick_says_so(
+    empty_root: DataRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(sensors.SETTLE_ENV, "60")
+    sensor = Sensor(empty_root)
+    path = drop(empty_root)
+    assert sensor.tick() == []
+    assert sensor.skip_reason == "Waiting for 1 file(s) to settle (not written for 60 s)"
+    path.write_bytes(path.read_bytes() + b"00011,Senior government managers and officials\n")
+    assert sensor.tick() == []  # written again since the last tick, and still young
 
 
 def test_file_still_growing_is_left_alone(empty_root: DataRoot) -> None:

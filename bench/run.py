@@ -1,6 +1,6 @@
 """JobForge benchmark: the pipeline against plain Polars and plain DuckDB, side by side.
 
-    python bench/run.py [--runs 3] [--rows 1000000] [--cases real,large,query,sensor] [--write BENCHMARKS.md]
+    python bench/run.py [--runs 3] [--rows 1000000] [--cases real,large,query,sensor,latency] [--write BENCHMARKS.md]
 
 Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
   1. real data: the 32 files of ../shared/data/noc2021, `dagster job execute ... medallion_pipeline` as a
@@ -487,7 +487,7 @@ def latency_case(args: argparse.Namespace) -> list[str]:
         rows += latency_lines(*measure(OUT / "latency-before", args.drops, before=True), "before (30 s, two ticks)")
     rows += latency_lines(*measure(OUT / "latency", args.drops), "repository's settings")
     return [
-        "## 7. Latency: a file written into source/ to its rows queryable in gold",
+        "## 8. Latency: a file written into source/ to its rows queryable in gold",
         "",
         f"`dagster-daemon run` with the repository's dagster.yaml and workspace.yaml, sensor `new_source_files` "
         f"started; files dropped one after another at random points of the tick cycle (copies of real files "

@@ -70,7 +70,7 @@ def assert_no_sqlite_history(cli: DagsterCli) -> None:
 def test_deploy_yaml_keeps_the_default_limits() -> None:
     """Same run and pool concurrency, run monitoring and telemetry as the repository's dagster.yaml."""
     default, deploy = (yaml.safe_load(path.read_text()) for path in (REPO / "dagster.yaml", DEPLOY_YAML))
-    for section in ("concurrency", "run_monitoring", "telemetry"):
+    for section in ("concurrency", "run_coordinator", "run_monitoring", "telemetry"):
         assert deploy[section] == default[section], section
     database = deploy["storage"]["postgres"]["postgres_db"]
     assert {key: value["env"] for key, value in database.items()} == {
@@ -120,7 +120,12 @@ def materialize(cli: DagsterCli, table: str) -> subprocess.Popen:
 
 
 def test_two_concurrent_runs_on_postgres(pg_cli: DagsterCli, postgres: PostgresServer) -> None:
-    """Two tables materialized by two processes at once: both succeed, both recorded, no pool slot left held."""
+    """Two tables materialized by two processes at once: both succeed, both recorded, no pool slot left held.
+
+    The tables are created first, as docs/deployment.md says (`dagster instance migrate`): Dagster creates them on
+    first use, and two processes doing so at the same moment on an empty database collide."""
+    migrated = pg_cli.run("instance", "migrate")
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
     processes = [materialize(pg_cli, table) for table in TABLES]
     for process in processes:
         _, errors = process.communicate(timeout=300)

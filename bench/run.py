@@ -14,15 +14,17 @@ Cases (medians over --runs, each a fresh data root and a fresh DAGSTER_HOME):
   3. gold queries: the README's queries on the real gold, and two scans of the large gold, through
      GoldQueryEngine against the same SQL in plain DuckDB over the same parquet files;
   4. one tick of the new_source_files sensor over a source/ folder of 10,000 unchanged files;
-  5. postgres: the 32 real files on deploy/postgres/dagster.yaml (a throwaway local PostgreSQL server, default
+  5. nochange: the real files run again with no byte changed, against Dagster's floor for the same graph;
+  6. postgres: the 32 real files on deploy/postgres/dagster.yaml (a throwaway local PostgreSQL server, default
      durability settings) against the default pooled sqlite instance, each in process and with
      `multiprocess: {max_concurrent: 2}` in run config;
-  6. deploy: in one session, the 32 real files on sqlite in process, PostgreSQL in process, PostgreSQL with
+  7. deploy: in one session, the 32 real files on sqlite in process, PostgreSQL in process, PostgreSQL with
      `max_concurrent: 2`, and the same with data root and sources on S3 (moto_server on loopback);
-  7. latency: a real `dagster-daemon` on the repository's settings, 10 files dropped into source/ one after
+  8. latency: a real `dagster-daemon` on the repository's settings, 10 files dropped into source/ one after
      another (bench/latency.py), each timed from the end of its write to its rows answering a gold query;
-     --latency-before also runs it with the former sensor settings (30 s ticks, two stable ticks);
-  8. scale (only when named: `--cases scale --scale-n 320`): N tables made of copies of the real files, half
+     --latency-before also runs it with the former sensor settings (30 s ticks, two stable ticks); with
+     --write, the README's sentence on latency is rewritten with the figures measured;
+  9. scale (only when named: `--cases scale --scale-n 320`): N tables made of copies of the real files, half
      declared, JobForge against Dagster's floor for the same N (bench/scale.py); writes docs/benchmarks/scale.png.
 """
 
@@ -398,7 +400,7 @@ def instance_runs(runs: int, dagster_yaml: Path, run_config: str, new_database: 
 
 
 def postgres_case(args: argparse.Namespace) -> list[str]:
-    """Case 5: the real files on the PostgreSQL instance against the pooled sqlite one, in process and multiprocess."""
+    """Case 6: the real files on the PostgreSQL instance against the pooled sqlite one, in process and multiprocess."""
     sys.path.insert(0, str(REPO))
     from jobforge_dagster_tests.postgres_server import throwaway_postgres, unavailable
 
@@ -455,7 +457,7 @@ def deploy_rows(args: argparse.Namespace, server: Any, s3: Any) -> list[str]:
 
 
 def deploy_case(args: argparse.Namespace) -> list[str]:
-    """Case 6: sqlite, PostgreSQL, multiprocess and S3, measured in one session on the same files."""
+    """Case 7: sqlite, PostgreSQL, multiprocess and S3, measured in one session on the same files."""
     sys.path.insert(0, str(REPO))
     from jobforge_dagster.sources.tables import list_source_files
     from jobforge_dagster_tests.postgres_server import throwaway_postgres
@@ -479,13 +481,17 @@ def deploy_case(args: argparse.Namespace) -> list[str]:
 
 
 def latency_case(args: argparse.Namespace) -> list[str]:
-    """Case 7: file written -> rows queryable in gold, under a real daemon."""
+    """Case 8: file written -> rows queryable in gold, under a real daemon."""
     from latency import latency_lines, measure
 
     rows = []
     if args.latency_before:
         rows += latency_lines(*measure(OUT / "latency-before", args.drops, before=True), "before (30 s, two ticks)")
-    rows += latency_lines(*measure(OUT / "latency", args.drops), "repository's settings")
+    drops, runs = measure(OUT / "latency", args.drops)
+    rows += latency_lines(drops, runs, "repository's settings")
+    seconds = [drop.seconds for drop in drops]
+    if args.write:
+        readme_latency(statistics.median(seconds), max(seconds), len(seconds))
     return [
         "## 8. Latency: a file written into source/ to its rows queryable in gold",
         "",
@@ -501,8 +507,22 @@ def latency_case(args: argparse.Namespace) -> list[str]:
     ]
 
 
+#: The README's sentence on latency, rewritten by the latency case with --write (not copied by hand).
+README_LATENCY = re.compile(r"<!-- latency -->.*?<!-- /latency -->", re.S)
+
+
+def readme_latency(median: float, worst: float, drops: int) -> None:
+    """Put the measured median and worst latency into README.md's marked sentence."""
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    figures = f"<!-- latency -->median {median:.1f} s, worst {worst:.1f} s over {drops} drops<!-- /latency -->"
+    if not README_LATENCY.search(text):
+        sys.exit("README.md has no <!-- latency --> sentence to update")
+    readme.write_text(README_LATENCY.sub(figures, text, count=1))
+
+
 def scale_case(args: argparse.Namespace) -> list[str]:
-    """Case 8: N tables (each N of --scale-n), JobForge against the floor; the plot and tables cover every N
+    """Case 9: N tables (each N of --scale-n), JobForge against the floor; the plot and tables cover every N
     measured so far (bench/out/scale/results.json)."""
     import scale
     import scale_report
@@ -513,7 +533,7 @@ def scale_case(args: argparse.Namespace) -> list[str]:
         results.save()
     path = scale_report.plot(results)
     return [
-        f"## 8. Scale: N tables, half declared (`--cases scale --scale-n {','.join(map(str, args.scale_n))}`)",
+        f"## 9. Scale: N tables, half declared (`--cases scale --scale-n {','.join(map(str, args.scale_n))}`)",
         "",
         f"Plot: `{path.relative_to(REPO)}`. One measurement per N (bench/scale.py).",
         "",

@@ -66,7 +66,7 @@ class DataRootResource(ConfigurableResource):
 
 class GoldQueryResource(ConfigurableResource):
     """Read-only SQL over gold inside Dagster: one GoldQueryEngine per run on the `duckdb` resource's
-    connection, closed when the run ends."""
+    connection, opened on the run's first query (a run of current tables asks none) and closed when the run ends."""
 
     data_root: ResourceDependency[DataRootResource]
     duckdb: ResourceDependency[DuckDBResource]
@@ -77,17 +77,19 @@ class GoldQueryResource(ConfigurableResource):
     max_rows: int = Field(default=DEFAULT_MAX_ROWS, description="Most rows one result may have.")
 
     _engine: GoldQueryEngine | None = PrivateAttr(default=None)
+    _in_run: bool = PrivateAttr(default=False)
     _distinct: dict[tuple[str, str, str], pl.DataFrame] = PrivateAttr(default_factory=dict)
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator["GoldQueryResource"]:
-        """Open the engine for the run and close it after."""
-        with self.open_engine() as engine:
-            self._engine = engine
-            try:
-                yield self
-            finally:
-                self._engine, self._distinct = None, {}
+        """The engine may be opened during the run; it is closed after."""
+        self._in_run = True
+        try:
+            yield self
+        finally:
+            engine, self._engine, self._in_run, self._distinct = self._engine, None, False, {}
+            if engine is not None:
+                engine.close()
 
     def open_engine(self) -> GoldQueryEngine:
         """A new GoldQueryEngine with this resource's settings (the caller closes it)."""
@@ -103,11 +105,13 @@ class GoldQueryResource(ConfigurableResource):
 
     @property
     def engine(self) -> GoldQueryEngine:
-        """The run's engine; only inside a Dagster run (or `dagster.build_resources`)."""
-        if self._engine is None:
+        """The run's engine, opened on first use; only inside a Dagster run (or `dagster.build_resources`)."""
+        if not self._in_run:
             raise QueryError(
                 "GoldQueryResource opens its engine only inside a Dagster run (or dagster.build_resources)"
             )
+        if self._engine is None:
+            self._engine = self.open_engine()
         return self._engine
 
     def query(self, sql: str) -> pl.DataFrame:

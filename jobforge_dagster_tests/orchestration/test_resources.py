@@ -54,6 +54,36 @@ def test_distinct_values_inside_an_asset(gold: Path) -> None:
     assert not engine.temp_dir.exists()  # closed when the run ended
 
 
+def test_a_run_that_asks_nothing_opens_no_engine(gold: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine (a DuckDB connection and a view per gold table) is opened on the run's first question only."""
+    opened: list[GoldQueryEngine] = []
+    open_engine = GoldQueryResource.open_engine
+
+    def counted(self: GoldQueryResource) -> GoldQueryEngine:
+        opened.append(open_engine(self))
+        return opened[-1]
+
+    monkeypatch.setattr(GoldQueryResource, "open_engine", counted)
+
+    @dg.asset
+    def silent(gold_query: GoldQueryResource) -> None:
+        pass
+
+    @dg.asset
+    def asking(gold_query: GoldQueryResource) -> None:
+        gold_query.distinct_values("dim_noc", "noc_code")
+        gold_query.query("SELECT 1 AS one")
+
+    resource = GoldQueryResource(
+        data_root=DataRootResource(data_root=str(gold.parent)), duckdb=DuckDBResource(database=":memory:")
+    )
+    assert dg.materialize([silent], resources={"gold_query": resource}).success
+    assert opened == []
+    assert dg.materialize([asking], resources={"gold_query": resource}).success
+    assert len(opened) == 1  # both questions on one engine
+    assert not opened[0].temp_dir.exists()  # closed when the run ended
+
+
 def test_build_resources_and_errors(gold: Path) -> None:
     resource = GoldQueryResource(
         data_root=DataRootResource(data_root=str(gold.parent)), duckdb=DuckDBResource(database=":memory:")

@@ -7,8 +7,13 @@ data dictionary's files count by their text.
 """
 
 import ast
+import contextlib
 import hashlib
 from pathlib import Path
+
+from pydantic import BaseModel
+
+from jobforge_dagster.storage.atomic import atomic_path
 
 PACKAGE_NAME = "jobforge_dagster"
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -17,6 +22,15 @@ OUTPUT_ROOTS = ("build",)
 #: Package data that shapes layer output too: the data dictionary (gold's catalog entries) and the OaSIS guide
 #: aliases (dim_oasis_attribute). The registry file is not one: each table's own entry is in its version.
 OUTPUT_DATA = ("dictionary/glossary.yaml", "dictionary/tables.yaml", "dictionary/oasis_aliases.yaml")
+#: The digest kept beside Python's bytecode, in the package's `__pycache__`.
+CACHE_NAME = "jobforge-output-code.json"
+
+
+class KeptDigest(BaseModel):
+    """The output code's digest and the state of the package's files it was computed from."""
+
+    files: str
+    digest: str
 
 
 def package_modules(package: Path = PACKAGE) -> dict[str, Path]:
@@ -87,3 +101,27 @@ def code_digest(package: Path = PACKAGE, roots: tuple[str, ...] = OUTPUT_ROOTS) 
     parts = sorted(behaviour(source, tree) for source, tree in output_trees(package, roots).values())
     data = [(package / name).read_text("utf-8") for name in OUTPUT_DATA if (package / name).is_file()]
     return hashlib.sha256("\0".join(parts + data).encode()).hexdigest()
+
+
+def files_state(package: Path = PACKAGE) -> str:
+    """sha256 over the path, size and modification time of every module and YAML file of the package."""
+    entries = sorted(
+        f"{path.relative_to(package)}\0{stat.st_size}\0{stat.st_mtime_ns}"
+        for path in package.rglob("*")
+        if path.suffix in {".py", ".yaml"} and "__pycache__" not in path.parts and (stat := path.stat())
+    )
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+
+
+def kept_code_digest(package: Path = PACKAGE) -> str:
+    """`code_digest(package)`, kept in the package's `__pycache__` while none of its files changed size or
+    modification time (as Python keeps bytecode); computed each time where that folder cannot be written."""
+    state, kept_file = files_state(package), package / "__pycache__" / CACHE_NAME
+    with contextlib.suppress(OSError, ValueError):
+        kept = KeptDigest.model_validate_json(kept_file.read_bytes())
+        if kept.files == state:
+            return kept.digest
+    digest = code_digest(package)
+    with contextlib.suppress(OSError), atomic_path(kept_file, durable=False) as temporary:
+        temporary.write_text(KeptDigest(files=state, digest=digest).model_dump_json())
+    return digest

@@ -9,7 +9,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-from jobforge_dagster.batches.code import code_digest
+from jobforge_dagster.batches.code import kept_code_digest
 from jobforge_dagster.batches.stamps import layer_stamp
 from jobforge_dagster.catalog.models import BatchRecord, FileSeal
 from jobforge_dagster.catalog.store import CatalogManager
@@ -22,7 +22,7 @@ from jobforge_dagster.storage.files import fingerprint, sha256_file
 
 @functools.cache
 def output_code_version() -> str:
-    return code_digest()
+    return kept_code_digest()
 
 
 def table_version(spec: TableSpec, code: str | None = None) -> str:

@@ -75,3 +75,28 @@ def test_editing_the_data_dictionary_changes_the_digest_and_the_registry_file_do
     assert "fr: Titre du groupe de la CNP 2021." in text
     glossary.write_text(text.replace("fr: Titre du groupe de la CNP 2021.", "fr: Titre du groupe (CNP 2021)."))
     assert code.code_digest(package) != before
+
+
+def test_the_kept_digest_follows_every_edit(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept in the package's __pycache__: the same digest, read back without parsing, until a file changes."""
+    first = code.kept_code_digest(package)
+    assert first == code.code_digest(package)
+    assert (package / "__pycache__" / code.CACHE_NAME).is_file()
+    computed = code.code_digest
+    monkeypatch.setattr(code, "code_digest", lambda *args: pytest.fail("parsed again, nothing changed"))
+    assert code.kept_code_digest(package) == first
+    monkeypatch.setattr(code, "code_digest", computed)
+    silver = package / "transforms" / "silver.py"
+    silver.write_text(silver.read_text().replace('"trim strings"', '"trim every string"'))
+    edited = code.kept_code_digest(package)
+    assert edited != first and edited == code.code_digest(package)
+    glossary = package / "dictionary" / "glossary.yaml"
+    glossary.write_text(glossary.read_text() + "\n")
+    assert code.kept_code_digest(package) not in {first, edited}
+
+
+def test_the_digest_without_a_writable_cache(package: Path) -> None:
+    """Where __pycache__ cannot be written (here a file holds its name), the digest is computed each time."""
+    (package / "__pycache__").write_text("not a folder")
+    assert code.kept_code_digest(package) == code.code_digest(package)
+    assert (package / "__pycache__").read_text() == "not a folder"

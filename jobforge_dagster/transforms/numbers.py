@@ -1,7 +1,7 @@
 """Numbers as text: text parsed under a number convention (`registry.numbers`), and inference of the text columns
 that are numbers writing back exactly as written (`42,50` -> 42.50, scale kept)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import polars as pl
@@ -14,9 +14,10 @@ from jobforge_dagster.registry.numbers import CONVENTIONS, DIGITS, PLAIN, Number
 DECIMAL_PRECISION = 38
 #: How many unparsable cells `bad_numbers` lists by default.
 MAX_REPORTED = 5
-#: Every character a number may hold under some convention, as regex classes of what is not one / not a mark.
+#: Every character a number may hold under some convention, as a regex class of what is not one.
 NOT_A_NUMBER = "[^-0-9.,' \u00a0\u202f]"
-NOT_A_MARK = "[^.,' \u00a0\u202f]"
+#: The marks themselves: decimal marks and thousands separators.
+MARKS = (".", ",", "'", " ", "\u00a0", "\u202f")
 
 
 def scale_of(dtype: pl.DataType) -> int | None:
@@ -133,7 +134,7 @@ def infer_conventions(
         for column in columns:
             if marks[column] is not None:
                 tested.setdefault((column, signature(fmt, marks[column])), fmt)
-    found = infer_pairs(frame, [(column, fmt) for (column, _), fmt in tested.items()])
+    found = infer_pairs(frame, [(column, fmt) for (column, _), fmt in tested.items()], marks)
     inferred: dict[NumberFormat, dict[str, InferredNumber]] = {fmt: {} for fmt in formats}
     for fmt in formats:
         for column in columns:
@@ -148,18 +149,17 @@ def infer_conventions(
 def column_marks(frame: pl.LazyFrame, columns: Sequence[str]) -> dict[str, frozenset[str] | None]:
     """The marks (decimal marks and thousands separators) a column's values hold; None when a value holds a
     character no number written under any convention has."""
-    row = (
-        frame.select(
-            *(pl.col(c).str.contains(NOT_A_NUMBER).any().alias(f"{i}:other") for i, c in enumerate(columns)),
-            *(
-                pl.col(c).str.replace_all(NOT_A_MARK, "").str.join("").alias(f"{i}:marks")
-                for i, c in enumerate(columns)
-            ),
-        )
-        .collect()
-        .row(0, named=True)
-    )
-    return {c: None if row[f"{i}:other"] else frozenset(row[f"{i}:marks"] or "") for i, c in enumerate(columns)}
+    holds = [
+        pl.col(c).str.contains(mark, literal=True).any().alias(f"{i}:{m}")
+        for i, c in enumerate(columns)
+        for m, mark in enumerate(MARKS)
+    ]
+    others = (pl.col(c).str.contains(NOT_A_NUMBER).any().alias(f"{i}:other") for i, c in enumerate(columns))
+    row = frame.select(*others, *holds).collect().row(0, named=True)
+    return {
+        c: None if row[f"{i}:other"] else frozenset(mark for m, mark in enumerate(MARKS) if row[f"{i}:{m}"])
+        for i, c in enumerate(columns)
+    }
 
 
 def signature(fmt: NumberFormat, marks: frozenset[str]) -> tuple[object, ...]:
@@ -171,25 +171,55 @@ def signature(fmt: NumberFormat, marks: frozenset[str]) -> tuple[object, ...]:
 
 
 def infer_pairs(
-    frame: pl.LazyFrame, pairs: list[tuple[str, NumberFormat]]
+    frame: pl.LazyFrame,
+    pairs: list[tuple[str, NumberFormat]],
+    marks: Mapping[str, frozenset[str] | None] | None = None,
 ) -> dict[tuple[str, NumberFormat], InferredNumber]:
     """Per (column, format): the number type the column takes, if every value writes back as written. One pass
-    finds the decimals each column is written with, a second checks the write-back of the candidate type."""
+    finds the decimals each column is written with, a second checks the write-back of the candidate type.
+
+    A grouping format whose separators a column never holds (its `marks`) writes it back as written exactly when
+    the same format without separators does and no value has four digits or more before the decimal mark: that
+    verdict is taken from the ungrouped pair when it is tested too, instead of grouping every value."""
     shapes = frame.select(shape_tests(pairs)).collect().row(0) if pairs else ()
     candidates = {}
     for index, (_, fmt) in enumerate(pairs):
-        values, matching, fewest, most = shapes[4 * index : 4 * index + 4]
+        values, matching, fewest, most, long = shapes[5 * index : 5 * index + 5]
         if values and matching == values and fewest == most:
-            candidates[index] = InferredNumber(
-                type="int64" if most == 0 else "decimal", scale=most, values=values, format=fmt
-            )
-    checks = [writes_back(pl.col(pairs[i][0]), found).alias(str(i)) for i, found in candidates.items()]
-    verdicts = frame.select(checks).collect().row(0, named=True) if checks else {}
-    return {pairs[index]: found for index, found in candidates.items() if verdicts[str(index)]}
+            kind = "int64" if most == 0 else "decimal"
+            candidates[index] = InferredNumber(type=kind, scale=most, values=values, format=fmt)
+    ungrouped = ungrouped_pairs(pairs, candidates.keys(), marks or {})
+    checks = [
+        writes_back(pl.col(pairs[i][0]), found).alias(str(i)) for i, found in candidates.items() if i not in ungrouped
+    ]
+    passed = frame.select(checks).collect().row(0, named=True) if checks else {}
+    for index, plain in ungrouped.items():
+        passed[str(index)] = passed[str(plain)] and not shapes[5 * index + 4]
+    return {pairs[index]: found for index, found in candidates.items() if passed[str(index)]}
+
+
+def ungrouped_pairs(
+    pairs: list[tuple[str, NumberFormat]], candidates: Iterable[int], marks: Mapping[str, frozenset[str] | None]
+) -> dict[int, int]:
+    """Candidate pairs under a grouping format whose separators their column never holds -> the candidate pair of
+    the same column under the same decimal mark with no separator."""
+    index_of = {pair: index for index, pair in enumerate(pairs)}
+    kept = set(candidates)
+    ungrouped = {}
+    for index in kept:
+        column, fmt = pairs[index]
+        held = marks.get(column)
+        if not fmt.thousands_separators or held is None or held & set(fmt.thousands_separators):
+            continue
+        plain = index_of.get((column, NumberFormat(decimal_mark=fmt.decimal_mark)))
+        if plain is not None and plain in kept:
+            ungrouped[index] = plain
+    return ungrouped
 
 
 def shape_tests(pairs: list[tuple[str, NumberFormat]]) -> list[pl.Expr]:
-    """Per (column, format): non-null values, values written as a number under the format, fewest and most decimals."""
+    """Per (column, format): non-null values, values written as a number under the format, fewest and most decimals,
+    and (grouping formats) whether a value has four digits or more before any mark."""
     tests = []
     for index, (column, fmt) in enumerate(pairs):
         text = pl.col(column)
@@ -197,11 +227,13 @@ def shape_tests(pairs: list[tuple[str, NumberFormat]]) -> list[pl.Expr]:
         mark = r"\." if fmt.decimal_mark == "." else ","
         decimals = text.str.extract(f"{mark}({DIGITS}+)$", 1).str.len_chars().fill_null(0)
         shaped_decimals = pl.when(shaped).then(decimals)
+        long = text.str.contains(f"^-?{DIGITS}{{4}}").any() if fmt.thousands_separators else pl.lit(False)
         tests += [
             text.count().alias(f"{index}:values"),
             shaped.sum().alias(f"{index}:matching"),
             shaped_decimals.min().fill_null(0).alias(f"{index}:fewest"),
             shaped_decimals.max().fill_null(0).alias(f"{index}:most"),
+            long.alias(f"{index}:long"),
         ]
     return tests
 

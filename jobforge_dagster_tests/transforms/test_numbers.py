@@ -210,6 +210,8 @@ def frames_to_compare() -> list[pl.LazyFrame]:
             "e": ["12", "3", "-4"],
             "f": ["1'234.5", "2.5", "0.0"],
             "g": ["x", "1", "2"],
+            "h": ["12345", "7", "0"],  # no separator: grouping formats would write 12,345 (verdict from ungrouped)
+            "i": ["-1234.5", "2.5", "3.0"],
         }
     )
     real = require_real_data() / "workcontext_oasis_2023_v1.0.csv"

@@ -173,9 +173,7 @@ def silver_types(spec: TableSpec, passed: pl.LazyFrame) -> SilverTypes:
     types rule)."""
     if spec.declared:
         return SilverTypes(passed)
-    columns = inference.text_columns(passed)
-    fmt = inference.number_format(passed, columns)
-    found = inference.infer_types(passed, columns, fmt)
+    fmt, found = inference.table_types(passed, inference.text_columns(passed))
     names = inference.inferred_names(found)
     transforms = inference.inference_transforms(found)
     return SilverTypes(inference.cast_inferred(passed, found), names, transforms, fmt)

@@ -9,14 +9,20 @@ Booleans are never inferred: `true` read as a boolean is written back as `true` 
 `True` by Python, so no spelling survives every writer; a 0/1 column is an int64 column anyway.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, QUARANTINE_REASON
 from jobforge_dagster.registry.numbers import PLAIN, NumberFormat
-from jobforge_dagster.transforms.numbers import infer_conventions, infer_numbers, likely_format, parse_number
+from jobforge_dagster.transforms.numbers import (
+    InferredNumber,
+    infer_conventions,
+    infer_numbers,
+    likely_format,
+    parse_number,
+)
 
 #: A float is inferred only in plain decimal notation, and only in the range where polars, DuckDB and Python
 #: all write it back without an exponent (Python writes 0.00001 as `1e-05`).
@@ -91,26 +97,34 @@ def fits(text: pl.Expr, candidate: Candidate) -> pl.Expr:
     return kept.fill_null(False).all()
 
 
-def number_format(frame: pl.LazyFrame, columns: list[str]) -> NumberFormat:
-    """The convention under which most of `columns` are numbers writing back as written (PLAIN when none is)."""
-    return likely_format(infer_conventions(frame, columns)) if columns else PLAIN
+def table_types(frame: pl.LazyFrame, columns: list[str]) -> tuple[NumberFormat, dict[str, InferredType]]:
+    """The convention under which most of `columns` are numbers writing back as written (PLAIN when none is), and
+    the type each column takes under it (`infer_types`), the numbers from the same passes over the frame."""
+    conventions = infer_conventions(frame, columns) if columns else {}
+    fmt = likely_format(conventions)
+    return fmt, typed_columns(frame, columns, fmt, conventions.get(fmt, {}))
 
 
 def infer_types(
     frame: pl.LazyFrame, columns: list[str] | None = None, fmt: NumberFormat | None = None
 ) -> dict[str, InferredType]:
     """The type each text column (default: all) can take without changing a value: a number under `fmt` (default:
-    the table's `number_format`), else a plain float, else a date. Columns holding no value at all, or a value no
-    type keeps, are left out (they stay text)."""
+    the table's convention, `table_types`), else a plain float, else a date. Columns holding no value at all, or a
+    value no type keeps, are left out (they stay text)."""
     columns = text_columns(frame) if columns is None else columns
-    fmt = number_format(frame, columns) if fmt is None else fmt
-    numbers = {
-        column: InferredType(found.type_name, found.values, fmt)
-        for column, found in infer_numbers(frame, columns, fmt).items()
-    }
-    rest = [column for column in columns if column not in numbers]
+    if fmt is None:
+        return table_types(frame, columns)[1]
+    return typed_columns(frame, columns, fmt, infer_numbers(frame, columns, fmt))
+
+
+def typed_columns(
+    frame: pl.LazyFrame, columns: list[str], fmt: NumberFormat, numbers: Mapping[str, InferredNumber]
+) -> dict[str, InferredType]:
+    """The `numbers` found under `fmt` as types, and the first other type each remaining column fits."""
+    typed = {column: InferredType(found.type_name, found.values, fmt) for column, found in numbers.items()}
+    rest = [column for column in columns if column not in typed]
     others = [candidate for candidate in CANDIDATES[1:] if fmt == PLAIN or candidate.name != "float64"]
-    return numbers | other_types(frame, rest, others)
+    return typed | other_types(frame, rest, others)
 
 
 def other_types(frame: pl.LazyFrame, columns: list[str], candidates: list[Candidate]) -> dict[str, InferredType]:

@@ -2,8 +2,9 @@
 
 For each table with a source file (the registry's tables, and defaults for unregistered files): hash the file
 (its batch id), validate and scan it with every value a string (staged), then bronze, silver (with its
-quarantine file when rows are rejected) and gold, each with the same transform functions the assets call and
-written as zstd parquet with provenance through an fsync'd temporary file and a rename. No Dagster, no IO
+quarantine file when rows are rejected, and an undeclared table's column types inferred) and gold, each with
+the same transform functions the assets call and written as zstd parquet with provenance through an fsync'd
+temporary file and a rename. No Dagster, no IO
 manager, no catalog or lineage JSON, no batch history, no asset checks, no locks, and the reporting-only
 passes (null-token and repaired-cell counts) are skipped. What `dagster job execute` takes beyond this script
 is the cost of orchestration and governance.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from jobforge_dagster.build.steps import silver_types
 from jobforge_dagster.layers import Layer
 from jobforge_dagster.registry.file import SourceRegistry
 from jobforge_dagster.registry.spec import TableSpec
@@ -63,7 +65,7 @@ def table(spec: TableSpec, source: Path, out: Path) -> None:
         quarantine = out / "quarantine" / spec.name / f"{batch_id}.parquet"
         sink_parquet_atomic(result.quarantined, quarantine, {"jobforge.batch_id": batch_id}, keep_empty=False)
     silver_path = out / Layer.SILVER.value / f"{spec.name}.parquet"
-    write(result.passed, silver_path, Layer.SILVER)
+    write(silver_types(spec, result.passed).frame, silver_path, Layer.SILVER)  # an undeclared table's types inferred
 
     gold = gold_transform(spec.gold_transform)(pl.scan_parquet(silver_path))
     write(gold, out / Layer.GOLD.value / f"{spec.gold_table}.parquet", Layer.GOLD)

@@ -63,9 +63,20 @@ def read_utf8_csv(path: Path, separator: str, display_name: str) -> SourceRead:
         raise_if_empty=False,
         empty_string_is_null=False,
     )
-    if scan.select(pl.len()).collect().item() != records:
+    if scanned_records(scan) != records:
         raise unreadable_csv(path, separator, display_name)
     return SourceRead(with_lines(scan, header_lines(header) + 1), records)
+
+
+def scanned_records(scan: pl.LazyFrame) -> int | None:
+    """The records polars reads, counted while streaming (`pl.len()` maps the whole file into memory: a 1.9 GB file
+    made the process 1.9 GB resident; counting the first column's values and nulls reads it in chunks); None when
+    the streaming reader finds records it splits otherwise than the chunk boundaries say (a stray quote)."""
+    first = pl.first()
+    try:
+        return int(scan.select(first.count() + first.null_count()).collect(engine="streaming").item())
+    except pl.exceptions.ComputeError:
+        return None
 
 
 def unreadable_csv(path: Path, separator: str, display_name: str) -> SourceDataError:

@@ -22,8 +22,13 @@ def stamp_layer(frame: pl.LazyFrame, layer: Layer) -> pl.LazyFrame:
 
 
 def sink_parquet(frame: pl.LazyFrame | pl.DataFrame, path: Path, metadata: dict[str, str]) -> pq.FileMetaData:
-    """Stream a frame to zstd parquet at `path` (a temporary: the caller renames it) and return its footer."""
-    frame.lazy().sink_parquet(path, compression="zstd", statistics=True, metadata=metadata or None)
+    """Stream a frame to zstd parquet at `path` (a temporary: the caller renames it) and return its footer.
+
+    The file is opened here, not by polars: when the query fails, polars raises before its writer has created a
+    file it was given by name, which then appears after the caller removed the temporary.
+    """
+    with open(path, "wb") as handle:
+        frame.lazy().sink_parquet(handle, compression="zstd", statistics=True, metadata=metadata or None)
     return pq.read_metadata(path)
 
 

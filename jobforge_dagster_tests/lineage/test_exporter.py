@@ -18,7 +18,7 @@ from jobforge_dagster.build.output import LayerOutput, write_layer
 from jobforge_dagster.catalog.models import CatalogEntry, TransitionFacts
 from jobforge_dagster.catalog.store import CatalogManager
 from jobforge_dagster.layers import PROVENANCE_COLUMNS, Layer
-from jobforge_dagster.lineage import exporter as exporter_module
+from jobforge_dagster.lineage import emitter as emitter_module
 from jobforge_dagster.lineage.exporter import LineageExporter
 from jobforge_dagster.quality.rules import table_rule_groups
 from jobforge_dagster.registry.file import SourceRegistry
@@ -295,7 +295,7 @@ def test_a_mistyped_transport_is_one_warning_and_the_event_files_are_still_writt
 ) -> None:
     """Before: the client could not be built, and that failed the run (ValueError, ImportError)."""
     os.environ[variable] = value
-    with caplog.at_level(logging.WARNING, logger=exporter_module.__name__):
+    with caplog.at_level(logging.WARNING, logger=emitter_module.__name__):
         assert run(config).success
     assert len(read_events(config)) == 20
     warnings = [record.getMessage() for record in caplog.records if "cannot be used" in record.getMessage()]
@@ -311,7 +311,7 @@ def test_a_server_that_never_answers_is_reported_with_the_events_not_delivered(c
     url = f"http://127.0.0.1:{silent.getsockname()[1]}"
     os.environ["OPENLINEAGE_URL"] = url
     try:
-        with caplog.at_level(logging.WARNING, logger=exporter_module.__name__):
+        with caplog.at_level(logging.WARNING, logger=emitter_module.__name__):
             assert run(config).success
     finally:
         silent.close()

@@ -1,6 +1,8 @@
 """A table's step: a current table is reported as published (its layers materialized with the published batch,
 its checks passing for that batch) and nothing is rewritten; the rebuild job rebuilds it."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +14,16 @@ from jobforge_dagster.orchestration.assembly import build_definitions
 from jobforge_dagster.storage.data_root import DataRoot
 
 TABLES = ("noc_unit_groups", "oasis_skills_sample")
+
+#: A no-change run of the main job in a fresh interpreter; prints whether it loaded the OpenLineage client.
+NO_CHANGE_RUN = """
+import sys
+from jobforge_dagster.orchestration.assembly import build_definitions
+from jobforge_dagster.storage.data_root import DataRoot
+job = build_definitions(DataRoot(data_root=sys.argv[1])).resolve_job_def("medallion_pipeline")
+assert job.execute_in_process().success
+print(sorted(name for name in sys.modules if name.startswith("openlineage")))
+"""
 
 
 def latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey) -> dg.AssetMaterialization:
@@ -58,3 +70,15 @@ def test_the_rebuild_job_rebuilds_current_layers(config: DataRoot) -> None:
     assert gold.stat().st_ino != before  # a new file renamed into place
     metadata = latest_materialization(instance, dg.AssetKey(["gold", TABLES[0]])).metadata
     assert "jobforge/status" not in metadata and "rows_out" in metadata
+
+
+def test_a_no_change_run_announces_nothing_and_never_loads_the_openlineage_client(config: DataRoot) -> None:
+    job = build_definitions(config).resolve_job_def("medallion_pipeline")
+    assert job.execute_in_process().success
+    events = sorted(path.name for path in config.openlineage_dir().iterdir())
+    assert events  # the first run announced its transitions
+    again = subprocess.run(
+        [sys.executable, "-c", NO_CHANGE_RUN, config.data_root], capture_output=True, text=True, check=True
+    )
+    assert again.stdout.strip().splitlines()[-1] == "[]"
+    assert sorted(path.name for path in config.openlineage_dir().iterdir()) == events

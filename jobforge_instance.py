@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+from dagster import AssetKey
+from dagster._core.event_api import EventLogRecord
 from dagster._core.events import DagsterEventType
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -30,6 +33,7 @@ from dagster._core.storage.root import LocalArtifactStorage
 from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.storage.schedules import SqliteScheduleStorage
 from dagster._serdes import ConfigurableClassData
+from dagster._time import datetime_from_timestamp
 from dagster._utils.concurrency import ConcurrencyClaimStatus
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -77,6 +81,8 @@ class HomeLocalComputeLogManager(LocalComputeLogManager):
 
 #: Run databases whose engines stay open; the index database always does.
 OPEN_RUN_SHARDS = 8
+#: Latest-materialization records this process stored, kept to answer reads without deserializing them.
+KEPT_RECORDS = 512
 
 
 def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
@@ -114,6 +120,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
         self._present: set[tuple[str, str]] = set()
+        self._stored = threading.local()  # the event being stored by this thread, and its serialized form
+        self._records: OrderedDict[str, EventLogRecord] = OrderedDict()
+        self._records_lock = threading.Lock()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -185,6 +194,47 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    # A materialization is serialized once. Dagster stores it in the event log, then serializes it again, inside
+    # an EventLogRecord, as the asset's latest materialization (the asset_keys row), and deserializes that row
+    # whenever a step asks for an upstream asset's data version. Here the record's text is composed from the
+    # event's, and the record stays in memory, keyed by that text, for the reads that follow in this process.
+
+    def _event_to_row(self, event: EventLogEntry) -> dict[str, Any]:
+        row = super()._event_to_row(event)
+        self._stored.event = (event, row["event"])
+        return row
+
+    def _get_asset_entry_values(
+        self, event: EventLogEntry, event_id: int, has_asset_key_index_cols: bool
+    ) -> dict[str, Any]:
+        stored = getattr(self._stored, "event", None)
+        if stored is None or stored[0] is not event or not event.get_dagster_event().is_step_materialization:
+            return super()._get_asset_entry_values(event, event_id, has_asset_key_index_cols)
+        text = f'{{"__class__": "EventLogRecord", "event_log_entry": {stored[1]}, "storage_id": {event_id}}}'
+        self._keep_record(text, EventLogRecord(storage_id=event_id, event_log_entry=event))
+        values: dict[str, Any] = {"last_materialization": text, "last_run_id": event.run_id}
+        if has_asset_key_index_cols:
+            values["last_materialization_timestamp"] = datetime_from_timestamp(event.timestamp)
+        return values
+
+    def _keep_record(self, text: str, record: EventLogRecord) -> None:
+        with self._records_lock:
+            self._records[text] = record
+            while len(self._records) > KEPT_RECORDS:
+                self._records.popitem(last=False)
+
+    def _get_latest_materialization_records(self, raw_asset_rows: Any) -> Mapping[AssetKey, EventLogRecord | None]:
+        """Rows whose latest materialization this process stored (and no wipe since) are answered from memory."""
+        kept: dict[AssetKey, EventLogRecord] = {}
+        rest = []
+        for row in raw_asset_rows:
+            record = None if row["asset_details"] else self._records.get(row["last_materialization"] or "")
+            if record is None:
+                rest.append(row)
+            else:
+                kept[AssetKey.from_db_string(row["asset_key"])] = record
+        return {**super()._get_latest_materialization_records(rest), **kept}
 
     # Dagster asks the schema before storing each asset or check event (has_table opens a fresh connection
     # for it) and before reading asset records. Tables, columns and completed data migrations only appear

@@ -17,11 +17,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 @functools.lru_cache(maxsize=4)
 def load_defs_folder(data_root: str | None, source_root: str | None, registry: str | None) -> dg.Definitions:
-    """The defs folder's definitions, built once per data root, source folder and registry in a process."""
+    """The defs folder's definitions, built once per data root, source folder and registry in a process.
+
+    The folder is built, not the tree's root: the root adds a JSON description of every component type installed
+    in the environment (for Dagster's component tooling), which every run's process would otherwise compute."""
     with warnings.catch_warnings():  # the components loader's own beta/preview notices, not the user's concern
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return dg.ComponentTree.from_module(jobforge_dagster.components, project_root=PROJECT_ROOT).build_defs()
+        tree = dg.ComponentTree.from_module(jobforge_dagster.components, project_root=PROJECT_ROOT)
+        return tree.build_defs(tree.defs_module_path)
 
 
 @dg.definitions

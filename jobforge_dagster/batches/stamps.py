@@ -3,14 +3,10 @@ the table version it was built from."""
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jobforge_dagster.catalog.models import BatchRecord, TransitionFacts
 from jobforge_dagster.catalog.store import CatalogManager
-from jobforge_dagster.storage.parquet import read_footer
-
-if TYPE_CHECKING:
-    pass
+from jobforge_dagster.storage.parquet import read_key_value_metadata
 
 #: Parquet key-value metadata in every layer file: the batch it was built from.
 STAMP_KEYS = ("batch_id", "source_sha256", "table", "source_layer", "table_version")
@@ -37,29 +33,25 @@ class LayerStamp:
     table_version: str | None
 
 
-def parse_stamp(metadata: dict[bytes, bytes]) -> LayerStamp | None:
+def parse_stamp(metadata: dict[str, str]) -> LayerStamp | None:
     """The stamp in a parquet footer's key-value metadata; None when it carries none."""
-    if b"jobforge.batch_id" not in metadata or b"jobforge.source_sha256" not in metadata:
+    if "jobforge.batch_id" not in metadata or "jobforge.source_sha256" not in metadata:
         return None
-    version = metadata.get(b"jobforge.table_version")
-    return LayerStamp(
-        metadata[b"jobforge.batch_id"].decode(),
-        metadata[b"jobforge.source_sha256"].decode(),
-        version.decode() if version else None,
-    )
+    version = metadata.get("jobforge.table_version")
+    return LayerStamp(metadata["jobforge.batch_id"], metadata["jobforge.source_sha256"], version or None)
 
 
 def layer_stamp(path: Path) -> LayerStamp | None:
     """The stamp of a layer file; None when there is no readable file or it carries no JobForge stamp."""
     try:
-        return parse_stamp(read_footer(path).metadata or {})
+        return parse_stamp(read_key_value_metadata(path))
     except (OSError, ValueError):
         return None
 
 
 def read_stamp(path: Path) -> tuple[str, str]:
     """(batch id, source sha256) of a layer file, from its parquet key-value metadata."""
-    found = parse_stamp(read_footer(path).metadata or {})
+    found = parse_stamp(read_key_value_metadata(path))
     if found is None:
         raise ValueError(f"{path} carries no JobForge batch metadata; rebuild it from its source")
     return found.batch_id, found.source_sha256

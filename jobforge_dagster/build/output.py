@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from jobforge_dagster.batches.history import keep_batch
 from jobforge_dagster.batches.stamps import stamp
@@ -28,7 +27,7 @@ from jobforge_dagster.layers import Layer
 from jobforge_dagster.storage.atomic import AtomicGroup, atomic_group, hidden_temporary, move_into_place
 from jobforge_dagster.storage.data_root import DataRoot
 from jobforge_dagster.storage.files import fingerprint
-from jobforge_dagster.storage.parquet import sink_parquet, stamp_layer
+from jobforge_dagster.storage.parquet import read_local_footer, sink_parquet, stamp_layer
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def write_transition(
     if output.prewritten is not None:
         temporary = output.prewritten
         group.adopt(temporary, path)
-        footer = pq.read_metadata(temporary)
+        footer = read_local_footer(temporary)
     else:
         temporary = group.path(path)
         footer = sink_parquet(stamp_layer(output.frame.lazy(), layer), temporary, stamp(output.facts))

@@ -3,9 +3,7 @@ in gold, the data dictionary."""
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
-
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from jobforge_dagster.catalog.documentation import with_dictionary, with_lineage
 from jobforge_dagster.catalog.models import (
@@ -18,13 +16,16 @@ from jobforge_dagster.catalog.models import (
 from jobforge_dagster.storage.parquet import read_footer, scan_parquet
 from jobforge_dagster.storage.paths import as_path
 
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
 
 def parquet_row_count(path: Path) -> int:
     """Row count from the parquet footer, without reading data."""
     return read_footer(path).num_rows
 
 
-def null_counts(footer: pq.FileMetaData) -> list[int | None]:
+def null_counts(footer: "pq.FileMetaData") -> list[int | None]:
     """Nulls per column from the row-group statistics; None where a row group has no null count."""
     counts: list[int | None] = [0] * footer.num_columns
     for group in range(footer.num_row_groups):
@@ -38,7 +39,7 @@ def null_counts(footer: pq.FileMetaData) -> list[int | None]:
     return counts
 
 
-def describe_columns(path: Path, footer: pq.FileMetaData, inferred: Collection[str] = ()) -> list[ColumnMetadata]:
+def describe_columns(path: Path, footer: "pq.FileMetaData", inferred: Collection[str] = ()) -> list[ColumnMetadata]:
     """Each column's type and nulls; `inferred` names the columns whose type silver inferred from text."""
     nulls = null_counts(footer)
     schema = scan_parquet(path).collect_schema()
@@ -61,7 +62,7 @@ def describe_parquet(
     *,
     file_path: str,
     facts: TransitionFacts | LayerTransitionLog | None = None,
-    footer: pq.FileMetaData | None = None,
+    footer: "pq.FileMetaData | None" = None,
     table_name: str | None = None,
     previous: TableMetadata | None = None,
 ) -> TableMetadata:

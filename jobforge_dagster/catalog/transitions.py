@@ -1,8 +1,7 @@
 """The seed's catalog API: record a successful layer transition in the catalog in one call."""
 
 from pathlib import Path
-
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from jobforge_dagster.catalog.describe import describe_parquet
 from jobforge_dagster.catalog.documentation import previous_layer_table
@@ -12,6 +11,9 @@ from jobforge_dagster.storage.atomic import AtomicGroup
 from jobforge_dagster.storage.files import sha256_file
 from jobforge_dagster.storage.paths import as_path
 
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
 
 def update_catalog_on_transition(
     catalog: CatalogManager,
@@ -19,7 +21,7 @@ def update_catalog_on_transition(
     target_path: Path,
     domain: str | CatalogEntry,
     *,
-    footer: pq.FileMetaData | None = None,
+    footer: "pq.FileMetaData | None" = None,
     group: AtomicGroup | None = None,
     written_at: Path | None = None,
 ) -> TableMetadata:

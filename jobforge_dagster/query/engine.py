@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from jobforge_dagster.dictionary.model import Language
 from jobforge_dagster.errors import QueryError
@@ -248,6 +247,8 @@ class GoldQueryEngine:
 
     def _first_rows(self, sql: str, count: int) -> pl.DataFrame:
         """Read the result in Arrow batches and stop after `count` rows (a LIMIT around the query costs more)."""
+        import pyarrow as pa  # loaded with the first query that asks for a prefix of its rows
+
         reader = self._connection.sql(sql).to_arrow_reader(count)
         batches, rows = [], 0
         for batch in reader:

@@ -211,7 +211,8 @@ def report_current(
         published = PublishedLayer(layer, spec.layer_table(layer), batch)
         table = step.catalog.load_table_metadata(published.table, layer.value)
         metadata = published_metadata(step.root, published, version, table)
-        yield Output(published, output_name=output_name(key), metadata=metadata)
+        context.add_asset_metadata(metadata, asset_key=key)
+        yield Output(published, output_name=output_name(key))
     if Layer.GOLD in keys:
         yield from rereport_checks(context, step, spec, keys[Layer.GOLD], batch)
 

@@ -6,14 +6,21 @@ lists `$JOBFORGE_SOURCE_ROOT` and skips, the least a sensor over that folder doe
 whole process, like the pipeline:
 
     DAGSTER_HOME=... dagster job execute -f bench/floor.py -j medallion_pipeline
+
+With `JOBFORGE_FLOOR_FREEZE_AT_EXIT=1` it also freezes every object at exit, as JobForge's code location does
+(jobforge_dagster/definitions.py), to show what that alone changes.
 """
 
+import atexit
+import gc
 import os
 from collections.abc import Iterator
 
 import dagster as dg
 
 TABLES = int(os.environ.get("JOBFORGE_FLOOR_TABLES") or 33)
+if os.environ.get("JOBFORGE_FLOOR_FREEZE_AT_EXIT"):
+    atexit.register(gc.freeze)
 LAYERS = ("staged", "bronze", "silver", "gold")
 CHECKS = ("integrity", "conformance")
 

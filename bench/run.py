@@ -78,9 +78,13 @@ def child(command: list[str], env: dict | None = None, cwd: Path | None = None) 
 
 
 def pipeline(
-    source: Path, work: Path, dagster_yaml: str | None = None, code: tuple[str, ...] = ("-m", "jobforge_dagster")
+    source: Path,
+    work: Path,
+    dagster_yaml: str | None = None,
+    code: tuple[str, ...] = ("-m", "jobforge_dagster"),
+    env: dict[str, str] | None = None,
 ) -> tuple[float, float]:
-    """`dagster job execute` of `code` on `source`, fresh data root and instance under `work`."""
+    """`dagster job execute` of `code` on `source` (with `env` added), fresh data root and instance under `work`."""
     if work.exists():
         shutil.rmtree(work)
     home = work / "home"
@@ -93,17 +97,23 @@ def pipeline(
             yaml_text,
         )
     (home / "dagster.yaml").write_text(yaml_text)
-    return execute(source, work, code)
+    return execute(source, work, code, env)
 
 
-def execute(source: Path, work: Path, code: tuple[str, ...] = ("-m", "jobforge_dagster")) -> tuple[float, float]:
+def execute(
+    source: Path, work: Path, code: tuple[str, ...] = ("-m", "jobforge_dagster"), env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """`dagster job execute` again on the data root and instance `pipeline` prepared under `work`."""
-    env = os.environ | {
-        "DAGSTER_HOME": str(work / "home"),
-        "JOBFORGE_DATA_ROOT": str(work / "data"),
-        "JOBFORGE_SOURCE_ROOT": str(source),
-        "JOBFORGE_REGISTRY": "noc2021" if source == REAL else "sample",
-    }
+    env = (
+        os.environ
+        | (env or {})
+        | {
+            "DAGSTER_HOME": str(work / "home"),
+            "JOBFORGE_DATA_ROOT": str(work / "data"),
+            "JOBFORGE_SOURCE_ROOT": str(source),
+            "JOBFORGE_REGISTRY": "noc2021" if source == REAL else "sample",
+        }
+    )
     command = [str(BIN / "dagster"), "job", "execute", *code, "-j", "medallion_pipeline"]
     return child(command, env=env, cwd=work / "home")
 
@@ -279,26 +289,36 @@ def nochange_case(args: argparse.Namespace) -> list[str]:
     work = OUT / "pipe-nochange"
     pipeline(REAL, work)  # the first run loads everything; the measured runs find every table current
     before = file_states(work / "data")
-    pairs = [
-        (execute(REAL, work), pipeline(REAL, OUT / "floor", code=("-f", str(REPO / "bench" / "floor.py"))))
+    floor_code = ("-f", str(REPO / "bench" / "floor.py"))
+    frozen = {"JOBFORGE_FLOOR_FREEZE_AT_EXIT": "1"}
+    triples = [
+        (
+            execute(REAL, work),
+            pipeline(REAL, OUT / "floor", code=floor_code),
+            pipeline(REAL, OUT / "floor-frozen", code=floor_code, env=frozen),
+        )
         for _ in range(args.runs)
-    ]  # each no-change run beside a floor run: a shared machine's speed drifts between minutes
-    again, floor = (medians(args.runs, lambda i, side=side: pairs[i][side]) for side in (0, 1))
+    ]  # each no-change run beside the floor runs: a shared machine's speed drifts between minutes
+    again, floor, floor_frozen = (medians(args.runs, lambda i, side=side: triples[i][side]) for side in (0, 1, 2))
     changed = sum(1 for name, state in file_states(work / "data").items() if before.get(name) != state)
-    ratio = again[0] / floor[0]
-    walls = ", ".join(f"{wall:.2f}" for wall in again[2])
+    ratio, ratio_frozen = again[0] / floor[0], again[0] / floor_frozen[0]
+
+    def row(name: str, result: tuple[float, float, list[float]]) -> str:
+        return f"| {name} | {result[0]:.2f} | {', '.join(f'{wall:.2f}' for wall in result[2])} | {result[1]:.0f} |"
+
     return [
         "## 5. No change: the real files again, every table current",
         "",
         "| run | median wall s | all runs s | peak RSS MB |",
         "| --- | ---: | --- | ---: |",
-        f"| pipeline over unchanged sources | {again[0]:.2f} | {walls} | {again[1]:.0f} |",
-        f"| Dagster alone: the same graph, no work (`bench/floor.py`) | {floor[0]:.2f} | "
-        f"{', '.join(f'{wall:.2f}' for wall in floor[2])} | {floor[1]:.0f} |",
+        row("pipeline over unchanged sources", again),
+        row("Dagster alone: the same graph, no work (`bench/floor.py`)", floor),
+        row("Dagster alone, its objects frozen at exit as JobForge's code location does", floor_frozen),
         "",
         f"No-change run against the floor: **{ratio:.2f}** ({verdict(ratio, TARGETS['nochange'])} ≤ "
-        f"{TARGETS['nochange']:g}); files under the data root added, replaced or rewritten by the "
-        f"{args.runs} no-change runs: **{changed}** (lock files included).",
+        f"{TARGETS['nochange']:g}); against the floor frozen at exit: **{ratio_frozen:.2f}** "
+        f"({verdict(ratio_frozen, TARGETS['nochange'])} ≤ {TARGETS['nochange']:g}); files under the data root "
+        f"added, replaced or rewritten by the {args.runs} no-change runs: **{changed}** (lock files included).",
         "",
     ]
 

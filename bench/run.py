@@ -45,6 +45,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from measure import measured
+
 REPO = Path(__file__).resolve().parents[1]
 REAL = (REPO / ".." / "shared" / "data" / "noc2021").resolve()
 OUT = REPO / "bench" / "out"
@@ -64,17 +66,13 @@ STOCK_EVENT_LOG = "  module: dagster._core.storage.event_log\n  class: SqliteEve
 
 
 def child(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak resident MB) of that child alone."""
+    """Run a command; return (wall seconds, peak resident MB) of that command alone."""
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a full pipe would block the child
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
+        wall, peak_mb, code = measured(command, env, cwd, log)
+        if code != 0:
             log.seek(0)
             raise RuntimeError(f"{command[:4]} failed: {log.read().decode(errors='replace')[-3000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, peak_mb
 
 
 def pipeline(

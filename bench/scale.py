@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
+from measure import measured
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
@@ -146,14 +147,11 @@ def generate(tables: int, folder: Path) -> tuple[Path, Path, int]:
 def child(command: list[str], env: dict[str, str], cwd: Path) -> Measure:
     """Run a command to its end; its wall seconds and peak resident MB (with the children it waited for)."""
     with open(cwd / "last-command.log", "wb") as log:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
+        wall, peak_mb, code = measured(command, env, cwd, log)
+    if code != 0:
         tail = (cwd / "last-command.log").read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{' '.join(command[:5])} failed:\n{tail}")
-    return Measure(seconds=wall, peak_mb=usage.ru_maxrss / 1024)
+    return Measure(seconds=wall, peak_mb=peak_mb)
 
 
 def environment(work: Path, source: Path, registry: Path, tables: int) -> dict[str, str]:

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import re
 import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -456,10 +457,14 @@ def test_benchmark_same_work_reference_writes_what_the_pipeline_writes(real: Rea
 
 
 def bench_module(name: str) -> ModuleType:
-    """A script of bench/ (not a package) loaded as a module."""
+    """A script of bench/ (not a package) loaded as a module, its folder first on sys.path as when it is run."""
     module_spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        module_spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(REPO / "bench"))
     return module
 
 
